@@ -1,0 +1,145 @@
+"""Vendors, members and invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.core.errors import DomainError
+from apps.licensing.audit import Actor, log_change
+from apps.licensing.services import signing_key_create
+
+from .models import Invitation, Membership, Role, User, Vendor
+
+INVITATION_DAYS = 7
+
+
+@transaction.atomic
+def vendor_create(*, owner: User, name: str) -> Vendor:
+    """Create a vendor organisation with `owner` as its owner, and its RSA signing key."""
+    name = name.strip()
+    if not name:
+        raise DomainError("Give your organisation a name.", field="organisation")
+    vendor = Vendor.objects.create(name=name)
+    Membership.objects.create(vendor=vendor, user=owner, role=Role.OWNER)
+    signing_key_create(vendor=vendor)
+    log_change(vendor=vendor, actor=Actor.for_user(owner), obj=vendor, action="created",
+               changes={"name": [None, name]})
+    return vendor
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def invitation_create(*, vendor: Vendor, invited_by: User, email: str, role: str,
+                      accept_url_template: str) -> Invitation:
+    """Invite an e-mail address to join the vendor. `accept_url_template` has a `{token}`
+    placeholder; the link is e-mailed and only its digest is kept."""
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise DomainError("Unknown role.", field="role")
+    if Membership.objects.filter(vendor=vendor, user__email__iexact=email).exists():
+        raise DomainError("This person is already a member.", field="email")
+    token = secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                vendor=vendor, email=email, role=role, token_hash=_token_hash(token),
+                invited_by=invited_by,
+                expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS),
+            )
+    except IntegrityError:
+        raise DomainError("This address already has a pending invitation.",
+                          field="email") from None
+    url = accept_url_template.format(token=token)
+    body = render_to_string("emails/invitation.txt", {
+        "vendor": vendor, "invited_by": invited_by, "url": url, "role": invitation.get_role_display(),
+        "days": INVITATION_DAYS, "site_name": settings.SITE_NAME,
+    })
+    transaction.on_commit(lambda: send_mail(
+        f"[{settings.SITE_NAME}] {invited_by.email} invited you to {vendor.name}",
+        body, None, [email],
+    ))
+    log_change(vendor=vendor, actor=Actor.for_user(invited_by), obj=invitation,
+               action="invited", changes={"email": [None, email], "role": [None, role]})
+    return invitation
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    return (
+        Invitation.objects.pending()
+        .select_related("vendor")
+        .filter(token_hash=_token_hash(token), expires_at__gt=timezone.now())
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """Join the vendor. The invitation is for one e-mail address: only its owner may accept."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at or invitation.expires_at <= timezone.now():
+        raise DomainError("This invitation is no longer valid.")
+    if user.email.lower() != invitation.email.lower():
+        raise DomainError(
+            f"This invitation is for {invitation.email}. Log in with that address to accept it."
+        )
+    membership, _ = Membership.objects.get_or_create(
+        vendor=invitation.vendor, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by", "updated"])
+    log_change(vendor=invitation.vendor, actor=Actor.for_user(user), obj=membership,
+               action="joined", changes={"role": [None, membership.role]})
+    return membership
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
+    updated = Invitation.objects.pending().filter(pk=invitation.pk).update(
+        revoked_at=timezone.now()
+    )
+    if updated:
+        log_change(vendor=invitation.vendor, actor=Actor.for_user(actor), obj=invitation,
+                   action="invitation revoked")
+
+
+def _ensure_another_owner(membership: Membership) -> None:
+    owners = Membership.objects.select_for_update().filter(
+        vendor=membership.vendor, role=Role.OWNER
+    )
+    if membership.role == Role.OWNER and owners.exclude(pk=membership.pk).count() == 0:
+        raise DomainError("A vendor needs at least one owner.", field="role")
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, actor: User, role: str) -> Membership:
+    if role not in Role.values:
+        raise DomainError("Unknown role.", field="role")
+    if role != Role.OWNER:
+        _ensure_another_owner(membership)
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated"])
+    if before != role:
+        log_change(vendor=membership.vendor, actor=Actor.for_user(actor), obj=membership,
+                   action="role changed", changes={"role": [before, role]})
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User) -> None:
+    _ensure_another_owner(membership)
+    log_change(vendor=membership.vendor, actor=Actor.for_user(actor), obj=membership,
+               action="removed", changes={"user": [membership.user.email, None]})
+    membership.delete()

@@ -1,0 +1,315 @@
+"""Licensing domain: products, customers, license keys, activations (seats), data objects,
+per-vendor signing keys, Web API access tokens and the append-only object log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.accounts.models import Vendor
+from apps.core.models import TimeStampedModel
+
+FEATURE_NUMBERS = range(1, 9)
+MAX_NOTES_LENGTH = 500
+MAX_MACHINE_CODE_LENGTH = 128
+
+
+class ProductQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> ProductQuerySet:
+        return self.filter(vendor=vendor)
+
+
+class Product(TimeStampedModel):
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    f1_name = models.CharField("F1 name", max_length=100, blank=True)
+    f2_name = models.CharField("F2 name", max_length=100, blank=True)
+    f3_name = models.CharField("F3 name", max_length=100, blank=True)
+    f4_name = models.CharField("F4 name", max_length=100, blank=True)
+    f5_name = models.CharField("F5 name", max_length=100, blank=True)
+    f6_name = models.CharField("F6 name", max_length=100, blank=True)
+    f7_name = models.CharField("F7 name", max_length=100, blank=True)
+    f8_name = models.CharField("F8 name", max_length=100, blank=True)
+    default_max_machines = models.PositiveIntegerField(
+        default=1, help_text="Seats a new key gets unless told otherwise (0 = not node-locked)."
+    )
+    trial_period_days = models.PositiveIntegerField(
+        default=15, help_text="Length of trial keys made by CreateTrialKey."
+    )
+    trial_max_machines = models.PositiveIntegerField(default=1)
+    trial_feature = models.PositiveSmallIntegerField(
+        default=0, help_text="Feature (1-8) that marks a key as a trial; 0 = none."
+    )
+    time_limited_feature = models.PositiveSmallIntegerField(
+        default=0, help_text="Feature (1-8) that marks a key as time-limited; 0 = none."
+    )
+    activation_form_enabled = models.BooleanField(
+        default=False, help_text="Offer the public activation form for offline devices."
+    )
+    # Next per-product key number (the wire's `ID`); advanced under a row lock.
+    next_key_serial = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trial_feature__lte=8) & Q(time_limited_feature__lte=8),
+                name="product_feature_markers_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def feature_name(self, number: int) -> str:
+        return getattr(self, f"f{number}_name") or f"F{number}"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [self.feature_name(n) for n in FEATURE_NUMBERS]
+
+
+class CustomerQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> CustomerQuerySet:
+        return self.filter(vendor=vendor)
+
+
+class Customer(TimeStampedModel):
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="customers")
+    name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=100, blank=True)
+    company_name = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(max_length=1000, blank=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["vendor", "email"])]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.company_name or f"Customer {self.pk}"
+
+
+class LicenseKeyQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> LicenseKeyQuerySet:
+        return self.filter(product__vendor=vendor)
+
+    def expired(self, now: dt.datetime | None = None) -> LicenseKeyQuerySet:
+        return self.filter(expires__lt=now or timezone.now())
+
+
+class LicenseKey(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="keys")
+    serial = models.PositiveIntegerField(help_text="Key number within the product (wire: ID).")
+    key = models.CharField(max_length=23, db_index=True)
+    created = models.DateTimeField(default=timezone.now)
+    period = models.IntegerField(default=0, help_text="Days")
+    expires = models.DateTimeField()
+    f1 = models.BooleanField(default=False)
+    f2 = models.BooleanField(default=False)
+    f3 = models.BooleanField(default=False)
+    f4 = models.BooleanField(default=False)
+    f5 = models.BooleanField(default=False)
+    f6 = models.BooleanField(default=False)
+    f7 = models.BooleanField(default=False)
+    f8 = models.BooleanField(default=False)
+    notes = models.TextField(max_length=MAX_NOTES_LENGTH, blank=True)
+    block = models.BooleanField(default=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="keys"
+    )
+    max_no_of_machines = models.PositiveIntegerField(
+        default=0, help_text="0 = not node-locked"
+    )
+    trial_activation = models.BooleanField(
+        default=False, help_text="Start the countdown at each device's first activation."
+    )
+    allowed_machines = models.TextField(
+        blank=True, help_text="Pre-approved machine codes, one per line."
+    )
+    automatic_activation = models.BooleanField(
+        default=True, help_text="Off: Activate only confirms devices that are already activated."
+    )
+
+    objects = LicenseKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "key"], name="key_unique_per_product"),
+            models.UniqueConstraint(fields=["product", "serial"], name="key_serial_per_product"),
+            models.CheckConstraint(
+                condition=Q(key__regex=r"^[A-Z]{5}-[A-Z]{5}-[A-Z]{5}-[A-Z]{5}$"),
+                name="key_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def global_id(self) -> int:
+        return self.pk
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires < timezone.now()
+
+    @property
+    def features(self) -> list[bool]:
+        return [getattr(self, f"f{n}") for n in FEATURE_NUMBERS]
+
+    @property
+    def allowed_machine_list(self) -> list[str]:
+        return [line.strip() for line in self.allowed_machines.splitlines() if line.strip()]
+
+
+class DataObject(models.Model):
+    """A named value (string and integer) attached to a license key."""
+
+    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="data_objects")
+    name = models.CharField(max_length=100)
+    string_value = models.TextField(max_length=10000, blank=True)
+    int_value = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Activation(models.Model):
+    """A seat: one device (machine code) using a key, node-locked or floating."""
+
+    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="activations")
+    machine_code = models.CharField(max_length=MAX_MACHINE_CODE_LENGTH)
+    friendly_name = models.CharField(max_length=255, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    time = models.DateTimeField(default=timezone.now)
+    floating = models.BooleanField(default=False)
+    floating_expires = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["time", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "machine_code", "floating"], name="activation_unique_seat"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.machine_code
+
+
+class SigningKey(TimeStampedModel):
+    """A vendor's RSA-2048 key pair. The private key is stored encrypted (see signing.py)."""
+
+    vendor = models.OneToOneField(Vendor, on_delete=models.CASCADE, related_name="signing_key")
+    public_key_pem = models.TextField()
+    private_key_encrypted = models.TextField()
+
+    def __str__(self) -> str:
+        return f"Signing key of {self.vendor}"
+
+
+class AccessTokenQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> AccessTokenQuerySet:
+        return self.filter(vendor=vendor)
+
+    def active(self) -> AccessTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class AccessToken(TimeStampedModel):
+    """A Web API access token. Only the SHA-256 digest of its secret is stored."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=100)
+    secret_hash = models.CharField(max_length=64)
+    secret_hint = models.CharField(max_length=8, help_text="First characters, to tell tokens apart")
+    permissions = models.JSONField(default=list, help_text="Web API methods this token may call")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        help_text="Product lock: the token works with this product only.",
+    )
+    locked_key = models.ForeignKey(
+        LicenseKey, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        help_text="Key lock: the token works with this key only.",
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ObjectLogQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> ObjectLogQuerySet:
+        return self.filter(vendor=vendor)
+
+    def for_object(self, obj: models.Model) -> ObjectLogQuerySet:
+        return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class ObjectLogEntry(models.Model):
+    """Who changed what, when. Append-only: rows are never updated or deleted (PostgreSQL
+    enforces this with a trigger, see migration 0002).
+
+    Actors are kept as plain ids and labels, not foreign keys, so that deleting a user or a
+    token never rewrites history."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.DO_NOTHING, db_constraint=False,
+                               related_name="+")
+    time = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_type = models.CharField(max_length=10)  # user / token / system
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=255)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=255)
+    action = models.CharField(max_length=50)
+    changes = models.JSONField(default=dict, blank=True)
+
+    objects = ObjectLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        indexes = [
+            models.Index(fields=["vendor", "object_type", "object_id"]),
+            models.Index(fields=["vendor", "-time"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Object log entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Object log entries cannot be deleted.")

@@ -1,0 +1,90 @@
+"""Page reads, with the joins each page needs."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from apps.accounts.models import Vendor
+
+from .models import Activation, Customer, LicenseKey, ObjectLogEntry, Product
+
+
+def product_list(*, vendor: Vendor) -> QuerySet[Product]:
+    return Product.objects.for_vendor(vendor).annotate(key_count=Count("keys"))
+
+
+def key_list(*, product: Product, query: str = "", status: str = "") -> QuerySet[LicenseKey]:
+    """Keys of a product, searched by key, customer, notes or machine code and filtered by
+    status (blocked, expired, trial, active)."""
+    keys = product.keys.select_related("customer").annotate(
+        activation_count=Count("activations")
+    )
+    query = query.strip()
+    if query:
+        keys = keys.filter(
+            Q(key__icontains=query)
+            | Q(notes__icontains=query)
+            | Q(customer__name__icontains=query)
+            | Q(customer__email__icontains=query)
+            | Q(customer__company_name__icontains=query)
+            | Q(pk__in=Activation.objects.filter(
+                Q(machine_code__icontains=query) | Q(friendly_name__icontains=query)
+            ).values("key_id"))
+        )
+    now = timezone.now()
+    if status == "blocked":
+        keys = keys.filter(block=True)
+    elif status == "expired":
+        keys = keys.filter(expires__lt=now)
+    elif status == "trial":
+        keys = keys.filter(trial_activation=True)
+    elif status == "active":
+        keys = keys.filter(block=False, expires__gte=now)
+    return keys.order_by("-serial")
+
+
+def key_detail(*, key: LicenseKey) -> dict:
+    return {
+        "features": list(zip(key.product.feature_names, key.features, strict=True)),
+        "activations": list(key.activations.order_by("floating", "time")),
+        "data_objects": list(key.data_objects.all()),
+        "log": list(ObjectLogEntry.objects.for_vendor(key.product.vendor).for_object(key)[:20]),
+    }
+
+
+def customer_list(*, vendor: Vendor, query: str = "") -> QuerySet[Customer]:
+    customers = Customer.objects.for_vendor(vendor).annotate(key_count=Count("keys"))
+    query = query.strip()
+    if query:
+        customers = customers.filter(
+            Q(name__icontains=query) | Q(email__icontains=query)
+            | Q(company_name__icontains=query) | Q(notes__icontains=query)
+        )
+    return customers
+
+
+def object_log(*, vendor: Vendor, object_type: str = "", query: str = ""
+               ) -> QuerySet[ObjectLogEntry]:
+    entries = ObjectLogEntry.objects.for_vendor(vendor)
+    if object_type:
+        entries = entries.filter(object_type=object_type)
+    if query.strip():
+        q = query.strip()
+        entries = entries.filter(
+            Q(object_repr__icontains=q) | Q(actor_label__icontains=q) | Q(action__icontains=q)
+        )
+    return entries
+
+
+def dashboard_counts(*, vendor: Vendor) -> dict[str, int]:
+    keys = LicenseKey.objects.for_vendor(vendor)
+    now = timezone.now()
+    return {
+        "products": Product.objects.for_vendor(vendor).count(),
+        "keys": keys.count(),
+        "active_keys": keys.filter(block=False, expires__gte=now).count(),
+        "blocked_keys": keys.filter(block=True).count(),
+        "customers": Customer.objects.for_vendor(vendor).count(),
+        "activations": Activation.objects.filter(key__product__vendor=vendor).count(),
+    }

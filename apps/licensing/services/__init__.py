@@ -1,0 +1,27 @@
+"""Licensing services: every write goes through here, whatever the interface."""
+
+from .activations import activation_release
+from .catalog import customer_create, customer_update, product_create, product_update
+from .credentials import signing_key_create, token_authenticate, token_create, token_revoke
+from .data_objects import data_object_add, data_object_remove, data_object_update
+from .keys import KeySpec, key_create, key_extend, key_set_blocked, key_update
+
+__all__ = [
+    "KeySpec",
+    "activation_release",
+    "customer_create",
+    "customer_update",
+    "data_object_add",
+    "data_object_remove",
+    "data_object_update",
+    "key_create",
+    "key_extend",
+    "key_set_blocked",
+    "key_update",
+    "product_create",
+    "product_update",
+    "signing_key_create",
+    "token_authenticate",
+    "token_create",
+    "token_revoke",
+]

@@ -1,0 +1,92 @@
+"""Signing keys and Web API access tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Vendor
+from apps.core.errors import DomainError
+
+from .. import signing, tokens
+from ..api_methods import API_METHOD_SET, API_METHODS
+from ..audit import Actor, log_change
+from ..models import AccessToken, LicenseKey, Product, SigningKey
+
+
+@transaction.atomic
+def signing_key_create(*, vendor: Vendor) -> SigningKey:
+    """Give the vendor its RSA-2048 key pair (once; an existing key is kept)."""
+    existing = SigningKey.objects.filter(vendor=vendor).first()
+    if existing:
+        return existing
+    public_pem, private_encrypted = signing.generate_key_pair()
+    key = SigningKey.objects.create(
+        vendor=vendor, public_key_pem=public_pem, private_key_encrypted=private_encrypted
+    )
+    log_change(vendor=vendor, actor=Actor.for_system(), obj=key, action="created")
+    return key
+
+
+@transaction.atomic
+def token_create(
+    *, vendor: Vendor, actor: Actor, name: str, permissions: Iterable[str],
+    product: Product | None = None, locked_key: LicenseKey | None = None,
+) -> tuple[AccessToken, str]:
+    """Create an access token; return it with its token string, which is never shown again."""
+    requested = set(permissions)
+    if requested - API_METHOD_SET:
+        raise DomainError("Unknown Web API method.", field="permissions")
+    if not requested:
+        raise DomainError("Choose at least one Web API method.", field="permissions")
+    permissions = [m for m in API_METHODS if m in requested]
+    if not name.strip():
+        raise DomainError("Give the token a name.", field="name")
+    if product is not None and product.vendor_id != vendor.pk:
+        raise DomainError("Could not find the product.", field="product")
+    if locked_key is not None:
+        if locked_key.product.vendor_id != vendor.pk:
+            raise DomainError("Could not find the key.", field="locked_key")
+        if product is not None and locked_key.product_id != product.pk:
+            raise DomainError("The locked key must belong to the locked product.",
+                              field="locked_key")
+    secret = tokens.new_secret()
+    token = AccessToken.objects.create(
+        vendor=vendor, name=name.strip(), secret_hash=tokens.hash_secret(secret),
+        secret_hint=secret[:4], permissions=permissions, product=product,
+        locked_key=locked_key, created_by=actor.user,
+    )
+    log_change(vendor=vendor, actor=actor, obj=token, action="created",
+               changes={"permissions": [None, permissions],
+                        "product": [None, str(product) if product else None],
+                        "locked_key": [None, str(locked_key) if locked_key else None]})
+    return token, tokens.encode(token.pk, secret)
+
+
+@transaction.atomic
+def token_revoke(*, token: AccessToken, actor: Actor) -> AccessToken:
+    updated = AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    token.refresh_from_db()
+    if updated:
+        log_change(vendor=token.vendor, actor=actor, obj=token, action="revoked")
+    return token
+
+
+def token_authenticate(token_string: str) -> AccessToken | None:
+    """The active token a token string stands for, or None (malformed, unknown, revoked)."""
+    decoded = tokens.decode(token_string)
+    if decoded is None:
+        return None
+    token_id, secret = decoded
+    token = (
+        AccessToken.objects.select_related("vendor", "vendor__signing_key")
+        .filter(pk=token_id, revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not tokens.secret_matches(secret, token.secret_hash):
+        return None
+    return token

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VendorPortalConfig(AppConfig):
+    name = "apps.vendor_portal"
+    label = "vendor_portal"

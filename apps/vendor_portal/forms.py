@@ -1,0 +1,201 @@
+"""Forms of the vendor portal. They validate; services decide and save."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest
+
+from apps.accounts import services as account_services
+
+
+class VendorSignupForm(forms.Form):
+    """allauth's sign-up form gets an organisation name: signing up creates a vendor."""
+
+    organisation = forms.CharField(
+        label="Organisation", max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Your company", "autocomplete": "organization"}),
+    )
+
+    def signup(self, request: HttpRequest, user) -> None:
+        account_services.vendor_create(owner=user, name=self.cleaned_data["organisation"])
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200)
+
+
+class ProductForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    f1_name = forms.CharField(label="F1 name", max_length=100, required=False)
+    f2_name = forms.CharField(label="F2 name", max_length=100, required=False)
+    f3_name = forms.CharField(label="F3 name", max_length=100, required=False)
+    f4_name = forms.CharField(label="F4 name", max_length=100, required=False)
+    f5_name = forms.CharField(label="F5 name", max_length=100, required=False)
+    f6_name = forms.CharField(label="F6 name", max_length=100, required=False)
+    f7_name = forms.CharField(label="F7 name", max_length=100, required=False)
+    f8_name = forms.CharField(label="F8 name", max_length=100, required=False)
+    default_max_machines = forms.IntegerField(
+        min_value=0, max_value=1_000_000, initial=1,
+        help_text="Seats of a new key (0 = any number of machines, not node-locked).",
+    )
+    trial_period_days = forms.IntegerField(min_value=1, max_value=3650, initial=15)
+    trial_max_machines = forms.IntegerField(min_value=0, max_value=1000, initial=1)
+    trial_feature = forms.TypedChoiceField(
+        coerce=int, initial=0, choices=[(0, "None")] + [(n, f"F{n}") for n in range(1, 9)],
+        help_text="Feature that marks a key as a trial.",
+    )
+    time_limited_feature = forms.TypedChoiceField(
+        coerce=int, initial=0, choices=[(0, "None")] + [(n, f"F{n}") for n in range(1, 9)],
+        help_text="Feature that marks a key as time-limited.",
+    )
+    activation_form_enabled = forms.BooleanField(
+        required=False, label="Offer the public activation form for offline devices"
+    )
+
+
+FEATURE_FIELDS = [f"f{n}" for n in range(1, 9)]
+
+
+class KeyFieldsMixin(forms.Form):
+    """Fields shared by key creation and key editing; labels come from the product."""
+
+    f1 = forms.BooleanField(required=False)
+    f2 = forms.BooleanField(required=False)
+    f3 = forms.BooleanField(required=False)
+    f4 = forms.BooleanField(required=False)
+    f5 = forms.BooleanField(required=False)
+    f6 = forms.BooleanField(required=False)
+    f7 = forms.BooleanField(required=False)
+    f8 = forms.BooleanField(required=False)
+    max_no_of_machines = forms.IntegerField(
+        label="Maximum number of machines", min_value=0, max_value=1_000_000,
+        help_text="0 = not node-locked (any number of devices).",
+    )
+    notes = forms.CharField(required=False, max_length=500,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+    trial_activation = forms.BooleanField(
+        required=False, help_text="Each device's countdown starts at its first activation."
+    )
+    automatic_activation = forms.BooleanField(
+        required=False, initial=True,
+        help_text="Off: only devices that are already activated (or allowed below) pass.",
+    )
+    allowed_machines = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Pre-approved machine codes, one per line.",
+    )
+
+    def __init__(self, *args, product=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if product is not None:
+            for n, name in enumerate(product.feature_names, start=1):
+                self.fields[f"f{n}"].label = f"F{n}: {name}" if name != f"F{n}" else f"F{n}"
+
+    def clean_allowed_machines(self) -> str:
+        codes = [c.strip() for c in self.cleaned_data["allowed_machines"].splitlines()]
+        if any(len(c) > 128 for c in codes):
+            raise forms.ValidationError("The machine code cannot exceed 128 chars in length.")
+        return "\n".join(c for c in codes if c)
+
+
+class KeyCreateForm(KeyFieldsMixin):
+    count = forms.IntegerField(label="Number of keys", min_value=1, max_value=1000, initial=1)
+    period = forms.IntegerField(label="Period (days)", min_value=0, max_value=36500, initial=365,
+                                help_text="The keys expire this many days from now.")
+    customer = forms.ModelChoiceField(queryset=None, required=False,
+                                      help_text="Or create a new customer below.")
+    new_customer_name = forms.CharField(label="New customer: name", max_length=100, required=False)
+    new_customer_email = forms.EmailField(label="New customer: e-mail", max_length=100,
+                                          required=False)
+    new_customer_company = forms.CharField(label="New customer: company", max_length=100,
+                                           required=False)
+    block = forms.BooleanField(required=False, label="Create blocked")
+
+    def __init__(self, *args, customers=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers
+
+    def clean(self) -> dict:
+        data = super().clean()
+        new = any(data.get(f) for f in
+                  ("new_customer_name", "new_customer_email", "new_customer_company"))
+        if new and data.get("customer"):
+            raise forms.ValidationError("Pick an existing customer or enter a new one, not both.")
+        data["has_new_customer"] = new
+        return data
+
+
+class KeyEditForm(KeyFieldsMixin):
+    customer = forms.ModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, customers=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(
+        min_value=-36500, max_value=36500,
+        help_text="Added to the expiry date (to today if already expired). Negative shortens.",
+    )
+
+
+class DataObjectForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    string_value = forms.CharField(required=False, max_length=10000,
+                                   widget=forms.Textarea(attrs={"rows": 2}))
+    int_value = forms.IntegerField(initial=0, min_value=-(2**63), max_value=2**63 - 1)
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(max_length=100, required=False)
+    email = forms.EmailField(label="E-mail", max_length=100, required=False)
+    company_name = forms.CharField(label="Company", max_length=100, required=False)
+    notes = forms.CharField(required=False, max_length=1000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not (data.get("name") or data.get("email") or data.get("company_name")):
+            raise forms.ValidationError("Give the customer a name, an e-mail address or a company.")
+        return data
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    permissions = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    product = forms.ModelChoiceField(queryset=None, required=False, label="Product lock",
+                                     empty_label="Any product")
+    locked_key = forms.CharField(
+        required=False, label="Key lock", max_length=23,
+        help_text="Optional: a key string (of the locked product) this token is limited to.",
+    )
+
+    def __init__(self, *args, products=None, method_groups=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = products
+        self.method_groups = method_groups or {}
+        self.fields["permissions"].choices = [
+            (m, m) for methods in self.method_groups.values() for m in methods
+        ]
+
+    def clean_locked_key(self) -> str:
+        return self.cleaned_data["locked_key"].strip().upper()
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    role = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args, roles=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args, roles=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles

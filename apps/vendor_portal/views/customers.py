@@ -1,0 +1,69 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from apps.accounts.access import access_customer, vendor_member
+from apps.core.errors import DomainError
+from apps.licensing import selectors, services
+from apps.licensing.audit import Actor
+from apps.licensing.services.catalog import CUSTOMER_FIELDS
+
+from ..forms import CustomerForm, SearchForm
+from .common import add_domain_error, csv_response, paginate
+
+
+@vendor_member("read")
+def customer_list(request: HttpRequest) -> HttpResponse:
+    search = SearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    customers = selectors.customer_list(vendor=request.vendor, query=query)
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            "customers.csv", ["ID", "Name", "E-mail", "Company", "Keys", "Created", "Notes"],
+            ([c.pk, c.name, c.email, c.company_name, c.key_count, c.created.isoformat(), c.notes]
+             for c in customers.iterator()),
+        )
+    return render(request, "vendor_portal/customer_list.html",
+                  {"page": paginate(request, customers), "query": query})
+
+
+@vendor_member("write")
+def customer_create(request: HttpRequest) -> HttpResponse:
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_create(
+                vendor=request.vendor, actor=Actor.for_user(request.user), **form.cleaned_data
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Customer “{customer}” created.")
+            return redirect("vendor_portal:customer_detail", customer_id=customer.pk)
+    return render(request, "vendor_portal/customer_form.html", {"form": form})
+
+
+@vendor_member("read")
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = access_customer(request.membership, customer_id)
+    keys = customer.keys.select_related("product").order_by("product__name", "-serial")
+    return render(request, "vendor_portal/customer_detail.html",
+                  {"customer": customer, "keys": keys})
+
+
+@vendor_member("write")
+def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = access_customer(request.membership, customer_id, level="write")
+    form = CustomerForm(request.POST or None,
+                        initial={f: getattr(customer, f) for f in CUSTOMER_FIELDS})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(customer=customer, actor=Actor.for_user(request.user),
+                                     **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Customer saved.")
+            return redirect("vendor_portal:customer_detail", customer_id=customer.pk)
+    return render(request, "vendor_portal/customer_form.html",
+                  {"form": form, "customer": customer})

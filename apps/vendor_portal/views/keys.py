@@ -1,0 +1,158 @@
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts.access import access_activation, access_key, access_product, vendor_member
+from apps.core.errors import DomainError
+from apps.licensing import selectors, services
+from apps.licensing.audit import Actor
+from apps.licensing.models import Customer, ObjectLogEntry
+from apps.licensing.services.keys import KEY_EDIT_FIELDS
+
+from ..forms import FEATURE_FIELDS, ExtendForm, KeyCreateForm, KeyEditForm, SearchForm
+from .common import add_domain_error, csv_response, paginate
+
+STATUS_FILTERS = [("", "All"), ("active", "Active"), ("blocked", "Blocked"),
+                  ("expired", "Expired"), ("trial", "Trial activation")]
+
+
+@vendor_member("read")
+def key_list(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = access_product(request.membership, product_id)
+    search = SearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    status = request.GET.get("status", "")
+    keys = selectors.key_list(product=product, query=query, status=status)
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            f"keys-product-{product.pk}.csv",
+            ["ID", "Key", "Created", "Expires", "Blocked", "Max machines", "Activations",
+             "Customer", "Notes", *[f"F{n}" for n in range(1, 9)]],
+            ([k.serial, k.key, k.created.isoformat(), k.expires.isoformat(), k.block,
+              k.max_no_of_machines, k.activation_count, str(k.customer or ""), k.notes,
+              *k.features] for k in keys.iterator()),
+        )
+    return render(request, "vendor_portal/key_list.html", {
+        "product": product, "page": paginate(request, keys), "query": query,
+        "status": status, "status_filters": STATUS_FILTERS,
+    })
+
+
+def _customers(request: HttpRequest):
+    return Customer.objects.for_vendor(request.vendor)
+
+
+@vendor_member("write")
+def key_create(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = access_product(request.membership, product_id, level="write")
+    form = KeyCreateForm(request.POST or None, product=product, customers=_customers(request),
+                         initial={"max_no_of_machines": product.default_max_machines})
+    if request.method == "POST" and form.is_valid():
+        try:
+            keys = _create_keys(request, product, form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Created {len(keys)} key(s).")
+            if len(keys) == 1:
+                return redirect("vendor_portal:key_detail", key_id=keys[0].pk)
+            return redirect("vendor_portal:key_list", product_id=product.pk)
+    return render(request, "vendor_portal/key_create.html", {"form": form, "product": product})
+
+
+@transaction.atomic
+def _create_keys(request: HttpRequest, product, data: dict) -> list:
+    # One transaction: a new customer is never left behind by a refused key batch.
+    actor = Actor.for_user(request.user)
+    customer = data["customer"]
+    if data["has_new_customer"]:
+        customer = services.customer_create(
+            vendor=request.vendor, actor=actor, name=data["new_customer_name"],
+            email=data["new_customer_email"], company_name=data["new_customer_company"],
+        )
+    spec = services.KeySpec(
+        period=data["period"], features=[data[f] for f in FEATURE_FIELDS],
+        notes=data["notes"], block=data["block"], customer=customer,
+        max_no_of_machines=data["max_no_of_machines"], trial_activation=data["trial_activation"],
+        allowed_machines=data["allowed_machines"],
+        automatic_activation=data["automatic_activation"],
+    )
+    return services.key_create(product=product, actor=actor, spec=spec, count=data["count"])
+
+
+@vendor_member("read")
+def key_detail(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = access_key(request.membership, key_id)
+    return render(request, "vendor_portal/key_detail.html", {
+        "key": key, "product": key.product, "extend_form": ExtendForm(),
+        **selectors.key_detail(key=key),
+    })
+
+
+@vendor_member("write")
+def key_edit(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = access_key(request.membership, key_id, level="write")
+    initial = {name: getattr(key, name) for name in KEY_EDIT_FIELDS}
+    initial["customer"] = key.customer
+    form = KeyEditForm(request.POST or None, product=key.product, customers=_customers(request),
+                       initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.fields}
+        try:
+            services.key_update(key=key, actor=Actor.for_user(request.user), **fields)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Key saved.")
+            return redirect("vendor_portal:key_detail", key_id=key.pk)
+    return render(request, "vendor_portal/key_edit.html", {"form": form, "key": key,
+                                                           "product": key.product})
+
+
+@require_POST
+@vendor_member("write")
+def key_block(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = access_key(request.membership, key_id, level="write")
+    blocked = request.POST.get("block") == "1"
+    services.key_set_blocked(key=key, actor=Actor.for_user(request.user), blocked=blocked)
+    messages.success(request, "Key blocked." if blocked else "Key unblocked.")
+    return redirect("vendor_portal:key_detail", key_id=key.pk)
+
+
+@vendor_member("write")
+def key_extend(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = access_key(request.membership, key_id, level="write")
+    form = ExtendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.key_extend(key=key, actor=Actor.for_user(request.user),
+                                days=form.cleaned_data["days"])
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Key now expires on {key.expires:%Y-%m-%d}.")
+            return redirect("vendor_portal:key_detail", key_id=key.pk)
+    return render(request, "vendor_portal/key_extend.html", {"form": form, "key": key,
+                                                             "product": key.product})
+
+
+@require_POST
+@vendor_member("write")
+def activation_deactivate(request: HttpRequest, key_id: int, activation_id: int) -> HttpResponse:
+    key = access_key(request.membership, key_id, level="write")
+    activation = access_activation(request.membership, key, activation_id, level="write")
+    services.activation_release(activation=activation, actor=Actor.for_user(request.user))
+    messages.success(request, f"Device {activation.friendly_name or activation.machine_code} "
+                              "deactivated; its seat is free.")
+    return redirect("vendor_portal:key_detail", key_id=key.pk)
+
+
+@vendor_member("read")
+def key_log(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = access_key(request.membership, key_id)
+    entries = ObjectLogEntry.objects.for_vendor(request.vendor).for_object(key)
+    return render(request, "vendor_portal/key_log.html", {
+        "key": key, "product": key.product, "page": paginate(request, entries, 50),
+    })

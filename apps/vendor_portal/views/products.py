@@ -1,0 +1,51 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from apps.accounts.access import access_product, vendor_member
+from apps.core.errors import DomainError
+from apps.licensing import selectors, services
+from apps.licensing.audit import Actor
+from apps.licensing.services.catalog import PRODUCT_FIELDS
+
+from ..forms import ProductForm
+from .common import add_domain_error
+
+
+@vendor_member("read")
+def product_list(request: HttpRequest) -> HttpResponse:
+    products = selectors.product_list(vendor=request.vendor)
+    return render(request, "vendor_portal/product_list.html", {"products": products})
+
+
+@vendor_member("write")
+def product_create(request: HttpRequest) -> HttpResponse:
+    form = ProductForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.product_create(
+                vendor=request.vendor, actor=Actor.for_user(request.user), **form.cleaned_data
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Product “{product.name}” created.")
+            return redirect("vendor_portal:key_list", product_id=product.pk)
+    return render(request, "vendor_portal/product_form.html", {"form": form})
+
+
+@vendor_member("write")
+def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = access_product(request.membership, product_id, level="write")
+    initial = {name: getattr(product, name) for name in PRODUCT_FIELDS}
+    form = ProductForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.product_update(product=product, actor=Actor.for_user(request.user),
+                                    **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Product saved.")
+            return redirect("vendor_portal:key_list", product_id=product.pk)
+    return render(request, "vendor_portal/product_form.html", {"form": form, "product": product})
