@@ -11,7 +11,9 @@ from .models import Activation, Customer, LicenseKey, ObjectLogEntry, Product
 
 
 def product_list(*, vendor: Vendor) -> QuerySet[Product]:
-    return Product.objects.for_vendor(vendor).annotate(key_count=Count("keys"))
+    return Product.objects.for_vendor(vendor).annotate(key_count=Count("keys")).order_by(
+        "name", "id"
+    )
 
 
 def key_list(*, product: Product, query: str = "", status: str = "") -> QuerySet[LicenseKey]:
@@ -61,7 +63,7 @@ def customer_list(*, vendor: Vendor, query: str = "") -> QuerySet[Customer]:
             Q(name__icontains=query) | Q(email__icontains=query)
             | Q(company_name__icontains=query) | Q(notes__icontains=query)
         )
-    return customers
+    return customers.order_by("name", "id")
 
 
 def object_log(*, vendor: Vendor, object_type: str = "", query: str = ""

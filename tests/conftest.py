@@ -1,0 +1,89 @@
+"""Persona fixtures: a vendor owner, an admin, a read-only member, and another vendor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from apps.accounts.models import Membership, Role, User, Vendor
+from apps.licensing.models import Activation, Customer, DataObject, LicenseKey, Product
+
+from .factories import (
+    CustomerFactory,
+    ProductFactory,
+    UserFactory,
+    add_member,
+    make_activation,
+    make_key,
+    make_vendor,
+)
+
+
+@dataclass
+class Tenant:
+    """A vendor with one of everything, and its members by role."""
+
+    vendor: Vendor
+    owner: User
+    admin: User
+    read_only: User
+    product: Product
+    customer: Customer
+    key: LicenseKey
+    activation: Activation
+    data_object: DataObject
+
+    def membership(self, user: User) -> Membership:
+        return Membership.objects.get(vendor=self.vendor, user=user)
+
+
+def build_tenant(name: str) -> Tenant:
+    owner = UserFactory()
+    vendor = make_vendor(name, owner=owner)
+    admin = add_member(vendor, Role.ADMIN).user
+    read_only = add_member(vendor, Role.READ_ONLY).user
+    product = ProductFactory(vendor=vendor)
+    customer = CustomerFactory(vendor=vendor)
+    key = make_key(product, customer=customer, max_no_of_machines=2)
+    activation = make_activation(key, "machine-1", friendly_name="LAPTOP-1", ip="192.0.2.1")
+    data_object = DataObject.objects.create(key=key, name="usage", int_value=3)
+    return Tenant(vendor, owner, admin, read_only, product, customer, key, activation,
+                  data_object)
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return build_tenant("Tenant A")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    return build_tenant("Tenant B")
+
+
+def _client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(tenant) -> Client:
+    return _client_for(tenant.owner)
+
+
+@pytest.fixture
+def admin_client_(tenant) -> Client:
+    return _client_for(tenant.admin)
+
+
+@pytest.fixture
+def read_only_client(tenant) -> Client:
+    return _client_for(tenant.read_only)
+
+
+@pytest.fixture
+def other_vendor_client(other_tenant) -> Client:
+    return _client_for(other_tenant.owner)
