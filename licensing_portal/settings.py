@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.licensing",
     "apps.vendor_portal",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -155,7 +156,10 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # implicit TLS, usually port 465
+# Mail is sent inside requests (sign-up, password reset): never let a dead SMTP server hang one.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "licensing@localhost")
 
 LANGUAGE_CODE = "en-us"
@@ -198,3 +202,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Web API (Cryptolens v3 wire format).
+# Behind a reverse proxy that sets X-Forwarded-For, take the client address from it.
+API_TRUST_X_FORWARDED_FOR = env_bool("API_TRUST_X_FORWARDED_FOR", False)
+# Failed token/key look-ups allowed per IP address and window before the IP is refused.
+API_FAILURE_WINDOW_SECONDS = int(os.environ.get("API_FAILURE_WINDOW_SECONDS", "60"))
+API_MAX_FAILURES_PER_WINDOW = int(os.environ.get("API_MAX_FAILURES_PER_WINDOW", "60"))

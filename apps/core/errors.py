@@ -4,10 +4,13 @@
 class DomainError(Exception):
     """A business rule refused the operation; `message` is safe to show to the user."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, state: int | None = None
+                 ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # Web API log state code for this refusal (e.g. 2024: floating limit reached).
+        self.state = state
 
 
 class NotFound(DomainError):

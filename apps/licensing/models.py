@@ -86,6 +86,8 @@ class Customer(TimeStampedModel):
     email = models.EmailField(max_length=100, blank=True)
     company_name = models.CharField(max_length=100, blank=True)
     notes = models.TextField(max_length=1000, blank=True)
+    # Digest of the customer secret (shown once, when the customer is added through the API).
+    secret_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = CustomerQuerySet.as_manager()
 
@@ -137,11 +139,15 @@ class LicenseKey(models.Model):
     automatic_activation = models.BooleanField(
         default=True, help_text="Off: Activate only confirms devices that are already activated."
     )
+    # Set on keys made by CreateTrialKey: the machine code the trial was issued to.
+    trial_machine_code = models.CharField(max_length=MAX_MACHINE_CODE_LENGTH, blank=True,
+                                          editable=False)
 
     objects = LicenseKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-serial"]
+        indexes = [models.Index(fields=["product", "trial_machine_code"])]
         constraints = [
             models.UniqueConstraint(fields=["product", "key"], name="key_unique_per_product"),
             models.UniqueConstraint(fields=["product", "serial"], name="key_serial_per_product"),
@@ -196,6 +202,7 @@ class Activation(models.Model):
     time = models.DateTimeField(default=timezone.now)
     floating = models.BooleanField(default=False)
     floating_expires = models.DateTimeField(null=True, blank=True)
+    overdraft = models.BooleanField(default=False, help_text="Floating seat beyond the limit")
 
     class Meta:
         ordering = ["time", "id"]
@@ -313,3 +320,71 @@ class ObjectLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Object log entries cannot be deleted.")
+
+
+class WebApiLogQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> WebApiLogQuerySet:
+        return self.filter(vendor=vendor)
+
+
+class WebApiLog(models.Model):
+    """One Web API call, with Cryptolens' 4-digit state code (20xx activation, 10xx
+    validation, 60xx deactivation, 30xx key creation; third digit 1 = success, 2 = failure).
+
+    Plain values rather than foreign keys: the log outlives keys and products, and writing it
+    must stay a single cheap INSERT on the hot path."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    time = models.DateTimeField(default=timezone.now)
+    product_id = models.BigIntegerField(null=True, blank=True)
+    key = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    state = models.PositiveSmallIntegerField()
+    machine_code = models.CharField(max_length=128, blank=True)
+    friendly_name = models.CharField(max_length=255, blank=True)
+    floating_expires = models.DateTimeField(null=True, blank=True)
+    method = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=255, blank=True)
+    do_int_value = models.BigIntegerField(null=True, blank=True)
+    do_id = models.BigIntegerField(null=True, blank=True)
+    token_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = WebApiLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["vendor", "-id"]),
+            models.Index(fields=["vendor", "product_id", "key", "-id"]),
+            models.Index(fields=["vendor", "time"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.method} {self.state}"
+
+    @property
+    def succeeded(self) -> bool:
+        return (self.state % 100) // 10 == 1
+
+
+class Event(models.Model):
+    """An event registered by the vendor's software (ai/RegisterEvent)."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    time = models.DateTimeField(default=timezone.now)
+    product_id = models.BigIntegerField(null=True, blank=True)
+    key = models.CharField(max_length=64, blank=True)
+    machine_code = models.CharField(max_length=128, blank=True)
+    feature_name = models.CharField(max_length=100, blank=True)
+    event_name = models.CharField(max_length=100, blank=True)
+    value = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=10, blank=True)
+    metadata = models.TextField(max_length=10000, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["vendor", "-id"]),
+                   models.Index(fields=["vendor", "product_id", "key", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} ({self.feature_name})"

@@ -65,3 +65,20 @@ def data_object_remove(*, data_object: DataObject, actor: Actor) -> None:
                    changes={"name": [data_object.name, None],
                             "string_value": [data_object.string_value, None],
                             "int_value": [data_object.int_value, None]})
+
+
+@transaction.atomic
+def data_object_change_int(*, data_object: DataObject, actor: Actor, delta: int,
+                           bound: int | None = None) -> DataObject:
+    """Add `delta` (negative to decrement) atomically. With `bound`, an increment may not go
+    above it and a decrement may not go below it; the change is refused instead."""
+    obj = DataObject.objects.select_for_update().get(pk=data_object.pk)
+    new_value = obj.int_value + delta
+    if not -INT64 <= new_value < INT64:
+        raise DomainError("The int value must fit in 64 bits.", field="int_value")
+    if bound is not None and ((delta > 0 and new_value > bound)
+                              or (delta < 0 and new_value < bound)):
+        raise DomainError("The bound was reached.", field="int_value")
+    obj.int_value = new_value
+    obj.save(update_fields=["int_value"])
+    return obj

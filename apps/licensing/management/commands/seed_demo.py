@@ -102,11 +102,13 @@ class Command(BaseCommand):
 
     def _print_json(self, vendor: Vendor, base_url: str) -> None:
         _, token_string = services.token_create(
-            vendor=vendor, actor=SEED_ACTOR, name=f"seed_demo --json {timezone.now():%Y-%m-%d %H:%M:%S}",
+            vendor=vendor, actor=SEED_ACTOR,
+            name=f"seed_demo --json {timezone.now():%Y-%m-%d %H:%M:%S}",
             permissions=API_METHODS,
         )
         product = Product.objects.for_vendor(vendor).order_by("id").first()
-        key = product.keys.filter(block=False, expires__gt=timezone.now()).order_by("serial").first()
+        key = (product.keys.filter(block=False, expires__gt=timezone.now())
+               .order_by("serial").first())
         self.stdout.write(json.dumps({
             "base_url": base_url,
             "token": token_string,

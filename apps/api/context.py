@@ -1,0 +1,61 @@
+"""What a handler gets: the parameters, the authenticated token, and lookups that apply the
+token's product and key locks with Cryptolens' error messages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from apps.licensing.audit import Actor
+from apps.licensing.models import AccessToken, LicenseKey, Product
+from apps.licensing.services.weblog import CallRecord
+
+from . import errors
+from .errors import ApiError
+from .params import Params
+
+
+class ApiContext:
+    def __init__(self, request: HttpRequest, params: Params, token: AccessToken,
+                 record: CallRecord) -> None:
+        self.request = request
+        self.params = params
+        self.token = token
+        self.vendor = token.vendor
+        self.record = record
+        self.actor = Actor.for_token(token)
+
+    @property
+    def ip(self) -> str | None:
+        return self.record.ip
+
+    def product(self, *, required: bool = True) -> Product | None:
+        product_id = self.params.int("ProductId", 0)
+        if not product_id:
+            if required:
+                raise ApiError(errors.PRODUCT_NOT_FOUND)
+            return None
+        self.record.product_id = product_id
+        if self.token.product_id and self.token.product_id != product_id:
+            raise ApiError(errors.KEY_LOCKED)
+        product = Product.objects.filter(vendor=self.vendor, pk=product_id).first()
+        if product is None:
+            raise ApiError(errors.PRODUCT_NOT_FOUND)
+        return product
+
+    def key(self, *, for_update: bool = False) -> LicenseKey:
+        """The key named by ProductId + Key, within the token's locks."""
+        product = self.product()
+        key_string = self.params.str("Key", max_length=64).strip()
+        self.record.key = key_string
+        if not key_string:
+            raise ApiError(errors.KEY_NOT_FOUND)
+        key = (LicenseKey.objects.select_related("product__vendor", "customer")
+               .filter(product=product, key=key_string).first())
+        if key is None:
+            raise ApiError(errors.KEY_NOT_FOUND)
+        if self.token.locked_key_id and self.token.locked_key_id != key.pk:
+            raise ApiError(errors.KEY_LOCKED)
+        return key
+
+    def has_permission(self, method_name: str) -> bool:
+        return method_name in self.token.permissions

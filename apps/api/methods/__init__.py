@@ -1,0 +1,3 @@
+"""Importing this package registers every Web API method."""
+
+from . import ai, customer, data, key, product  # noqa: F401

@@ -1,0 +1,322 @@
+"""key/* methods: activation, verification and key management."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from apps.core.errors import DomainError
+from apps.licensing import services, states
+from apps.licensing.models import MAX_NOTES_LENGTH, Customer
+from apps.licensing.services.keys import NOTES_TOO_LONG
+from apps.licensing.services.seats import Device, key_activate, key_deactivate
+from apps.licensing.services.trials import key_create_trial
+
+from .. import errors
+from ..context import ApiContext
+from ..errors import ApiError
+from ..registry import Param, api_method
+from .common import (
+    P_FIELDS,
+    P_FLOATING,
+    P_KEY,
+    P_METADATA,
+    P_MODEL_VERSION,
+    P_PRODUCT,
+    P_SIGN,
+    P_SIGN_METHOD,
+    license_response,
+    prefetch,
+)
+from .customer import create_customer_from_params
+
+P_MACHINE = Param("MachineCode", "string", "Identifies the device (at most 128 characters).")
+P_FRIENDLY = Param("FriendlyName", "string", "A label for the device, e.g. its host name.")
+COMMON_ERRORS = (errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT,
+                 errors.PRODUCT_NOT_FOUND, errors.KEY_NOT_FOUND, errors.KEY_LOCKED)
+
+
+def _domain(exc: DomainError, default_state: int) -> ApiError:
+    return ApiError(exc.message, exc.state or default_state)
+
+
+@api_method(
+    "key.Activate",
+    summary="Activate a device on a key (node-locked or floating) and return the signed key. "
+            "A device that is already activated just gets the signed key.",
+    params=(P_PRODUCT, P_KEY, P_MACHINE, P_FRIENDLY, P_SIGN, P_SIGN_METHOD, P_FIELDS,
+            P_METADATA, P_MODEL_VERSION, P_FLOATING,
+            Param("MaxOverdraft", "int", "Floating seats allowed beyond MaxNoOfMachines.", "0"),
+            Param("OSInfo", "string", "Ignored (the .NET client sends it).")),
+    returns="licenseKey, signature (StringSign), metadata (if asked)",
+    errors=(*COMMON_ERRORS, "The key is blocked and cannot be accessed.",
+            "Cannot activate the new device as the limit has been reached.",
+            "The machine code cannot exceed 128 chars in length."),
+)
+def activate(ctx: ApiContext) -> dict[str, Any]:
+    ctx.record.state = states.ACTIVATION_FAILED
+    key = ctx.key()
+    params = ctx.params
+    machine_code = params.str("MachineCode")
+    friendly_name = params.str("FriendlyName", max_length=255)
+    interval = params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
+    overdraft = params.int("MaxOverdraft", 0, minimum=0, maximum=10**6)
+    ctx.record.machine_code = machine_code
+    ctx.record.friendly_name = friendly_name
+    try:
+        result = key_activate(key=key, device=Device(machine_code, friendly_name, ctx.ip),
+                              floating_interval=interval, max_overdraft=overdraft,
+                              actor=ctx.actor)
+    except DomainError as exc:
+        raise _domain(exc, states.ACTIVATION_FAILED) from None
+    ctx.record.state = result.state
+    if result.activation is not None and result.activation.floating:
+        ctx.record.floating_expires = result.activation.floating_expires
+    return license_response(ctx, prefetch(key), result.activation, floating_interval=interval)
+
+
+@api_method(
+    "key.GetKey",
+    summary="Return the signed key without activating anything (read-only). Blocked keys are "
+            "returned too: check Block.",
+    params=(P_PRODUCT, P_KEY, P_SIGN, P_SIGN_METHOD, P_FIELDS, P_METADATA, P_MODEL_VERSION,
+            Param("FloatingTimeInterval", "int", "With Metadata: count floating seats in use.",
+                  "0")),
+    returns="licenseKey, signature, metadata (if asked)",
+    errors=COMMON_ERRORS,
+)
+def get_key(ctx: ApiContext) -> dict[str, Any]:
+    ctx.record.state = states.VALIDATION_FAILED
+    key = ctx.key()
+    interval = ctx.params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
+    body = license_response(ctx, prefetch(key), None, floating_interval=interval)
+    ctx.record.state = states.VALIDATION_OK
+    return body
+
+
+@api_method(
+    "key.Deactivate",
+    summary="Free a device's seat. With Floating=true, release a floating seat (never fails).",
+    params=(P_PRODUCT, P_KEY, P_MACHINE,
+            Param("Floating", "bool", "Release a floating seat.", "false"),
+            Param("OSInfo", "string", "Ignored.")),
+    errors=(*COMMON_ERRORS, "The key is blocked and cannot be accessed.",
+            "Either the machine code was never activated or key activation feature was never "
+            "set up."),
+)
+def deactivate(ctx: ApiContext) -> dict[str, Any]:
+    ctx.record.state = states.DEACTIVATION_FAILED
+    key = ctx.key()
+    machine_code = ctx.params.str("MachineCode", max_length=128)
+    floating = ctx.params.bool("Floating", False)
+    ctx.record.machine_code = machine_code
+    if not machine_code and not floating:
+        raise ApiError(
+            "Either the machine code was never activated or key activation feature was never "
+            "set up.", states.DEACTIVATION_FAILED)
+    try:
+        ctx.record.state = key_deactivate(key=key, machine_code=machine_code,
+                                          floating=floating, actor=ctx.actor)
+    except DomainError as exc:
+        raise _domain(exc, states.DEACTIVATION_FAILED) from None
+    return {}
+
+
+def _features(ctx: ApiContext) -> list[bool]:
+    return [ctx.params.bool(f"F{n}", False) for n in range(1, 9)]
+
+
+@api_method(
+    "key.CreateKey",
+    summary="Create one or more keys, optionally for an existing or a new customer.",
+    params=(P_PRODUCT, Param("Period", "int", "Days until the key expires.", "0"),
+            *[Param(f"F{n}", "bool", f"Feature {n}.", "false") for n in range(1, 9)],
+            Param("Notes", "string", "At most 500 characters."),
+            Param("Block", "bool", "Create blocked.", "false"),
+            Param("CustomerId", "int", "Attach to this customer.", "0"),
+            Param("NewCustomer", "bool", "Create a customer from Name, Email, CompanyName "
+                  "(needs customer.AddCustomer too).", "false"),
+            Param("AddOrUseExistingCustomer", "bool", "Like NewCustomer, but reuse the "
+                  "customer with the same Email.", "false"),
+            Param("Name", "string", "New customer's name."),
+            Param("Email", "string", "New customer's e-mail."),
+            Param("CompanyName", "string", "New customer's company."),
+            Param("TrialActivation", "bool", "Start the countdown at first activation.",
+                  "false"),
+            Param("MaxNoOfMachines", "int", "Seats; 0 = not node-locked.", "0"),
+            Param("AllowedMachines", "string", "Pre-approved machine codes, one per line."),
+            Param("NoOfKeys", "int", "How many keys (1-1000).", "1")),
+    returns="key (the first key), keys (all, when NoOfKeys > 1), customerId (when a customer "
+            "was attached)",
+    errors=(*COMMON_ERRORS, NOTES_TOO_LONG, errors.CUSTOMER_NOT_FOUND),
+)
+def create_key(ctx: ApiContext) -> dict[str, Any]:
+    ctx.record.state = states.KEY_CREATION_FAILED
+    product = ctx.product()
+    params = ctx.params
+    notes = params.str("Notes", max_length=MAX_NOTES_LENGTH, message=NOTES_TOO_LONG)
+    count = params.int("NoOfKeys", 1, minimum=1, maximum=1000)
+    new_customer = params.bool("NewCustomer") or params.bool("AddOrUseExistingCustomer")
+    with transaction.atomic():
+        customer = None
+        if new_customer:
+            if not ctx.has_permission("customer.AddCustomer"):
+                raise ApiError(errors.ACCESS_DENIED)
+            customer = create_customer_from_params(
+                ctx, reuse_by_email=params.bool("AddOrUseExistingCustomer"))[0]
+        elif params.int("CustomerId", 0):
+            customer = Customer.objects.filter(vendor=ctx.vendor,
+                                               pk=params.int("CustomerId")).first()
+            if customer is None:
+                raise ApiError(errors.CUSTOMER_NOT_FOUND)
+        spec = services.KeySpec(
+            period=params.int("Period", 0, minimum=0, maximum=36500),
+            features=_features(ctx), notes=notes, block=params.bool("Block"),
+            customer=customer,
+            max_no_of_machines=params.int("MaxNoOfMachines", 0, minimum=0, maximum=10**6),
+            trial_activation=params.bool("TrialActivation"),
+            allowed_machines=params.str("AllowedMachines", max_length=100_000),
+        )
+        try:
+            keys = services.key_create(product=product, actor=ctx.actor, spec=spec,
+                                       count=count)
+        except DomainError as exc:
+            raise _domain(exc, states.KEY_CREATION_FAILED) from None
+    ctx.record.state = states.KEY_CREATED
+    ctx.record.key = keys[0].key
+    body: dict[str, Any] = {"key": keys[0].key}
+    if count > 1:
+        body["keys"] = [k.key for k in keys]
+    if customer is not None:
+        body["customerId"] = customer.pk
+    return body
+
+
+@api_method(
+    "key.CreateTrialKey",
+    summary="Create (or return) the trial key of a machine: the product's trial period, "
+            "node-locked to that machine.",
+    params=(P_PRODUCT, P_MACHINE, P_FRIENDLY),
+    returns="key",
+    errors=(*COMMON_ERRORS, "This machine code has already activated the trial.",
+            "The machine code cannot be null.",
+            "The machine code cannot exceed 128 chars in length."),
+)
+def create_trial_key(ctx: ApiContext) -> dict[str, Any]:
+    ctx.record.state = states.KEY_CREATION_FAILED
+    product = ctx.product()
+    machine_code = ctx.params.str("MachineCode")
+    ctx.record.machine_code = machine_code[:128]
+    ctx.record.friendly_name = ctx.params.str("FriendlyName", max_length=255)
+    try:
+        key, _ = key_create_trial(product=product, machine_code=machine_code,
+                                  friendly_name=ctx.record.friendly_name, ip=ctx.ip,
+                                  actor=ctx.actor)
+    except DomainError as exc:
+        raise _domain(exc, states.KEY_CREATION_FAILED) from None
+    ctx.record.state = states.TRIAL_CREATED
+    ctx.record.key = key.key
+    return {"key": key.key}
+
+
+def _change(ctx: ApiContext, change) -> dict[str, Any]:
+    """Run a key change: locate the key, apply, log state 7010/7020."""
+    ctx.record.state = states.KEY_CHANGE_FAILED
+    key = ctx.key()
+    try:
+        outcome = change(key)
+    except DomainError as exc:
+        raise _domain(exc, states.KEY_CHANGE_FAILED) from None
+    ctx.record.state = states.KEY_CHANGED
+    return {"_message": outcome if isinstance(outcome, str) else ""}
+
+
+KEY_PARAMS = (P_PRODUCT, P_KEY)
+
+
+@api_method("key.BlockKey", summary="Block a key: Activate and Deactivate refuse it.",
+            params=KEY_PARAMS, errors=COMMON_ERRORS)
+def block_key(ctx: ApiContext) -> dict[str, Any]:
+    return _change(ctx, lambda key: services.key_set_blocked(key=key, actor=ctx.actor,
+                                                             blocked=True))
+
+
+@api_method("key.UnblockKey", summary="Unblock a key.", params=KEY_PARAMS, errors=COMMON_ERRORS)
+def unblock_key(ctx: ApiContext) -> dict[str, Any]:
+    return _change(ctx, lambda key: services.key_set_blocked(key=key, actor=ctx.actor,
+                                                             blocked=False))
+
+
+@api_method(
+    "key.ExtendLicense",
+    summary="Add days to the expiry date (counted from today if already expired); negative "
+            "days shorten it.",
+    params=(*KEY_PARAMS, Param("NoOfDays", "int", "Days to add.")), errors=COMMON_ERRORS)
+def extend_license(ctx: ApiContext) -> dict[str, Any]:
+    days = ctx.params.int("NoOfDays", 0, minimum=-36500, maximum=36500)
+    return _change(ctx, lambda key: services.key_extend(key=key, actor=ctx.actor, days=days))
+
+
+@api_method(
+    "key.MachineLockLimit", summary="Set the maximum number of machines (0 = not node-locked). "
+    "Devices already activated keep their seats.",
+    params=(*KEY_PARAMS, Param("NumberOfMachines", "int", "The new limit.")),
+    errors=COMMON_ERRORS)
+def machine_lock_limit(ctx: ApiContext) -> dict[str, Any]:
+    limit = ctx.params.int("NumberOfMachines", 0, minimum=0, maximum=10**6)
+    return _change(ctx, lambda key: services.key_update(key=key, actor=ctx.actor,
+                                                        max_no_of_machines=limit))
+
+
+@api_method("key.ChangeNotes", summary="Replace the notes of a key.",
+            params=(*KEY_PARAMS, Param("Notes", "string", "At most 500 characters.")),
+            errors=(*COMMON_ERRORS, NOTES_TOO_LONG))
+def change_notes(ctx: ApiContext) -> dict[str, Any]:
+    notes = ctx.params.str("Notes", max_length=MAX_NOTES_LENGTH, message=NOTES_TOO_LONG)
+    return _change(ctx, lambda key: services.key_update(key=key, actor=ctx.actor, notes=notes))
+
+
+@api_method(
+    "key.ChangeCustomer",
+    summary="Attach the key to another customer; an unknown CustomerId detaches it.",
+    params=(*KEY_PARAMS, Param("CustomerId", "int", "The customer, or 0 for none.")),
+    errors=COMMON_ERRORS)
+def change_customer(ctx: ApiContext) -> dict[str, Any]:
+    customer_id = ctx.params.int("CustomerId", 0)
+    customer = Customer.objects.filter(vendor=ctx.vendor, pk=customer_id).first()
+
+    def change(key):
+        services.key_update(key=key, actor=ctx.actor, customer=customer)
+        return errors.CUSTOMER_DETACHED if customer is None and customer_id else ""
+
+    return _change(ctx, change)
+
+
+def _feature_number(ctx: ApiContext) -> int:
+    return ctx.params.int("Feature", 0, minimum=1, maximum=8)
+
+
+@api_method("key.AddFeature", summary="Turn feature F1-F8 on.",
+            params=(*KEY_PARAMS, Param("Feature", "int", "1 to 8.")), errors=COMMON_ERRORS)
+def add_feature(ctx: ApiContext) -> dict[str, Any]:
+    number = _feature_number(ctx)
+    return _change(ctx, lambda key: services.key_update(key=key, actor=ctx.actor,
+                                                        **{f"f{number}": True}))
+
+
+@api_method("key.RemoveFeature", summary="Turn feature F1-F8 off.",
+            params=(*KEY_PARAMS, Param("Feature", "int", "1 to 8.")), errors=COMMON_ERRORS)
+def remove_feature(ctx: ApiContext) -> dict[str, Any]:
+    number = _feature_number(ctx)
+    return _change(ctx, lambda key: services.key_update(key=key, actor=ctx.actor,
+                                                        **{f"f{number}": False}))
+
+
+@api_method("key.TrialActivation", summary="Turn trial activation on or off.",
+            params=(*KEY_PARAMS, Param("Enabled", "bool", "On or off.", "false")),
+            errors=COMMON_ERRORS)
+def trial_activation(ctx: ApiContext) -> dict[str, Any]:
+    enabled = ctx.params.bool("Enabled", False)
+    return _change(ctx, lambda key: services.key_update(key=key, actor=ctx.actor,
+                                                        trial_activation=enabled))

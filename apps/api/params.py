@@ -1,0 +1,93 @@
+"""Request parameters as Cryptolens clients send them: GET or form POST, names in any case,
+booleans as True/true/1, and the Python client's literal "None" for a missing value."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest
+
+from .errors import INCORRECT_INPUT, ApiError
+
+MISSING = {"", "none", "null"}
+TRUE = {"true", "1"}
+FALSE = {"false", "0"}
+INT64 = 2**63
+MAX_VALUE_LENGTH = 100_000
+
+
+class Params:
+    def __init__(self, request: HttpRequest) -> None:
+        values: dict[str, str] = {}
+        for source in (request.GET, request.POST):
+            for name, value in source.items():
+                values[name.lower()] = value
+        self._values = values
+
+    def raw(self, name: str) -> str | None:
+        value = self._values.get(name.lower())
+        if value is None or value.strip().lower() in MISSING:
+            return None
+        if len(value) > MAX_VALUE_LENGTH:
+            raise ApiError(INCORRECT_INPUT)
+        return value
+
+    def has(self, name: str) -> bool:
+        return self.raw(name) is not None
+
+    def str(self, name: str, default: str = "", *, max_length: int | None = None,
+            message: str = INCORRECT_INPUT) -> str:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if max_length is not None and len(value) > max_length:
+            raise ApiError(message)
+        return value
+
+    def int(self, name: str, default: int = 0, *, minimum: int = -INT64,
+            maximum: int = INT64 - 1) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ApiError(INCORRECT_INPUT) from None
+        if not minimum <= number <= maximum:
+            raise ApiError(INCORRECT_INPUT)
+        return number
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        lowered = value.strip().lower()
+        if lowered in TRUE:
+            return True
+        if lowered in FALSE:
+            return False
+        raise ApiError(INCORRECT_INPUT)
+
+    def int_list(self, name: str) -> list[int] | None:
+        """A JSON array of integers, e.g. States=[2010,2011]."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        try:
+            items = json.loads(value)
+        except ValueError:
+            raise ApiError(INCORRECT_INPUT) from None
+        if not isinstance(items, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in items
+        ):
+            raise ApiError(INCORRECT_INPUT)
+        return items
+
+    def sign_method(self) -> int:
+        """SignMethod arrives as 0/1 or, from .NET, by enum name."""
+        value = (self.raw("SignMethod") or "0").strip().lower()
+        if value in {"1", "stringsign"}:
+            return 1
+        if value in {"0", "linqsign"}:
+            return 0
+        raise ApiError(INCORRECT_INPUT)

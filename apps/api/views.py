@@ -1,0 +1,111 @@
+"""The Web API dispatcher: /api/<controller>/<Method>, Cryptolens Web API v3 on the wire.
+
+Every answer is HTTP 200 JSON with an integer `result` (0 ok, 1 error) and a string `message`;
+never a redirect, never a 500 page."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.licensing import states
+from apps.licensing.services import token_authenticate
+from apps.licensing.services.weblog import CallRecord, web_api_log_write
+
+from . import errors, ratelimit
+from .context import ApiContext
+from .errors import ApiError
+from .params import Params
+from .registry import METHODS, lookup
+
+logger = logging.getLogger(__name__)
+
+
+def envelope(body: dict | None = None, *, message: str = "", result: int = 0) -> JsonResponse:
+    data = dict(body or {})
+    data["result"] = result
+    data["message"] = message
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+
+
+def error(message: str) -> JsonResponse:
+    return envelope(message=message, result=1)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    if settings.API_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@csrf_exempt
+def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse:
+    if request.method not in ("GET", "POST"):
+        return error(errors.INCORRECT_INPUT)
+    entry = lookup(controller, method)
+    if entry is None:
+        return error(errors.UNKNOWN_METHOD)
+    ip = client_ip(request)
+    if ratelimit.is_blocked(ip):
+        return error(errors.TOO_MANY_REQUESTS)
+    try:
+        params = Params(request)
+        token = token_authenticate(params.str("token", max_length=512))
+    except ApiError as exc:
+        return error(exc.message)
+    if token is None:
+        ratelimit.record_failure(ip)
+        return error(errors.UNABLE_TO_AUTHENTICATE)
+    if entry.name not in token.permissions:
+        return error(errors.ACCESS_DENIED)
+    record = CallRecord(
+        vendor_id=token.vendor_id, method=entry.name, state=states.OTHER_OK,
+        token_id=token.pk, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+    ctx = ApiContext(request, params, token, record)
+    try:
+        body = entry.handler(ctx)
+        response = envelope(body, message=body.pop("_message", "") if body else "")
+    except ApiError as exc:
+        record.state = exc.state or _failure_state(record.state)
+        if exc.message in (errors.KEY_NOT_FOUND, errors.PRODUCT_NOT_FOUND, errors.KEY_LOCKED):
+            ratelimit.record_failure(ip)
+        response = error(exc.message)
+    except Exception:
+        logger.exception("Web API %s failed", entry.name)
+        record.state = _failure_state(record.state)
+        response = error(errors.SERVER_ERROR)
+    _write_log(record)
+    return response
+
+
+def _failure_state(state: int) -> int:
+    family = state // 100
+    return family * 100 + 20
+
+
+def _write_log(record: CallRecord) -> None:
+    try:
+        web_api_log_write(record)
+    except Exception:  # the answer to the client must not depend on the log
+        logger.exception("Could not write the Web API log")
+
+
+def reference(request: HttpRequest) -> HttpResponse:
+    """The API reference page: every method, parameter and error, from the registry."""
+    groups: dict[str, list] = {}
+    for method in sorted(METHODS.values(), key=lambda m: m.name.lower()):
+        groups.setdefault(method.controller, []).append(method)
+    return render(request, "api/reference.html", {
+        "groups": groups, "states": sorted(states.DESCRIPTIONS.items()),
+        "errors": [errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT,
+                   errors.PRODUCT_NOT_FOUND, errors.KEY_NOT_FOUND, errors.KEY_LOCKED,
+                   errors.UNKNOWN_METHOD, errors.TOO_MANY_REQUESTS],
+        "base_url": request.build_absolute_uri("/api/"),
+    })
