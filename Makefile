@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: setup run test test-fast lint format migrate worker beat bench clean
+.PHONY: setup run test test-fast lint format migrate check-deploy worker beat bench ci clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -33,12 +33,21 @@ test: setup
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Quick loop while coding: stop at the first failure, no browser tests.
+test-fast: setup
+	$(PY) -m pytest -x -q -m "not browser" $(PYTEST_ARGS)
+
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
 
 format: setup
 	$(VENV)/bin/ruff check --fix .
+
+# Production settings (DEBUG=0, a throwaway SECRET_KEY) must pass `check --deploy` with no warning.
+check-deploy: setup
+	DEBUG=0 ALLOWED_HOSTS=licensing.example.com \
+	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(PY) manage.py check --deploy --fail-level WARNING
 
 worker: setup
 	$(VENV)/bin/celery -A licensing_portal worker --loglevel=info
@@ -47,7 +56,14 @@ beat: setup
 	$(VENV)/bin/celery -A licensing_portal beat --loglevel=info
 
 bench: setup
-	@for f in bench/*.py; do [ -e "$$f" ] && $(PY) "$$f"; done; true
+	@for f in bench/*.py; do \
+		[ -e "$$f" ] || { echo "No benchmarks in bench/ yet."; continue; }; \
+		echo "== $$f"; $(PY) "$$f" || exit 1; \
+	done
+
+# What CI runs: installs and starts PostgreSQL, Redis and chromium (as root), then `make test`.
+ci:
+	bash .ci/run
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

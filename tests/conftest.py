@@ -87,3 +87,60 @@ def read_only_client(tenant) -> Client:
 @pytest.fixture
 def other_vendor_client(other_tenant) -> Client:
     return _client_for(other_tenant.owner)
+
+
+
+# --- Vendor-portal fixtures: an access token and a pending invitation of `tenant`. ---
+
+import re  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from django.urls import reverse  # noqa: E402
+
+from apps.accounts import services as account_services  # noqa: E402
+from apps.accounts.models import Invitation  # noqa: E402
+from apps.licensing import services as licensing_services  # noqa: E402
+from apps.licensing.audit import Actor  # noqa: E402
+from apps.licensing.models import AccessToken  # noqa: E402
+
+
+@dataclass
+class IssuedToken:
+    token: AccessToken
+    token_string: str
+
+
+@pytest.fixture
+def tenant_token(tenant) -> IssuedToken:
+    """An active Web API access token of `tenant`, with the string shown once at creation."""
+    token, token_string = licensing_services.token_create(
+        vendor=tenant.vendor, actor=Actor.for_user(tenant.owner), name="CI token",
+        permissions=["key.GetKey"],
+    )
+    return IssuedToken(token, token_string)
+
+
+@dataclass
+class SentInvitation:
+    invitation: Invitation
+    url: str
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+
+@pytest.fixture
+def tenant_invitation(tenant, mailoutbox, django_capture_on_commit_callbacks) -> SentInvitation:
+    """A pending invitation of invitee@example.com (admin) to `tenant`, sent by its owner.
+
+    The accept link is taken from the e-mail, the only place the raw token ever appears."""
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = account_services.invitation_create(
+            vendor=tenant.vendor, invited_by=tenant.owner, email="invitee@example.com",
+            role=Role.ADMIN,
+            accept_url_template="http://testserver" + reverse(
+                "vendor_portal:invitation_accept", args=["TOKEN"]).replace("TOKEN", "{token}"),
+        )
+    url = re.search(r"http://testserver/\S+", mailoutbox[-1].body).group(0)
+    return SentInvitation(invitation, url)

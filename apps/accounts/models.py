@@ -18,6 +18,11 @@ class User(AbstractUser):
         return self.email or self.username
 
 
+def display_name(user: User) -> str:
+    """How allauth names a user on its pages: the e-mail address they log in with."""
+    return user.email or user.username
+
+
 class Vendor(TimeStampedModel):
     """An organisation that sells software: the tenant every licensing object belongs to."""
 

@@ -62,8 +62,9 @@ def invitation_create(*, vendor: Vendor, invited_by: User, email: str, role: str
                           field="email") from None
     url = accept_url_template.format(token=token)
     body = render_to_string("emails/invitation.txt", {
-        "vendor": vendor, "invited_by": invited_by, "url": url, "role": invitation.get_role_display(),
-        "days": INVITATION_DAYS, "site_name": settings.SITE_NAME,
+        "vendor": vendor, "invited_by": invited_by, "url": url,
+        "role": invitation.get_role_display(), "days": INVITATION_DAYS,
+        "site_name": settings.SITE_NAME,
     })
     transaction.on_commit(lambda: send_mail(
         f"[{settings.SITE_NAME}] {invited_by.email} invited you to {vendor.name}",

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apps.licensing import states
 from apps.licensing.services import token_authenticate
+from apps.licensing.services.credentials import token_touch
 from apps.licensing.services.weblog import CallRecord, web_api_log_write
 
 from . import errors, ratelimit
@@ -62,6 +63,7 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
     if token is None:
         ratelimit.record_failure(ip)
         return error(errors.UNABLE_TO_AUTHENTICATE)
+    token_touch(token)
     if entry.name not in token.permissions:
         return error(errors.ACCESS_DENIED)
     record = CallRecord(

@@ -152,7 +152,7 @@ class LicenseKey(models.Model):
             models.UniqueConstraint(fields=["product", "key"], name="key_unique_per_product"),
             models.UniqueConstraint(fields=["product", "serial"], name="key_serial_per_product"),
             models.CheckConstraint(
-                condition=Q(key__regex=r"^[A-Z]{5}-[A-Z]{5}-[A-Z]{5}-[A-Z]{5}$"),
+                condition=Q(key__regex=r"\A[A-Z]{5}-[A-Z]{5}-[A-Z]{5}-[A-Z]{5}\Z"),
                 name="key_format",
             ),
         ]

@@ -13,7 +13,9 @@ class VendorSignupForm(forms.Form):
 
     organisation = forms.CharField(
         label="Organisation", max_length=200,
-        widget=forms.TextInput(attrs={"placeholder": "Your company", "autocomplete": "organization"}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "Your company", "autocomplete": "organization"}
+        ),
     )
 
     def signup(self, request: HttpRequest, user) -> None:

@@ -90,3 +90,14 @@ def token_authenticate(token_string: str) -> AccessToken | None:
     if token is None or not tokens.secret_matches(secret, token.secret_hash):
         return None
     return token
+
+
+TOUCH_INTERVAL_SECONDS = 60
+
+
+def token_touch(token: AccessToken) -> None:
+    """Record that the token was used, at most once a minute to keep API calls cheap."""
+    now = timezone.now()
+    if token.last_used is None or (now - token.last_used).total_seconds() > TOUCH_INTERVAL_SECONDS:
+        AccessToken.objects.filter(pk=token.pk).update(last_used=now)
+        token.last_used = now

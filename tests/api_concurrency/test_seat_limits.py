@@ -1,0 +1,285 @@
+"""Seat limits under real concurrency, on PostgreSQL.
+
+Why a gunicorn subprocess rather than pytest-django's `live_server`: the live server is one
+Python process, so its request threads take turns on the GIL and all run the same code path
+one bytecode at a time; a missing row lock can hide behind that. Here gunicorn runs 4 worker
+processes x 8 threads (32 requests truly in flight), each thread with its own PostgreSQL
+connection (DB_CONN_MAX_AGE=0), against the test database. The only thing that can keep a
+sixth device off a five-seat key is the database: the `SELECT ... FOR UPDATE` on the key row in
+apps/licensing/services/seats.py (and on the product row for key serials). Test data is written
+with `transactional_db`, so it is committed and gunicorn sees it.
+
+SQLite has no row locks and serialises writers anyway, so these tests skip there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from apps.licensing import signing, states
+from apps.licensing.audit import Actor
+from apps.licensing.license_payload import FLOATING_PREFIX, OVERDRAFT_PREFIX
+from apps.licensing.models import Activation, LicenseKey, Product, WebApiLog
+from apps.licensing.services import token_create
+from apps.licensing.services.seats import LIMIT_REACHED
+from tests.factories import ProductFactory, make_key, make_vendor
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL row locks: set DATABASE_URL=postgres://... to run",
+    ),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT_THREADS = 50
+GUNICORN_WORKERS = 4
+GUNICORN_THREADS = 8
+STARTUP_TIMEOUT_S = 60
+
+
+@dataclass
+class Server:
+    base_url: str
+
+
+def _database_url() -> str:
+    db = connection.settings_dict  # the test database once django_db_setup has run
+    user = urllib.parse.quote(db["USER"] or "", safe="")
+    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
+    host = db["HOST"] or "127.0.0.1"
+    if "/" in host:  # a Unix socket directory
+        return (f"postgres://{user}:{password}@/{urllib.parse.quote(db['NAME'], safe='')}"
+                f"?host={urllib.parse.quote(host, safe='')}")
+    return f"postgres://{user}:{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    return sock
+
+
+def _wait_until_up(process: subprocess.Popen, base_url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/key/GetKey", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"gunicorn did not answer within {STARTUP_TIMEOUT_S} s:\n"
+                f"{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(django_db_setup, tmp_path_factory) -> Iterator[Server]:
+    """gunicorn on a loopback port, serving the test database with the test settings."""
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="licensing_portal.settings_test",
+        DATABASE_URL=_database_url(),
+        DB_CONN_MAX_AGE="0",  # no idle connection may outlive the test database
+        DEBUG="1",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECRET_KEY=settings.SECRET_KEY,
+        # Same secret as this process, so gunicorn can decrypt the signing keys made here.
+        SIGNING_KEY_ENCRYPTION_SECRET=settings.SIGNING_KEY_ENCRYPTION_SECRET,
+        LOG_LEVEL="WARNING",
+    )
+    command = [
+        sys.executable, "-m", "gunicorn", "licensing_portal.wsgi",
+        "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS),
+        "--bind", f"fd://{sock.fileno()}", "--chdir", str(ROOT),
+        "--graceful-timeout", "5", "--timeout", "60",
+    ]
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log_file,
+                                   stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),))
+    sock.close()  # gunicorn holds its own copy
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(process, base_url, log)
+        yield Server(base_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Setup:
+    token: str
+    product: Product
+    public_key_pem: str
+
+
+@pytest.fixture
+def api_setup(transactional_db) -> Setup:
+    vendor = make_vendor("Concurrency Ltd")
+    product = ProductFactory(vendor=vendor)
+    _, token = token_create(vendor=vendor, actor=Actor.for_system("test"), name="load",
+                            permissions=["key.Activate", "key.CreateKey"])
+    return Setup(token, product, vendor.signing_key.public_key_pem)
+
+
+def _post(base_url: str, method: str, data: dict[str, str]) -> dict:
+    body = urllib.parse.urlencode(data).encode()
+    request = urllib.request.Request(
+        f"{base_url}/api/key/{method}", data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+def _in_parallel(calls: list[Callable[[], dict]]) -> list[dict]:
+    """Run every call on CLIENT_THREADS threads, the first wave released at the same instant."""
+    go = threading.Event()
+
+    def run(call: Callable[[], dict]) -> dict:
+        go.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=CLIENT_THREADS) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        go.set()
+        return [f.result() for f in futures]
+
+
+def _activate(server: Server, setup: Setup, key: LicenseKey, machine_code: str,
+              **extra: str) -> Callable[[], dict]:
+    data = {"token": setup.token, "ProductId": str(setup.product.pk), "Key": key.key,
+            "MachineCode": machine_code, "Sign": "True", "SignMethod": "1", **extra}
+    return lambda: _post(server.base_url, "Activate", data)
+
+
+def _signed_license(body: dict, public_key_pem: str) -> dict:
+    payload = base64.b64decode(body["licenseKey"])
+    signing.load_public_key(public_key_pem).verify(
+        base64.b64decode(body["signature"]), payload, padding.PKCS1v15(), hashes.SHA256())
+    return json.loads(payload)
+
+
+def _succeeded(answers: list[tuple[str, dict]]) -> dict[str, dict]:
+    for _, body in answers:
+        assert body["result"] in (0, 1), body
+        assert body["result"] == 0 or body["message"] == LIMIT_REACHED, body
+    return {code: body for code, body in answers if body["result"] == 0}
+
+
+def test_200_parallel_activations_fill_exactly_five_seats(gunicorn_server, api_setup):
+    key = make_key(api_setup.product, max_no_of_machines=5)
+    codes = [f"machine-{n:03d}" for n in range(200)]
+
+    bodies = _in_parallel([_activate(gunicorn_server, api_setup, key, c) for c in codes])
+
+    winners = _succeeded(list(zip(codes, bodies, strict=True)))
+    assert len(winners) == 5
+    assert set(Activation.objects.filter(key=key).values_list("machine_code", flat=True)) \
+        == set(winners)
+    for code, body in winners.items():
+        machines = _signed_license(body, api_setup.public_key_pem)["ActivatedMachines"]
+        assert code in {m["Mid"] for m in machines}
+    # Every call is in the Web API log, none lost under load.
+    logged = Counter(WebApiLog.objects.filter(method="key.Activate", key=key.key)
+                     .values_list("state", flat=True))
+    assert logged == {states.ACTIVATION_NEW: 5, states.ACTIVATION_LIMIT: 195}
+
+
+def test_parallel_floating_activations_never_exceed_seats_plus_overdraft(
+        gunicorn_server, api_setup):
+    key = make_key(api_setup.product, max_no_of_machines=3)
+    floating = {"FloatingTimeInterval": "300", "MaxOverdraft": "2"}
+    codes = [f"float-{n:03d}" for n in range(100)]
+
+    bodies = _in_parallel([_activate(gunicorn_server, api_setup, key, c, **floating)
+                           for c in codes])
+
+    winners = _succeeded(list(zip(codes, bodies, strict=True)))
+    assert len(winners) == 5
+    # Seats are only ever added here (T = 300 s, no release), so the final count bounds
+    # every count the run went through.
+    seats = Activation.objects.filter(key=key, floating=True,
+                                      floating_expires__gt=timezone.now())
+    assert set(seats.values_list("machine_code", flat=True)) == set(winners)
+    assert seats.filter(overdraft=True).count() == 2
+    assert not Activation.objects.filter(key=key, floating=False).exists()
+    mids = {}
+    for code, body in winners.items():
+        machines = _signed_license(body, api_setup.public_key_pem)["ActivatedMachines"]
+        (mids[code],) = [m["Mid"] for m in machines if m["Mid"].endswith(":" + code)]
+    assert sorted(mid.removesuffix(code) for code, mid in mids.items()) \
+        == [FLOATING_PREFIX] * 3 + [OVERDRAFT_PREFIX] * 2
+
+
+def test_floating_seat_holders_keep_their_seats_while_newcomers_race(gunicorn_server,
+                                                                     api_setup):
+    key = make_key(api_setup.product, max_no_of_machines=3)
+    floating = {"FloatingTimeInterval": "300", "MaxOverdraft": "2"}
+    holders = [f"holder-{n}" for n in range(5)]
+    for code in holders:
+        assert _activate(gunicorn_server, api_setup, key, code, **floating)()["result"] == 0
+    newcomers = [f"newcomer-{n:02d}" for n in range(45)]
+
+    codes = holders + newcomers
+    bodies = _in_parallel([_activate(gunicorn_server, api_setup, key, c, **floating)
+                           for c in codes])
+
+    assert set(_succeeded(list(zip(codes, bodies, strict=True)))) == set(holders)
+    assert Activation.objects.filter(key=key, floating=True).count() == 5
+
+
+def test_parallel_create_key_hands_out_unique_consecutive_serials(gunicorn_server, api_setup):
+    product = api_setup.product
+    first = Product.objects.get(pk=product.pk).next_key_serial
+    sizes = [1, 3] * 20  # 80 keys from 40 calls
+    data = [{"token": api_setup.token, "ProductId": str(product.pk), "NoOfKeys": str(n)}
+            for n in sizes]
+
+    bodies = _in_parallel([lambda d=d: _post(gunicorn_server.base_url, "CreateKey", d)
+                           for d in data])
+
+    assert all(b["result"] == 0 for b in bodies), bodies
+    returned = [k for b in bodies for k in b.get("keys", [b["key"]])]
+    assert len(returned) == len(set(returned)) == sum(sizes)
+    serials = sorted(LicenseKey.objects.filter(product=product, key__in=returned)
+                     .values_list("serial", flat=True))
+    assert serials == list(range(first, first + sum(sizes)))
+    for body, size in zip(bodies, sizes, strict=True):  # a batch is one consecutive run
+        batch = sorted(LicenseKey.objects.filter(product=product, key__in=body.get(
+            "keys", [body["key"]])).values_list("serial", flat=True))
+        assert batch == list(range(batch[0], batch[0] + size))

@@ -1,0 +1,319 @@
+"""Who gets what on every vendor-portal URL: a matrix of URL x persona -> status.
+
+Personas: anonymous, the vendor's owner, an admin, a read-only member, and the owner of
+another vendor (who must get 404, never 403, on this vendor's objects). Every request runs in a
+savepoint that is rolled back, so each persona meets the same data and one test per URL stays
+fast. A denied request must leave no trace in the object log; an allowed write must leave one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLResolver, get_resolver, reverse
+
+from apps.accounts.models import Membership
+from apps.licensing.models import ObjectLogEntry
+
+from .conftest import Tenant
+
+PERSONAS = ("anonymous", "owner", "admin", "read_only", "other")
+LOGIN = "login"  # 302 to the login page with ?next=<the requested path>
+NOT_ALLOWED = (405, 405, 405, 405, 405)  # GET of a POST-only view, whoever asks
+
+READ_PAGE = (LOGIN, 200, 200, 200, 200)  # a page of "your vendor", no object id in the URL
+READ_OBJECT = (LOGIN, 200, 200, 200, 404)
+WRITE_PAGE = (LOGIN, 200, 200, 403, 200)  # create pages: the other owner creates in his own
+WRITE_OBJECT_PAGE = (LOGIN, 200, 200, 403, 404)
+WRITE_OBJECT_POST = (LOGIN, 302, 302, 403, 404)
+OWNER_OBJECT_POST = (LOGIN, 302, 403, 403, 404)
+
+
+@dataclass
+class World:
+    tenant: Tenant
+    other: Tenant
+    token_id: int
+    invitation_id: int
+
+
+@dataclass(frozen=True)
+class Row:
+    kwargs: Callable[[World], dict] = lambda w: {}
+    get: tuple = READ_PAGE
+    post: tuple | None = None  # None: a read page, POST is not part of its contract
+    data: Callable[[World], dict] = lambda w: {}
+    writes: bool = True  # an allowed POST leaves an object-log entry
+
+
+def _product(w: World) -> dict:
+    return {"product_id": w.tenant.product.pk}
+
+
+def _key(w: World) -> dict:
+    return {"key_id": w.tenant.key.pk}
+
+
+def _customer(w: World) -> dict:
+    return {"customer_id": w.tenant.customer.pk}
+
+
+def _data_object(w: World) -> dict:
+    return {"key_id": w.tenant.key.pk, "data_object_id": w.tenant.data_object.pk}
+
+
+def _read_only_member(w: World) -> dict:
+    return {"member_id": w.tenant.membership(w.tenant.read_only).pk}
+
+
+PRODUCT_DATA = {"name": "Renamed", "default_max_machines": 1, "trial_period_days": 15,
+                "trial_max_machines": 1, "trial_feature": 0, "time_limited_feature": 0}
+KEY_DATA = {"max_no_of_machines": 3, "notes": "edited", "automatic_activation": "on"}
+
+MATRIX: dict[str, Row] = {
+    "dashboard": Row(),
+    "switch_vendor": Row(kwargs=lambda w: {"vendor_id": w.tenant.vendor.pk}, get=NOT_ALLOWED,
+                         post=(LOGIN, 302, 302, 302, 404), writes=False),
+    "product_list": Row(),
+    "product_create": Row(get=WRITE_PAGE, post=(LOGIN, 302, 302, 403, 302),
+                          data=lambda w: PRODUCT_DATA),
+    "product_edit": Row(kwargs=_product, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                        data=lambda w: PRODUCT_DATA),
+    "key_list": Row(kwargs=_product, get=READ_OBJECT),
+    "key_create": Row(kwargs=_product, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                      data=lambda w: {**KEY_DATA, "count": 1, "period": 30}),
+    "key_detail": Row(kwargs=_key, get=READ_OBJECT),
+    "key_edit": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                    data=lambda w: KEY_DATA),
+    "key_block": Row(kwargs=_key, get=NOT_ALLOWED, post=WRITE_OBJECT_POST,
+                     data=lambda w: {"block": "1"}),
+    "key_extend": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                      data=lambda w: {"days": 30}),
+    "key_log": Row(kwargs=_key, get=READ_OBJECT),
+    "activation_deactivate": Row(
+        kwargs=lambda w: {"key_id": w.tenant.key.pk, "activation_id": w.tenant.activation.pk},
+        get=NOT_ALLOWED, post=WRITE_OBJECT_POST),
+    "data_object_add": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                           data=lambda w: {"name": "seats", "int_value": 5}),
+    "data_object_edit": Row(kwargs=_data_object, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                            data=lambda w: {"name": "usage", "int_value": 4}),
+    "data_object_delete": Row(kwargs=_data_object, get=NOT_ALLOWED, post=WRITE_OBJECT_POST),
+    "customer_list": Row(),
+    "customer_create": Row(get=WRITE_PAGE, post=(LOGIN, 302, 302, 403, 302),
+                           data=lambda w: {"name": "New customer"}),
+    "customer_detail": Row(kwargs=_customer, get=READ_OBJECT),
+    "customer_edit": Row(kwargs=_customer, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                         data=lambda w: {"name": "Renamed customer"}),
+    "token_list": Row(),
+    # A created token is shown on the response itself (200), never behind a redirect.
+    "token_create": Row(get=WRITE_PAGE, post=(LOGIN, 200, 200, 403, 200),
+                        data=lambda w: {"name": "CI", "permissions": ["key.GetKey"]}),
+    "token_revoke": Row(kwargs=lambda w: {"token_id": w.token_id}, get=NOT_ALLOWED,
+                        post=WRITE_OBJECT_POST),
+    "security": Row(),
+    "object_log": Row(),
+    "member_list": Row(),
+    "member_invite": Row(get=(LOGIN, 200, 403, 403, 200), post=(LOGIN, 302, 403, 403, 302),
+                         data=lambda w: {"email": "newcomer@example.com", "role": "read_only"}),
+    "member_role": Row(kwargs=_read_only_member, get=NOT_ALLOWED, post=OWNER_OBJECT_POST,
+                       data=lambda w: {"role": "admin"}),
+    "member_remove": Row(kwargs=_read_only_member, get=NOT_ALLOWED, post=OWNER_OBJECT_POST),
+    "invitation_revoke": Row(kwargs=lambda w: {"invitation_id": w.invitation_id},
+                             get=NOT_ALLOWED, post=OWNER_OBJECT_POST),
+}
+# Public: the token in the path is the credential. Tested on its own below.
+PUBLIC = {"invitation_accept"}
+
+
+@pytest.fixture
+def world(tenant, other_tenant, tenant_token, tenant_invitation) -> World:
+    return World(tenant, other_tenant, tenant_token.token.pk, tenant_invitation.invitation.pk)
+
+
+def _client(world: World, persona: str) -> Client:
+    client = Client()
+    user = {"owner": world.tenant.owner, "admin": world.tenant.admin,
+            "read_only": world.tenant.read_only, "other": world.other.owner}.get(persona)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _rolled_back(send: Callable):
+    """Send a request inside a savepoint and undo what it wrote; return (response, logged)."""
+    with transaction.atomic():
+        before = ObjectLogEntry.objects.count()
+        response = send()
+        logged = ObjectLogEntry.objects.count() - before
+        transaction.set_rollback(True)
+    return response, logged
+
+
+def _login_redirect(url: str) -> str:
+    return f"{reverse('account_login')}?next={quote(url, safe='/')}"
+
+
+def _mismatch(name: str, method: str, expected, response, url: str) -> str | None:
+    if expected == LOGIN:
+        if response.status_code == 302 and response["Location"] == _login_redirect(url):
+            return None
+        where = response.get("Location", "")
+        return f"{name} {method}: expected login redirect, got {response.status_code} {where}"
+    if response.status_code != expected:
+        return f"{name} {method}: expected {expected}, got {response.status_code}"
+    return None
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_get_status_of_every_url(persona, world):
+    client, column = _client(world, persona), PERSONAS.index(persona)
+    problems = []
+    for name, row in MATRIX.items():
+        url = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world))
+        response, logged = _rolled_back(lambda: client.get(url))
+        problems.append(_mismatch(name, "GET", row.get[column], response, url))
+        if logged:
+            problems.append(f"{name} GET wrote {logged} object-log entries")
+    assert [p for p in problems if p] == []
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_post_status_of_every_write_url(persona, world):
+    client, column = _client(world, persona), PERSONAS.index(persona)
+    problems = []
+    for name, row in MATRIX.items():
+        if row.post is None:
+            continue
+        url, expected = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world)), row.post[column]
+        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
+        problems.append(_mismatch(name, "POST", expected, response, url))
+        allowed = expected in (200, 302)
+        if allowed and row.writes and not logged:
+            problems.append(f"{name} POST was allowed but changed nothing")
+        if not allowed and logged:
+            problems.append(f"{name} POST was refused but wrote {logged} object-log entries")
+    assert [p for p in problems if p] == []
+
+
+def _vendor_portal_url_names() -> set[str | None]:
+    names: set[str | None] = set()
+
+    def walk(patterns, namespace: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif namespace == "vendor_portal":
+                names.add(pattern.name)
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def test_every_vendor_portal_url_has_a_row_in_the_matrix():
+    names = _vendor_portal_url_names()
+    assert names, "no vendor_portal URLs found: is the URLconf still included?"
+    assert names - set(MATRIX) - PUBLIC == set(), "add these URLs to MATRIX"
+    assert (set(MATRIX) | PUBLIC) - names == set(), "these MATRIX rows name no URL"
+
+
+def test_every_non_public_view_declares_its_access_level(world):
+    """The permission decorator on the def line is what makes a view's rule visible."""
+    resolver = get_resolver()
+    undeclared = [
+        name for name, row in MATRIX.items()
+        if not hasattr(resolver.resolve(reverse(f"vendor_portal:{name}",
+                                                kwargs=row.kwargs(world))).func, "access_level")
+    ]
+    assert undeclared == []
+
+
+# --- Mixed ids: an object of this vendor reached through another vendor's parent, or back. ---
+
+
+def test_own_key_with_another_vendors_activation_is_404(tenant, other_tenant, owner_client):
+    url = reverse("vendor_portal:activation_deactivate", kwargs={
+        "key_id": tenant.key.pk, "activation_id": other_tenant.activation.pk})
+    assert owner_client.post(url).status_code == 404
+    assert other_tenant.key.activations.filter(pk=other_tenant.activation.pk).exists()
+
+
+def test_own_key_with_another_vendors_data_object_is_404(tenant, other_tenant, owner_client):
+    kwargs = {"key_id": tenant.key.pk, "data_object_id": other_tenant.data_object.pk}
+    assert owner_client.get(reverse("vendor_portal:data_object_edit", kwargs=kwargs)
+                            ).status_code == 404
+    assert owner_client.post(reverse("vendor_portal:data_object_delete", kwargs=kwargs)
+                             ).status_code == 404
+    assert other_tenant.key.data_objects.filter(pk=other_tenant.data_object.pk).exists()
+
+
+def test_data_object_of_another_key_of_the_same_vendor_is_404(tenant, owner_client):
+    from .factories import make_key
+
+    second_key = make_key(tenant.product)
+    url = reverse("vendor_portal:data_object_edit", kwargs={
+        "key_id": second_key.pk, "data_object_id": tenant.data_object.pk})
+    assert owner_client.get(url).status_code == 404
+
+
+def test_other_vendor_sees_nothing_of_this_vendor_on_list_pages(tenant, other_vendor_client):
+    tenant.product.name = "Zebra Unique Product"
+    tenant.product.save()
+    tenant.customer.name = "Unique Customer Yak"
+    tenant.customer.save()
+    secrets = [tenant.key.key, tenant.product.name, tenant.customer.name, tenant.owner.email,
+               tenant.vendor.name]
+    for name in ("dashboard", "product_list", "customer_list", "token_list", "object_log",
+                 "member_list", "security"):
+        content = other_vendor_client.get(reverse(f"vendor_portal:{name}")).content.decode()
+        leaked = [s for s in secrets if s in content]
+        assert leaked == [], f"{name} shows {leaked}"
+
+
+def test_member_of_no_vendor_is_refused(db):
+    from .factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory())
+    assert client.get(reverse("vendor_portal:dashboard")).status_code == 403
+
+
+# --- The public invitation link. ---
+
+
+def test_anonymous_opening_an_invitation_link_is_sent_to_login(tenant_invitation):
+    response = Client().get(tenant_invitation.path)
+    assert response.status_code == 302
+    assert response["Location"] == _login_redirect(tenant_invitation.path)
+
+
+def test_unknown_invitation_token_is_404_for_anyone(tenant, owner_client):
+    url = reverse("vendor_portal:invitation_accept", args=["not-a-real-token"])
+    assert Client().get(url).status_code == 404
+    assert owner_client.get(url).status_code == 404
+    assert owner_client.post(url).status_code == 404
+
+
+def test_revoked_invitation_link_is_404(tenant_invitation, owner_client):
+    revoke = reverse("vendor_portal:invitation_revoke",
+                     args=[tenant_invitation.invitation.pk])
+    assert owner_client.post(revoke).status_code == 302
+    assert Client().get(tenant_invitation.path).status_code == 404
+
+
+def test_invitation_link_works_for_the_invited_user_only(tenant, tenant_invitation):
+    from .factories import UserFactory
+
+    invited, stranger = Client(), Client()
+    invited.force_login(UserFactory(email="invitee@example.com"))
+    stranger.force_login(UserFactory())
+    assert invited.get(tenant_invitation.path).status_code == 200
+    assert stranger.post(tenant_invitation.path).status_code == 200  # refused, with a message
+    assert invited.post(tenant_invitation.path).status_code == 302
+    assert Membership.objects.filter(vendor=tenant.vendor, user__email="invitee@example.com"
+                                     ).exists()
+    assert invited.get(tenant_invitation.path).status_code == 404  # used up

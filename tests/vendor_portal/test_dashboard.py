@@ -1,0 +1,52 @@
+from django.test import Client
+from django.urls import reverse
+
+from apps.accounts.models import Role
+
+from ..factories import ProductFactory, add_member, make_vendor
+
+
+def test_anonymous_user_is_sent_to_login():
+    response = Client().get(reverse("vendor_portal:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next=/"
+
+
+def test_dashboard_shows_the_vendors_products_and_counts(tenant, owner_client):
+    ProductFactory(vendor=tenant.vendor, name="Second product")
+    response = owner_client.get(reverse("vendor_portal:dashboard"))
+    assert response.status_code == 200
+    assert response.context["counts"] == {
+        "products": 2, "keys": 1, "active_keys": 1, "blocked_keys": 0, "customers": 1,
+        "activations": 1,
+    }
+    content = response.content.decode()
+    assert tenant.product.name in content
+    assert "Second product" in content
+
+
+def test_dashboard_shows_recent_changes(tenant, owner_client):
+    response = owner_client.get(reverse("vendor_portal:dashboard"))
+    recent = list(response.context["recent_log"])
+    assert any(entry.object_repr == tenant.key.key for entry in recent)
+
+
+def test_member_of_two_vendors_can_switch_between_them(tenant, owner_client):
+    second = make_vendor("Second Vendor Ltd")
+    add_member(second, Role.READ_ONLY, user=tenant.owner)
+    response = owner_client.post(reverse("vendor_portal:switch_vendor", args=[second.pk]),
+                                 follow=True)
+    assert response.status_code == 200
+    assert response.context["request"].vendor == second
+    assert tenant.product.name not in response.content.decode()
+    # Roles are per vendor: read-only there, whatever the user is elsewhere.
+    assert owner_client.get(reverse("vendor_portal:product_create")).status_code == 403
+
+
+def test_switching_to_a_vendor_one_is_not_a_member_of_is_404(tenant, other_tenant,
+                                                             owner_client):
+    response = owner_client.post(
+        reverse("vendor_portal:switch_vendor", args=[other_tenant.vendor.pk]))
+    assert response.status_code == 404
+    dashboard = owner_client.get(reverse("vendor_portal:dashboard"))
+    assert dashboard.context["request"].vendor == tenant.vendor
