@@ -2,8 +2,9 @@
 
 Personas: anonymous, the vendor's owner, an admin, a read-only member, and the owner of
 another vendor (who must get 404, never 403, on this vendor's objects). Every request runs in a
-savepoint that is rolled back, so each persona meets the same data and one test per URL stays
-fast. A denied request must leave no trace in the object log; an allowed write must leave one.
+savepoint that is rolled back, so each persona meets the same data and one test per persona can
+walk every URL. A denied request must leave no trace in the object log; an allowed write must
+leave one, which also proves the POST data of the row is valid.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ KEY_DATA = {"max_no_of_machines": 3, "notes": "edited", "automatic_activation": 
 
 MATRIX: dict[str, Row] = {
     "dashboard": Row(),
+    # Switching only changes the session, so any member may; a vendor one is not in is 404.
     "switch_vendor": Row(kwargs=lambda w: {"vendor_id": w.tenant.vendor.pk}, get=NOT_ALLOWED,
                          post=(LOGIN, 302, 302, 302, 404), writes=False),
     "product_list": Row(),
@@ -198,6 +200,20 @@ def test_post_status_of_every_write_url(persona, world):
         if not allowed and logged:
             problems.append(f"{name} POST was refused but wrote {logged} object-log entries")
     assert [p for p in problems if p] == []
+
+
+def test_posts_without_a_csrf_token_are_refused(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.tenant.owner)
+    problems = []
+    for name, row in MATRIX.items():
+        if row.post is None:
+            continue
+        url = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world))
+        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
+        if response.status_code != 403 or logged:
+            problems.append(f"{name}: {response.status_code}, {logged} log entries")
+    assert problems == []
 
 
 def _vendor_portal_url_names() -> set[str | None]:

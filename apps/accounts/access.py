@@ -143,5 +143,6 @@ def access_member(membership: Membership, pk: int, *, level: Level = "owner") ->
 
 def access_invitation(membership: Membership, pk: int, *, level: Level = "owner"
                       ) -> Invitation:
+    """A pending invitation of the vendor (used or revoked ones are gone: 404)."""
     check_level(membership, level)
-    return _get(Invitation.objects.for_vendor(membership.vendor), pk=pk)
+    return _get(Invitation.objects.for_vendor(membership.vendor).pending(), pk=pk)

@@ -5,6 +5,7 @@ never a redirect, never a 500 page."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -38,11 +39,18 @@ def error(message: str) -> JsonResponse:
 
 
 def client_ip(request: HttpRequest) -> str | None:
+    """The caller's address: REMOTE_ADDR, or behind a trusted proxy the first X-Forwarded-For
+    entry. Anything that does not parse as an IP address is ignored."""
+    candidates = [request.META.get("REMOTE_ADDR") or ""]
     if settings.API_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        candidates.insert(0, forwarded)
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
 
 
 @csrf_exempt

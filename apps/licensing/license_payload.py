@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,24 +164,37 @@ def _net_value(value: Any) -> str:
     return str(value)
 
 
+_ISO_WITH_FRACTION = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.\d+")
+
+
+def _net_date(value: Any) -> str:
+    """A date as .NET signs it: fractional seconds dropped."""
+    if isinstance(value, str):
+        match = _ISO_WITH_FRACTION.fullmatch(value)
+        return match.group(1) if match else value
+    return _net_value(value)
+
+
 def linq_signed_string(obj: dict[str, Any]) -> str:
     """The string .NET's IsLicenceseKeyGenuine hashes, from a camelCase LinqSign object."""
     customer = obj["customer"]
     parts = [
-        obj["productId"], obj["id"], obj["key"], obj["created"], obj["expires"], obj["period"],
+        obj["productId"], obj["id"], obj["key"], _net_date(obj["created"]),
+        _net_date(obj["expires"]), obj["period"],
         *[_net_bool(obj[f"f{n}"]) for n in range(1, 9)],
         obj["notes"], _net_bool(obj["block"]), obj["globalId"],
         "" if customer is None else ",".join(
-            _net_value(customer[k]) for k in ("name", "email", "companyName", "created")
-        ),
-        "[" + "".join(f"{m['mid']},{m['ip']},{m['time']}," for m in obj["activatedMachines"])
+            _net_value(customer[k]) for k in ("name", "email", "companyName")
+        ) + "," + _net_date(customer["created"]),
+        "[" + "".join(f"{m['mid']},{m['ip']},{_net_date(m['time'])},"
+                      for m in obj["activatedMachines"])
         + "]",
         _net_bool(obj["trialActivation"]), obj["maxNoOfMachines"], obj["allowedMachines"],
         "[" + "".join(
             f"{d['id']},{_net_value(d['name'])},{_net_value(d['stringValue'])},{d['intValue']},"
             for d in obj["dataObjects"]
         ) + "]",
-        obj["signDate"],
+        _net_date(obj["signDate"]),
         "",  # the Signature field itself, empty while signing
     ]
     return ",".join(_net_value(p) for p in parts)

@@ -15,6 +15,7 @@ import string
 
 SECRET_ALPHABET = string.ascii_letters + string.digits
 SECRET_LENGTH = 40
+MAX_TOKEN_LENGTH = 256  # real tokens are under 90 characters
 
 
 def new_secret() -> str:
@@ -36,15 +37,18 @@ def encode(token_id: int, secret: str) -> str:
 
 def decode(token: str) -> tuple[int, str] | None:
     """Return (id, secret) or None for anything that is not a well-formed token."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
     try:
         # GET callers who forget to URL-encode turn '+' into a space.
         raw = base64.b64decode(token.strip().replace(" ", "+"), validate=True)
         value = json.loads(raw.decode())
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
         return None
     token_id, secret = value
-    if not token_id.isdigit() or len(token_id) > 18:
+    # isascii(): str.isdigit() also accepts digits like "²" that int() refuses.
+    if not (token_id.isascii() and token_id.isdigit()) or len(token_id) > 18:
         return None
     return int(token_id), secret

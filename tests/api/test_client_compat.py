@@ -24,7 +24,8 @@ from apps.accounts.models import Vendor
 from apps.licensing import services, states
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, Customer, Event, LicenseKey, Product as ProductModel
+from apps.licensing.models import Activation, Customer, Event, LicenseKey
+from apps.licensing.models import Product as ProductModel
 from apps.licensing.services import token_create
 from apps.licensing.signing import public_key_xml
 from tests.factories import ProductFactory, make_key, make_vendor

@@ -73,8 +73,10 @@ def key(api) -> LicenseKey:
 
 @pytest.mark.parametrize("method", ["Activate", "GetKey"])
 @pytest.mark.parametrize("model_version", [1, 3])
-def test_string_sign_verifies_over_the_decoded_license_bytes(api, key, method, model_version):
-    body = api.call(method, key, Sign="True", SignMethod=1, MachineCode="pc",
+@pytest.mark.parametrize("sign_method", ["1", "StringSign"])
+def test_string_sign_verifies_over_the_decoded_license_bytes(api, key, method, model_version,
+                                                            sign_method):
+    body = api.call(method, key, Sign="True", SignMethod=sign_method, MachineCode="pc",
                     ModelVersion=model_version)
 
     payload = base64.b64decode(body["licenseKey"])

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import json
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from apps.accounts.models import Vendor
 from apps.api import errors
 from apps.api.registry import METHODS
-from apps.licensing import states
+from apps.licensing import services, states
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor
 from apps.licensing.models import (
+    AccessToken,
     Activation,
     DataObject,
     LicenseKey,
@@ -147,9 +149,25 @@ def test_unknown_method_is_an_error(api):
     assert isinstance(body["message"], str) and body["message"]
 
 
-@pytest.mark.parametrize("token", ["", "None", "%%%not-base64%%%", "WyIxIl0=",
-                                   base64.b64encode(b'["1","wrong"]').decode()])
+@pytest.mark.parametrize("token", [
+    "", "None", "%%%not-base64%%%", "WyIxIl0=", base64.b64encode(b'["1","wrong"]').decode(),
+    base64.b64encode('["\u00b2","x"]'.encode()).decode(),  # a digit to isdigit(), not to int()
+    base64.b64encode(b"\xff\xfe").decode(), base64.b64encode(b"[" * 300).decode(),
+])
 def test_missing_or_malformed_token_is_unable_to_authenticate(api, key, token):
+    assert api.error("/api/key/GetKey", token=token, ProductId=api.product.pk,
+                     Key=key.key) == errors.UNABLE_TO_AUTHENTICATE
+
+
+def test_oversized_token_gets_the_error_envelope(api, key):
+    token = base64.b64encode(b"[" * 20_000).decode()
+    assert api.error("/api/key/GetKey", token=token, ProductId=api.product.pk,
+                     Key=key.key) in (errors.UNABLE_TO_AUTHENTICATE, errors.INCORRECT_INPUT)
+
+
+def test_revoked_token_is_unable_to_authenticate(api, key):
+    token = api.token_for(["key.GetKey"])
+    services.token_revoke(token=AccessToken.objects.latest("id"), actor=Actor.for_system("t"))
     assert api.error("/api/key/GetKey", token=token, ProductId=api.product.pk,
                      Key=key.key) == errors.UNABLE_TO_AUTHENTICATE
 
@@ -189,7 +207,7 @@ def test_each_call_writes_one_log_row(api, key):
         "127.0.0.1", "pc-9", "Laptop", "Cryptolens.Licensing/4.0")
 
 
-def test_failed_call_is_logged_with_a_failure_state(api, key):
+def test_failed_activation_is_logged_with_its_machine_code(api, key):
     api.error("/api/key/Activate", ProductId=api.product.pk, Key="AAAAA-AAAAA-AAAAA-AAAAA",
               MachineCode="pc")
     api.ok("/api/key/GetKey", ProductId=api.product.pk, Key=key.key)
@@ -199,6 +217,27 @@ def test_failed_call_is_logged_with_a_failure_state(api, key):
     assert not states.succeeded(failed.state)
     assert failed.state // 100 == 20
     assert (read.method, read.state) == ("key.GetKey", states.VALIDATION_OK)
+
+
+@override_settings(API_TRUST_X_FORWARDED_FOR=True)
+def test_forwarded_for_garbage_never_becomes_the_recorded_ip(api, key):
+    # Proxies append to X-Forwarded-For, so its first entry is whatever the caller sent.
+    api.client.post("/api/key/Activate", {
+        "token": api.token, "ProductId": api.product.pk, "Key": key.key, "MachineCode": "pc",
+    }, HTTP_X_FORWARDED_FOR="<script>, 203.0.113.9")
+
+    activation = key.activations.get()
+    log = WebApiLog.objects.get()
+    for recorded in (activation.ip, log.ip):
+        assert recorded is None or ipaddress.ip_address(recorded)
+
+
+@override_settings(API_TRUST_X_FORWARDED_FOR=True)
+def test_forwarded_for_client_address_is_recorded_when_trusted(api, key):
+    api.client.post("/api/key/Activate", {
+        "token": api.token, "ProductId": api.product.pk, "Key": key.key, "MachineCode": "pc",
+    }, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert WebApiLog.objects.get().ip == "203.0.113.9"
 
 
 # --- LicenseKey shapes ---------------------------------------------------------------------

@@ -56,14 +56,14 @@ def _domain(exc: DomainError, default_state: int) -> ApiError:
 )
 def activate(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.ACTIVATION_FAILED
-    key = ctx.key()
     params = ctx.params
     machine_code = params.str("MachineCode")
     friendly_name = params.str("FriendlyName", max_length=255)
+    ctx.record.machine_code = machine_code[:128]
+    ctx.record.friendly_name = friendly_name
     interval = params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
     overdraft = params.int("MaxOverdraft", 0, minimum=0, maximum=10**6)
-    ctx.record.machine_code = machine_code
-    ctx.record.friendly_name = friendly_name
+    key = ctx.key()
     try:
         result = key_activate(key=key, device=Device(machine_code, friendly_name, ctx.ip),
                               floating_interval=interval, max_overdraft=overdraft,
@@ -107,10 +107,10 @@ def get_key(ctx: ApiContext) -> dict[str, Any]:
 )
 def deactivate(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.DEACTIVATION_FAILED
-    key = ctx.key()
     machine_code = ctx.params.str("MachineCode", max_length=128)
-    floating = ctx.params.bool("Floating", False)
     ctx.record.machine_code = machine_code
+    floating = ctx.params.bool("Floating", False)
+    key = ctx.key()
     if not machine_code and not floating:
         raise ApiError(
             "Either the machine code was never activated or key activation feature was never "

@@ -3,7 +3,12 @@
 from .activations import activation_release
 from .catalog import customer_create, customer_update, product_create, product_update
 from .credentials import signing_key_create, token_authenticate, token_create, token_revoke
-from .data_objects import data_object_add, data_object_remove, data_object_update
+from .data_objects import (
+    data_object_add,
+    data_object_change_int,
+    data_object_remove,
+    data_object_update,
+)
 from .keys import KeySpec, key_create, key_extend, key_set_blocked, key_update
 
 __all__ = [
@@ -12,6 +17,7 @@ __all__ = [
     "customer_create",
     "customer_update",
     "data_object_add",
+    "data_object_change_int",
     "data_object_remove",
     "data_object_update",
     "key_create",

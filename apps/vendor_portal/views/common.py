@@ -29,5 +29,12 @@ def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([_cell(value) for value in row])
     return response
+
+
+def _cell(value):
+    # A text cell starting with = + - @ would run as a formula in a spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -67,9 +67,13 @@ def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
     member = access_member(request.membership, member_id)
     try:
         services.membership_remove(membership=member, actor=request.user)
-        messages.success(request, f"{member.user.email} was removed.")
     except DomainError as error:
         messages.error(request, error.message)
+        return redirect("vendor_portal:member_list")
+    if member.user_id == request.user.pk:
+        messages.success(request, f"You left {request.vendor.name}.")
+        return redirect("vendor_portal:dashboard")
+    messages.success(request, f"{member.user.email} was removed.")
     return redirect("vendor_portal:member_list")
 
 
