@@ -39,11 +39,12 @@ def error(message: str) -> JsonResponse:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address: REMOTE_ADDR, or behind a trusted proxy the first X-Forwarded-For
-    entry. Anything that does not parse as an IP address is ignored."""
+    """The caller's address: REMOTE_ADDR, or behind a trusted proxy the last X-Forwarded-For
+    entry (the one that proxy appended; earlier entries come from the client and can be
+    forged). Anything that does not parse as an IP address is ignored."""
     candidates = [request.META.get("REMOTE_ADDR") or ""]
     if settings.API_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
         candidates.insert(0, forwarded)
     for candidate in candidates:
         try:

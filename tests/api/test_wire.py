@@ -240,6 +240,15 @@ def test_forwarded_for_client_address_is_recorded_when_trusted(api, key):
     assert WebApiLog.objects.get().ip == "203.0.113.9"
 
 
+@override_settings(API_TRUST_X_FORWARDED_FOR=True)
+def test_forged_forwarded_for_entries_are_ignored(api, key):
+    # The trusted proxy appends the address it saw; what the client put before it is forgeable.
+    api.client.post("/api/key/Activate", {
+        "token": api.token, "ProductId": api.product.pk, "Key": key.key, "MachineCode": "pc",
+    }, HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.9")
+    assert WebApiLog.objects.get().ip == "203.0.113.9"
+
+
 # --- LicenseKey shapes ---------------------------------------------------------------------
 
 

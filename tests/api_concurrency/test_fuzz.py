@@ -73,6 +73,8 @@ SCALARS = st.one_of(
     st.sampled_from(PLACEHOLDERS), TOKENS, st.sampled_from(ODD),
     st.integers(min_value=-5, max_value=20).map(str), st.sampled_from(HUGE).map(str),
     st.text(max_size=40),
+    # Control characters, NUL included (PostgreSQL refuses NUL in text columns).
+    st.text(st.characters(max_codepoint=0x7F), min_size=1, max_size=10),
 )
 VALUES = st.one_of(SCALARS, st.lists(SCALARS, min_size=1, max_size=3))
 _KNOWN_NAMES = st.sampled_from(PARAM_NAMES)
@@ -127,6 +129,12 @@ def _assert_envelope(response) -> dict:
 
 @FUZZ
 @given(call=api_calls(), verb=VERBS)
+# Found by this test once; kept so that they are tried on every run.
+@example(call=("/api/key/AddFeature", _CREDENTIALS), verb="POST")  # no Feature
+@example(call=("/api/data/IncrementIntValueToKey",
+               {**_CREDENTIALS, "Name": "<data-object-name>", "IntValue": "1"}), verb="POST")
+@example(call=("/api/ai/GetEvents", {**_CREDENTIALS, "Key": "\x00"}), verb="GET")
+@example(call=("/api/key/Activate", {**_CREDENTIALS, "MachineCode": "a\x00b"}), verb="POST")
 def test_any_request_gets_the_envelope_never_a_500(world, call, verb):
     path, params = call
     data = {name: _resolve(value, world) for name, value in params.items()}

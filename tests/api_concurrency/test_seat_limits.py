@@ -1,13 +1,15 @@
 """Seat limits under real concurrency, on PostgreSQL.
 
 Why a gunicorn subprocess rather than pytest-django's `live_server`: the live server is one
-Python process, so its request threads take turns on the GIL and all run the same code path
-one bytecode at a time; a missing row lock can hide behind that. Here gunicorn runs 4 worker
-processes x 8 threads (32 requests truly in flight), each thread with its own PostgreSQL
-connection (DB_CONN_MAX_AGE=0), against the test database. The only thing that can keep a
-sixth device off a five-seat key is the database: the `SELECT ... FOR UPDATE` on the key row in
-apps/licensing/services/seats.py (and on the product row for key serials). Test data is written
-with `transactional_db`, so it is committed and gunicorn sees it.
+Python process, so its request threads take turns on the GIL and a missing row lock can hide
+behind that. Here gunicorn runs 4 worker processes x 8 threads (32 requests truly in flight),
+each thread with its own persistent PostgreSQL connection to the test database, and a warm-up
+wave first makes every thread hot so that racing requests reach the seat check together. The
+only thing that can then keep a sixth device off a five-seat key is the database: the
+`SELECT ... FOR UPDATE` on the key row in apps/licensing/services/seats.py (and on the product
+row for key serials). Checked: with those locks removed, these tests fail on every run (6-11
+seats given out, duplicate serials). Test data is written with `transactional_db`, so it is
+committed and gunicorn sees it.
 
 SQLite has no row locks and serialises writers anyway, so these tests skip there.
 """
@@ -108,7 +110,10 @@ def gunicorn_server(django_db_setup, tmp_path_factory) -> Iterator[Server]:
     env.update(
         DJANGO_SETTINGS_MODULE="licensing_portal.settings_test",
         DATABASE_URL=_database_url(),
-        DB_CONN_MAX_AGE="0",  # no idle connection may outlive the test database
+        # Persistent connections: after the warm-up no request pays for a new backend, so
+        # racing requests reach the seat check together. gunicorn stops (module teardown)
+        # before the test database is dropped.
+        DB_CONN_MAX_AGE="600",
         DEBUG="1",
         ALLOWED_HOSTS="127.0.0.1",
         SECRET_KEY=settings.SECRET_KEY,
@@ -151,8 +156,17 @@ def api_setup(transactional_db) -> Setup:
     vendor = make_vendor("Concurrency Ltd")
     product = ProductFactory(vendor=vendor)
     _, token = token_create(vendor=vendor, actor=Actor.for_system("test"), name="load",
-                            permissions=["key.Activate", "key.CreateKey"])
+                            permissions=["key.Activate", "key.CreateKey", "key.GetKey"])
     return Setup(token, product, vendor.signing_key.public_key_pem)
+
+
+def _warm_up(server: Server, setup: Setup, key: LicenseKey) -> None:
+    """Enough signed GetKey calls that every gunicorn thread has loaded the URLconf and the
+    signing key and holds a database connection before the race starts."""
+    data = {"token": setup.token, "ProductId": str(setup.product.pk), "Key": key.key,
+            "Sign": "True", "SignMethod": "1"}
+    bodies = _in_parallel([lambda: _post(server.base_url, "GetKey", data)] * 96)
+    assert all(b["result"] == 0 for b in bodies), bodies[0]
 
 
 def _post(base_url: str, method: str, data: dict[str, str]) -> dict:
@@ -204,6 +218,7 @@ def _succeeded(answers: list[tuple[str, dict]]) -> dict[str, dict]:
 def test_200_parallel_activations_fill_exactly_five_seats(gunicorn_server, api_setup):
     key = make_key(api_setup.product, max_no_of_machines=5)
     codes = [f"machine-{n:03d}" for n in range(200)]
+    _warm_up(gunicorn_server, api_setup, key)
 
     bodies = _in_parallel([_activate(gunicorn_server, api_setup, key, c) for c in codes])
 
@@ -225,6 +240,7 @@ def test_parallel_floating_activations_never_exceed_seats_plus_overdraft(
     key = make_key(api_setup.product, max_no_of_machines=3)
     floating = {"FloatingTimeInterval": "300", "MaxOverdraft": "2"}
     codes = [f"float-{n:03d}" for n in range(100)]
+    _warm_up(gunicorn_server, api_setup, key)
 
     bodies = _in_parallel([_activate(gunicorn_server, api_setup, key, c, **floating)
                            for c in codes])

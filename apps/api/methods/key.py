@@ -294,7 +294,10 @@ def change_customer(ctx: ApiContext) -> dict[str, Any]:
 
 
 def _feature_number(ctx: ApiContext) -> int:
-    return ctx.params.int("Feature", 0, minimum=1, maximum=8)
+    number = ctx.params.int("Feature", 0, minimum=1, maximum=8)
+    if not number:
+        raise ApiError(errors.INCORRECT_INPUT)
+    return number
 
 
 @api_method("key.AddFeature", summary="Turn feature F1-F8 on.",
