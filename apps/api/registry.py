@@ -29,6 +29,24 @@ class Method:
     extra_permissions: tuple[str, ...] = field(default=())
 
     @property
+    def state_family(self) -> int:
+        """First two digits of this method's Web API log states (Cryptolens' scheme)."""
+        name = self.name.lower()
+        if name == "key.activate":
+            return 20
+        if name == "key.getkey":
+            return 10
+        if name == "key.deactivate":
+            return 60
+        if name in ("key.createkey", "key.createtrialkey"):
+            return 30
+        if name.startswith("key."):
+            return 70
+        if name.startswith("data.") and not name.startswith("data.list"):
+            return 80
+        return 50
+
+    @property
     def controller(self) -> str:
         return self.name.split(".")[0]
 

@@ -73,32 +73,29 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
         ratelimit.record_failure(ip)
         return error(errors.UNABLE_TO_AUTHENTICATE)
     token_touch(token)
-    if entry.name not in token.permissions:
-        return error(errors.ACCESS_DENIED)
     record = CallRecord(
-        vendor_id=token.vendor_id, method=entry.name, state=states.OTHER_OK,
+        vendor_id=token.vendor_id, method=entry.name, state=entry.state_family * 100 + 10,
         token_id=token.pk, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
+    if entry.name not in token.permissions:
+        record.state = entry.state_family * 100 + 20
+        _write_log(record)
+        return error(errors.ACCESS_DENIED)
     ctx = ApiContext(request, params, token, record)
     try:
         body = entry.handler(ctx)
         response = envelope(body, message=body.pop("_message", "") if body else "")
     except ApiError as exc:
-        record.state = exc.state or _failure_state(record.state)
+        record.state = exc.state or entry.state_family * 100 + 20
         if exc.message in (errors.KEY_NOT_FOUND, errors.PRODUCT_NOT_FOUND, errors.KEY_LOCKED):
             ratelimit.record_failure(ip)
         response = error(exc.message)
     except Exception:
         logger.exception("Web API %s failed", entry.name)
-        record.state = _failure_state(record.state)
+        record.state = entry.state_family * 100 + 20
         response = error(errors.SERVER_ERROR)
     _write_log(record)
     return response
-
-
-def _failure_state(state: int) -> int:
-    family = state // 100
-    return family * 100 + 20
 
 
 def _write_log(record: CallRecord) -> None:
