@@ -90,3 +90,10 @@ def dashboard_counts(*, vendor: Vendor) -> dict[str, int]:
         "customers": Customer.objects.for_vendor(vendor).count(),
         "activations": Activation.objects.filter(key__product__vendor=vendor).count(),
     }
+
+
+def recent_keys(*, vendor: Vendor, limit: int = 10) -> list[LicenseKey]:
+    return list(
+        LicenseKey.objects.for_vendor(vendor).select_related("product", "customer")
+        .annotate(activation_count=Count("activations")).order_by("-created", "-id")[:limit]
+    )

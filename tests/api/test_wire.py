@@ -697,3 +697,15 @@ def test_every_method_succeeds_with_plausible_input(api, name):
 
     assert body["result"] == 0, body
     assert WebApiLog.objects.filter(method=name).count() == 1
+
+
+def test_a_call_refused_for_a_missing_permission_is_logged_as_a_failure(api, key):
+    _, narrow = token_create(vendor=api.vendor, actor=Actor.for_system("test"), name="narrow",
+                             permissions=["key.GetKey"])
+    body = api.call("/api/key/Activate", token=narrow, ProductId=api.product.pk, Key=key.key,
+                    MachineCode="pc")
+
+    assert body == {"result": 1, "message": errors.ACCESS_DENIED}
+    log = WebApiLog.objects.get()
+    assert (log.method, log.state) == ("key.Activate", 2020)
+    assert not key.activations.exists()

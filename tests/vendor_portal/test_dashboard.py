@@ -50,3 +50,9 @@ def test_switching_to_a_vendor_one_is_not_a_member_of_is_404(tenant, other_tenan
     assert response.status_code == 404
     dashboard = owner_client.get(reverse("vendor_portal:dashboard"))
     assert dashboard.context["request"].vendor == tenant.vendor
+
+
+def test_dashboard_lists_the_latest_keys_with_their_product(tenant, owner_client):
+    body = owner_client.get(reverse("vendor_portal:dashboard")).content.decode()
+    assert tenant.key.key in body
+    assert tenant.product.name in body

@@ -11,6 +11,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "vendor_portal/dashboard.html", {
         "counts": selectors.dashboard_counts(vendor=request.vendor),
         "products": selectors.product_list(vendor=request.vendor),
+        "recent_keys": selectors.recent_keys(vendor=request.vendor),
         "recent_log": selectors.object_log(vendor=request.vendor)[:10],
         "memberships": memberships_of(request.user),
     })
