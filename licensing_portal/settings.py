@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.licensing",
     "apps.vendor_portal",
     "apps.api",
+    "apps.activation_forms",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("apps.api.urls")),
     path("accounts/", include("allauth.urls")),
+    path("f/", include("apps.activation_forms.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("apps.vendor_portal.urls")),
 ]

@@ -19,6 +19,7 @@ from .factories import (
     make_key,
     make_vendor,
 )
+from .licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
 
 @dataclass

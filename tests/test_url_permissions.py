@@ -97,6 +97,12 @@ MATRIX: dict[str, Row] = {
     "key_extend": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
                       data=lambda w: {"days": 30}),
     "key_log": Row(kwargs=_key, get=READ_OBJECT),
+    # The file is the response itself; making it for a new device activates that device.
+    "license_file": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=(LOGIN, 200, 200, 403, 404),
+                        data=lambda w: {"machine_code": "matrix-pc", "file_format": "string",
+                                        "validity_days": 30}),
+    "bulk_activation": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                           data=lambda w: {"lines": "bulk-pc\tPC", "action": "commit"}),
     "activation_deactivate": Row(
         kwargs=lambda w: {"key_id": w.tenant.key.pk, "activation_id": w.tenant.activation.pk},
         get=NOT_ALLOWED, post=WRITE_OBJECT_POST),

@@ -201,3 +201,51 @@ class RoleForm(forms.Form):
     def __init__(self, *args, roles=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = roles
+
+
+class LicenseFileForm(forms.Form):
+    machine_code = forms.CharField(
+        required=False, max_length=128,
+        help_text="Activate this device if needed and make the file for it. Leave empty for a "
+                  "file with all the key's activated devices.",
+    )
+    friendly_name = forms.CharField(required=False, max_length=255, label="Device name")
+    file_format = forms.ChoiceField(label="Format", choices=[])
+    validity_days = forms.IntegerField(
+        label="Valid for (days)", min_value=1, max_value=36500, initial=365,
+        help_text="Your software should load the file with this signature expiration interval.",
+    )
+
+    def __init__(self, *args, formats=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file_format"].choices = formats
+
+
+class BulkActivationForm(forms.Form):
+    lines = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        label="Machine codes",
+        help_text="One device per line: machine code, optionally a tab (or space, or comma) and "
+                  "the device name, as the machine-code scripts print them.",
+    )
+    upload = forms.FileField(required=False, label="Or upload a file (.txt or .csv)")
+    new_limit = forms.IntegerField(
+        required=False, min_value=0, max_value=1_000_000, label="Seat limit",
+        help_text="Change the key's maximum number of machines in the same step (optional).",
+    )
+
+    MAX_UPLOAD = 8 * 1024 * 1024
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("upload")
+        if upload:
+            if upload.size > self.MAX_UPLOAD:
+                raise forms.ValidationError("The file is larger than 8 MB.")
+            try:
+                data["lines"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("The file is not UTF-8 text.") from None
+        if not (data.get("lines") or "").strip():
+            raise forms.ValidationError("Paste the machine codes or upload a file.")
+        return data

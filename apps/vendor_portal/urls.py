@@ -1,6 +1,16 @@
-from django.urls import path
+from django.urls import include, path
 
-from .views import customers, dashboard, data_objects, keys, members, products, security, tokens
+from .views import (
+    customers,
+    dashboard,
+    data_objects,
+    keys,
+    members,
+    offline,
+    products,
+    security,
+    tokens,
+)
 
 app_name = "vendor_portal"
 urlpatterns = [
@@ -41,4 +51,9 @@ urlpatterns = [
          name="invitation_revoke"),
     path("invitations/accept/<str:token>/", members.invitation_accept,
          name="invitation_accept"),
+    path("keys/<int:key_id>/license-file/", offline.license_file_download,
+         name="license_file"),
+    path("keys/<int:key_id>/bulk-activation/", offline.bulk_activation, name="bulk_activation"),
+    path("", include("apps.vendor_portal.urls_forms")),
+    path("tools/", include("apps.vendor_portal.urls_tools")),
 ]

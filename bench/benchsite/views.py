@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from apps.licensing.license_payload import LicenseView, string_sign
 from apps.licensing.models import Activation, LicenseKey, SigningKey
@@ -31,6 +32,7 @@ def _preloaded() -> dict[str, Any]:
         return _loaded
 
 
+@csrf_exempt  # as the Web API's dispatcher
 def sign(request: HttpRequest) -> JsonResponse:
     loaded = _preloaded()
     view = LicenseView(key=loaded["key"], activations=loaded["activations"],

@@ -62,16 +62,19 @@ def key_activate(*, key: LicenseKey, device: Device, floating_interval: int = 0,
 
 
 def _activate_node_locked(key: LicenseKey, device: Device, actor: Actor | None) -> SeatResult:
-    if key.max_no_of_machines == 0:
-        transient = Activation(key=key, machine_code=device.machine_code,
-                               friendly_name=device.friendly_name, ip=device.ip)
-        return SeatResult(key, transient, states.ACTIVATION_NOT_NODE_LOCKED)
     existing = Activation.objects.filter(
         key=key, machine_code=device.machine_code, floating=False
     ).first()
     if existing is not None:
         _refresh_friendly_name(existing, device)
         return SeatResult(key, existing, states.ACTIVATION_EXISTING)
+    if key.max_no_of_machines == 0:
+        if not key.automatic_activation:
+            # Controlled activation: only devices the vendor activated may use the key.
+            raise DomainError(LIMIT_REACHED, state=states.ACTIVATION_LIMIT)
+        transient = Activation(key=key, machine_code=device.machine_code,
+                               friendly_name=device.friendly_name, ip=device.ip)
+        return SeatResult(key, transient, states.ACTIVATION_NOT_NODE_LOCKED)
     return _add_node_locked(key, device, actor)
 
 

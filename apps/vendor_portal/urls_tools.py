@@ -1,0 +1,7 @@
+from django.urls import path
+
+from .views import tools
+
+urlpatterns = [
+    path("machine-codes/", tools.machine_code_tools, name="machine_code_tools"),
+]

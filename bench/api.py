@@ -1,0 +1,458 @@
+"""Web API throughput and latency on PostgreSQL, with production settings.
+
+    DATABASE_URL=postgres://portal:portal@127.0.0.1:5432/portal .venv/bin/python bench/api.py
+
+What it does, all on loopback:
+1. creates a fresh database next to DATABASE_URL's (`<name>_bench_<pid>`, dropped at the end;
+   `--in-place` uses DATABASE_URL's own database instead), migrates it and seeds a vendor,
+   a product, two keys, an activated device and an access token, in this process;
+2. starts `gunicorn licensing_portal.wsgi -w 2` on 127.0.0.1 with DEBUG=0, a random
+   SECRET_KEY and the bench settings (bench/benchsite: the real settings and URLs plus
+   /bench/sign, a bare view that only builds and signs the re-activation payload);
+3. drives each scenario from a separate process with N client threads for a fixed time after a
+   short warm-up, and prints requests/s and p50/p99 latency:
+     hot      key/Activate of an already activated device (what every client does at start-up)
+     new      key/Activate of a new device each time (key with 1,000,000 seats)
+     getkey   key/GetKey
+     bare     /bench/sign
+   and the ratio hot/bare (goal: at least 0.5);
+4. stops gunicorn and drops the bench database.
+
+`--profile` adds a cProfile of the hot path and of the bare view, run in this process through
+Django's test client (no gunicorn, no network), to show where a request's time goes.
+REDIS_URL, when set, is passed on: production runs the cache (rate-limit counters) on Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+HOST = "127.0.0.1"
+HOT_MACHINE = "bench-hot-machine"
+
+
+@dataclass
+class Scenario:
+    name: str
+    title: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    new_machine_each_time: bool = False
+
+
+@dataclass
+class Result:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    first_error: str = ""
+
+
+# --- Load generation (runs in a child process; stdlib only) -------------------------------
+
+
+def _client_thread(port: int, scenario: Scenario, until: float, budget: list[int], tag: str,
+                   out: list[float], errors: list[str]) -> None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    n = 0
+    while time.perf_counter() < until:
+        with _budget_lock:
+            if budget[0] <= 0:
+                break
+            budget[0] -= 1
+        params = scenario.params
+        if scenario.new_machine_each_time:
+            params = {**params, "MachineCode": f"new-{tag}-{n}"}
+        n += 1
+        body = urllib.parse.urlencode(params)
+        start = time.perf_counter()
+        try:
+            conn.request("POST", scenario.path, body, headers)
+            response = conn.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            errors.append(f"{type(exc).__name__}: {exc}")
+            continue
+        out.append((time.perf_counter() - start) * 1000)
+        # A success envelope ends with "result": 0, "message": ""} (added last, as the API does).
+        if response.status != 200 or not payload.endswith(b'"result": 0, "message": ""}'):
+            errors.append(f"HTTP {response.status}: {payload[-200:]!r}")
+    conn.close()
+
+
+_budget_lock = threading.Lock()
+
+
+def drive(port: int, scenario: Scenario, threads: int, seconds: float,
+          max_requests: int, tag: str) -> Result:
+    """Run `threads` clients against one scenario for `seconds` (or `max_requests`). Each
+    thread keeps one http.client connection; gunicorn's sync workers close it after every
+    response and http.client reopens it, as real clients would."""
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    errors: list[str] = []
+    budget = [max_requests]
+    start = time.perf_counter()
+    until = start + seconds
+    workers = [
+        threading.Thread(target=_client_thread,
+                         args=(port, scenario, until, budget, f"{tag}-{i}", latencies[i], errors))
+        for i in range(threads)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    merged = [x for per_thread in latencies for x in per_thread]
+    return Result(len(merged), len(errors), elapsed, merged, errors[0] if errors else "")
+
+
+# --- Set-up: database, seed data, gunicorn -------------------------------------------------
+
+
+def _fail(message: str) -> None:
+    print(f"bench/api.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _database_settings() -> dict:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        _fail("DATABASE_URL is not set. The bench needs PostgreSQL, e.g.\n"
+              "  DATABASE_URL=postgres://portal:portal@127.0.0.1:5432/portal make bench")
+    import dj_database_url
+
+    db = dj_database_url.parse(url)
+    if "postgresql" not in db["ENGINE"]:
+        _fail(f"DATABASE_URL must point at PostgreSQL, not {db['ENGINE']}.")
+    return db
+
+
+def _admin_connection(db: dict):
+    import psycopg
+
+    return psycopg.connect(dbname=db["NAME"], user=db["USER"] or None,
+                           password=db["PASSWORD"] or None, host=db["HOST"] or None,
+                           port=db["PORT"] or None, autocommit=True)
+
+
+def _create_database(db: dict, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with _admin_connection(db) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.InsufficientPrivilege:
+        _fail(f"the role {db['USER']!r} may not create databases: grant CREATEDB, or run "
+              "with --in-place to bench in DATABASE_URL's own database.")
+
+
+def _drop_database(db: dict, name: str) -> None:
+    from psycopg import sql
+
+    with _admin_connection(db) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+
+
+def _database_url(db: dict, name: str) -> str:
+    quote = urllib.parse.quote
+    auth = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or ""
+    if host.startswith("/"):  # Unix socket directory
+        return f"postgres://{auth}@/{quote(name, safe='')}?host={quote(host, safe='')}"
+    return f"postgres://{auth}@{host or HOST}:{db['PORT'] or 5432}/{quote(name, safe='')}"
+
+
+@dataclass
+class Seed:
+    token: str
+    product_id: int
+    hot_key: str
+    hot_key_id: int
+    many_key: str
+
+
+def _seed() -> Seed:
+    from apps.accounts.models import User
+    from apps.accounts.services import vendor_create
+    from apps.licensing.audit import Actor
+    from apps.licensing.services import KeySpec, key_create, product_create, token_create
+    from apps.licensing.services.seats import Device, key_activate
+
+    actor = Actor.for_system("bench")
+    tag = f"bench-{os.getpid()}"  # unique, for --in-place runs against a kept database
+    owner = User.objects.create_user(username=tag, email=f"{tag}@example.invalid")
+    vendor = vendor_create(owner=owner, name="Bench vendor")
+    product = product_create(vendor=vendor, actor=actor, name="Bench product")
+    hot = key_create(product=product, actor=actor,
+                     spec=KeySpec(period=365, max_no_of_machines=10, notes="bench hot key"))[0]
+    key_activate(key=hot, device=Device(HOT_MACHINE, "BENCH-PC", HOST))
+    many = key_create(product=product, actor=actor,
+                      spec=KeySpec(period=365, max_no_of_machines=1_000_000))[0]
+    _, token = token_create(vendor=vendor, actor=actor, name="bench",
+                            permissions=["key.Activate", "key.GetKey"])
+    return Seed(token, product.pk, hot.key, hot.pk, many.key)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "licensing_portal.wsgi", "-w", "2",
+               "-b", f"{HOST}:{port}", "--pythonpath", str(BENCH_DIR), "--chdir", str(ROOT),
+               "--log-level", "warning"]
+    with log.open("wb") as log_file:  # gunicorn's and Django's messages
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log_file,
+                                   stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            _fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/bench/sign")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    _fail(f"gunicorn did not answer within 60 s:\n{log.read_text()[-3000:]}")
+    raise AssertionError  # unreachable
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# --- Reporting ------------------------------------------------------------------------------
+
+
+def _percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def _report(scenario: Scenario, result: Result) -> float:
+    values = sorted(result.latencies_ms)
+    rate = len(values) / result.seconds if result.seconds else 0.0
+    print(f"  {scenario.name:<7} {rate:9.1f} req/s   p50 {_percentile(values, 50):7.2f} ms   "
+          f"p99 {_percentile(values, 99):7.2f} ms   ({len(values)} requests, "
+          f"{result.errors} errors)   {scenario.title}", flush=True)
+    if result.first_error:
+        print(f"          first error: {result.first_error[:300]}")
+    return rate
+
+
+def _queries_per_request(scenarios: list[Scenario]) -> None:
+    """Run each scenario once in-process and count its SQL statements."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST=HOST)
+    counts = []
+    for scenario in scenarios:
+        params = dict(scenario.params)
+        if scenario.new_machine_each_time:
+            params["MachineCode"] = "new-query-count"
+        with CaptureQueriesContext(connection) as queries:
+            client.post(scenario.path, params)
+        counts.append(f"{scenario.name} {len(queries)}")
+    print("  SQL statements per request: " + ", ".join(counts))
+
+
+class _SqlTimer:
+    """A database execute wrapper that adds up the time spent in SQL statements."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.statements += 1
+
+
+def _profile(scenarios: list[Scenario], repeat: int) -> None:
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_HOST=HOST)
+    for scenario in scenarios:
+        for _ in range(20):  # warm caches (signing key, URLconf)
+            client.post(scenario.path, scenario.params)
+        timer = _SqlTimer()
+        start = time.perf_counter()
+        with connection.execute_wrapper(timer):
+            for _ in range(repeat):
+                client.post(scenario.path, scenario.params)
+        plain = (time.perf_counter() - start) / repeat * 1000
+        sql_ms = timer.seconds / repeat * 1000
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(repeat):
+            client.post(scenario.path, scenario.params)
+        profiler.disable()
+        print(f"\n== cProfile, {scenario.name}: {repeat} requests in-process (test client, "
+              f"no network): {plain:.2f} ms each without the profiler, of which "
+              f"{sql_ms:.2f} ms in {timer.statements / repeat:.0f} SQL executions "
+              "(driver + server)")
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        stats.sort_stats("cumulative").print_stats(r"apps/|django/db/models/query\.py", 25)
+        stats.sort_stats("tottime").print_stats(15)
+
+
+# --- Main -----------------------------------------------------------------------------------
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per scenario (10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="per scenario (2)")
+    parser.add_argument("--threads", type=int, default=4, help="client threads (4)")
+    parser.add_argument("--max-requests", type=int, default=200_000,
+                        help="cap per scenario (200000)")
+    parser.add_argument("--only", help="comma-separated scenarios: hot,new,getkey,bare")
+    parser.add_argument("--in-place", action="store_true",
+                        help="use DATABASE_URL's database instead of a fresh one")
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile the hot path and the bare view in-process")
+    return parser.parse_args()
+
+
+def _scenarios(seed: Seed) -> list[Scenario]:
+    signed = {"token": seed.token, "ProductId": str(seed.product_id), "Sign": "True",
+              "SignMethod": "1"}
+    return [
+        Scenario("bare", "bare Django view: build + sign the re-activation payload",
+                 "/bench/sign"),
+        Scenario("hot", "key/Activate, device already activated (hot path)",
+                 "/api/key/Activate", {**signed, "Key": seed.hot_key, "MachineCode": HOT_MACHINE}),
+        Scenario("getkey", "key/GetKey", "/api/key/GetKey", {**signed, "Key": seed.hot_key}),
+        Scenario("new", "key/Activate, a new device each time", "/api/key/Activate",
+                 {**signed, "Key": seed.many_key}, new_machine_each_time=True),
+    ]
+
+
+def main() -> None:
+    args = _arguments()
+    db = _database_settings()
+    bench_db = db["NAME"] if args.in_place else f"{db['NAME']}_bench_{os.getpid()}"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(
+        PYTHONWARNINGS="ignore:No directory at",  # WhiteNoise: collectstatic has not run
+        DATABASE_URL=_database_url(db, bench_db), DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS=HOST, SECURE_SSL_REDIRECT="0",
+        DJANGO_SETTINGS_MODULE="benchsite.settings", LOG_LEVEL="WARNING",
+        PYTHONPATH=os.pathsep.join(p for p in [str(BENCH_DIR), str(ROOT),
+                                               env.get("PYTHONPATH", "")] if p),
+    )
+    if not args.in_place:
+        _create_database(db, bench_db)
+    gunicorn = None
+    pool = None
+    log = None
+    try:
+        os.environ.update(env)
+        sys.path[:0] = [str(BENCH_DIR), str(ROOT)]
+        # WhiteNoise warns that collectstatic has not run; the API serves no static files.
+        warnings.filterwarnings("ignore", message="No directory at")
+        import django
+        from django.core.management import call_command
+        from django.db import connections
+
+        django.setup()
+        call_command("migrate", verbosity=0)
+        seed = _seed()
+        env.update(BENCH_KEY_ID=str(seed.hot_key_id), BENCH_MACHINE_CODE=HOT_MACHINE)
+        os.environ.update(env)
+        scenarios = _scenarios(seed)
+        if args.only:
+            wanted = set(args.only.split(","))
+            scenarios = [s for s in scenarios if s.name in wanted]
+
+        port = _free_port()
+        log = Path(tempfile.mkdtemp(prefix="bench-api-")) / "gunicorn.log"
+        gunicorn = _start_gunicorn(env, port, log)
+        cache = "Redis" if env.get("REDIS_URL") else "local memory"
+        print(f"gunicorn -w 2 (sync workers) on {HOST}:{port}, DEBUG=0, PostgreSQL database "
+              f"{bench_db!r}, cache: {cache}; {args.threads} client threads in a separate "
+              f"process, {args.warmup:g} s warm-up + {args.seconds:g} s per scenario, "
+              f"{os.cpu_count()} CPUs shared by client, server and database.", flush=True)
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        rates = {}
+        for scenario in scenarios:
+            pool.submit(drive, port, scenario, args.threads, args.warmup, args.max_requests,
+                        f"{scenario.name}-warm").result()
+            result = pool.submit(drive, port, scenario, args.threads, args.seconds,
+                                 args.max_requests, scenario.name).result()
+            rates[scenario.name] = _report(scenario, result)
+        if "hot" in rates and rates.get("bare"):
+            ratio = rates["hot"] / rates["bare"]
+            verdict = "meets" if ratio >= 0.5 else "BELOW"
+            print(f"  hot/bare throughput ratio: {ratio:.2f} ({verdict} the 0.5 goal)")
+        _queries_per_request([s for s in scenarios if s.name != "bare"])
+        if args.profile:
+            _profile([s for s in scenarios if s.name in ("hot", "bare")], repeat=300)
+        connections.close_all()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        _stop(gunicorn)
+        if log is not None and log.exists():
+            errors = [line for line in log.read_text().splitlines()
+                      if "No directory at" not in line and "mw_instance" not in line]
+            if errors:
+                print("gunicorn said:\n  " + "\n  ".join(errors[-20:]))
+            shutil.rmtree(log.parent, ignore_errors=True)
+        if not args.in_place:
+            _drop_database(db, bench_db)
+
+
+if __name__ == "__main__":
+    main()
