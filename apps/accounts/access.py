@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from apps.licensing.models import (
     AccessToken,
     Activation,
+    ActivationForm,
     Customer,
     DataObject,
     LicenseKey,
@@ -146,3 +147,11 @@ def access_invitation(membership: Membership, pk: int, *, level: Level = "owner"
     """A pending invitation of the vendor (used or revoked ones are gone: 404)."""
     check_level(membership, level)
     return _get(Invitation.objects.for_vendor(membership.vendor).pending(), pk=pk)
+
+
+def access_activation_form(membership: Membership, pk: int, *, level: Level = "read"
+                           ) -> ActivationForm:
+    """An activation form of one of the vendor's products, or 404."""
+    check_level(membership, level)
+    return _get(ActivationForm.objects.for_vendor(membership.vendor).select_related("product"),
+                pk=pk)

@@ -81,3 +81,12 @@ def test_customer_detail_lists_the_customers_keys(tenant, read_only_client):
     assert response.status_code == 200
     assert [k.pk for k in response.context["keys"]] == [tenant.key.pk]
     assert tenant.key.key in response.content.decode()
+
+
+def test_a_customer_without_any_detail_gets_a_form_error(tenant, owner_client):
+    before = tenant.vendor.customers.count()
+    response = owner_client.post(reverse("vendor_portal:customer_create"), {"notes": "x"})
+    assert response.status_code == 200
+    assert "Give the customer a name, an e-mail address or a company." in \
+        response.content.decode()
+    assert tenant.vendor.customers.count() == before
