@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
 from apps.accounts.models import Membership
-from apps.licensing.models import ObjectLogEntry
+from apps.licensing.models import ActivationForm, ObjectLogEntry
 
 from .conftest import Tenant
 
@@ -72,9 +72,17 @@ def _read_only_member(w: World) -> dict:
     return {"member_id": w.tenant.membership(w.tenant.read_only).pk}
 
 
+def _activation_form(w: World) -> dict:
+    form = ActivationForm.objects.filter(product=w.tenant.product).first() or \
+        ActivationForm.objects.create(product=w.tenant.product, title="Matrix form")
+    return {"form_id": form.pk}
+
+
 PRODUCT_DATA = {"name": "Renamed", "default_max_machines": 1, "trial_period_days": 15,
                 "trial_max_machines": 1, "trial_feature": 0, "time_limited_feature": 0}
 KEY_DATA = {"max_no_of_machines": 3, "notes": "edited", "automatic_activation": "on"}
+ACTIVATION_FORM_DATA = {"title": "Renamed form", "file_format": "string", "validity_days": 30,
+                        "allow_new_devices": "on", "enabled": "on"}
 
 MATRIX: dict[str, Row] = {
     "dashboard": Row(),
@@ -111,6 +119,13 @@ MATRIX: dict[str, Row] = {
     "data_object_edit": Row(kwargs=_data_object, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
                             data=lambda w: {"name": "usage", "int_value": 4}),
     "data_object_delete": Row(kwargs=_data_object, get=NOT_ALLOWED, post=WRITE_OBJECT_POST),
+    "activation_form_list": Row(kwargs=_product, get=READ_OBJECT),
+    "activation_form_create": Row(kwargs=_product, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                                  data=lambda w: ACTIVATION_FORM_DATA),
+    "activation_form_edit": Row(kwargs=_activation_form, get=WRITE_OBJECT_PAGE,
+                                post=WRITE_OBJECT_POST, data=lambda w: ACTIVATION_FORM_DATA),
+    "activation_form_delete": Row(kwargs=_activation_form, get=NOT_ALLOWED,
+                                  post=WRITE_OBJECT_POST),
     "customer_list": Row(),
     "customer_create": Row(get=WRITE_PAGE, post=(LOGIN, 302, 302, 403, 302),
                            data=lambda w: {"name": "New customer"}),
@@ -125,6 +140,9 @@ MATRIX: dict[str, Row] = {
                         post=WRITE_OBJECT_POST),
     "security": Row(),
     "object_log": Row(),
+    # Scripts for customer IT: the same files for every vendor, so any member may fetch them.
+    "machine_code_tools": Row(),
+    "machine_code_script": Row(kwargs=lambda w: {"name": "machinecode.sh"}),
     "member_list": Row(),
     "member_invite": Row(get=(LOGIN, 200, 403, 403, 200), post=(LOGIN, 302, 403, 403, 302),
                          data=lambda w: {"email": "newcomer@example.com", "role": "read_only"}),

@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "activation_forms"
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:slug>/", views.activation_form, name="activation_form"),
+]

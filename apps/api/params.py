@@ -28,7 +28,8 @@ class Params:
         value = self._values.get(name.lower())
         if value is None or value.strip().lower() in MISSING:
             return None
-        if len(value) > MAX_VALUE_LENGTH:
+        if len(value) > MAX_VALUE_LENGTH or "\x00" in value:
+            # PostgreSQL text cannot hold NUL; no real parameter contains one.
             raise ApiError(INCORRECT_INPUT)
         return value
 

@@ -9,6 +9,7 @@ import ipaddress
 import logging
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -69,6 +70,8 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
         token = token_authenticate(params.str("token", max_length=512))
     except ApiError as exc:
         return error(exc.message)
+    except SuspiciousOperation:  # too many fields, or a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return error(errors.INCORRECT_INPUT)
     if token is None:
         ratelimit.record_failure(ip)
         return error(errors.UNABLE_TO_AUTHENTICATE)

@@ -709,3 +709,26 @@ def test_a_call_refused_for_a_missing_permission_is_logged_as_a_failure(api, key
     log = WebApiLog.objects.get()
     assert (log.method, log.state) == ("key.Activate", 2020)
     assert not key.activations.exists()
+
+
+def test_a_nul_byte_in_a_parameter_is_incorrect_input(api, key):
+    body = api.call("/api/key/Activate", ProductId=api.product.pk, Key=key.key,
+                    MachineCode="pc\x00evil")
+    assert body == {"result": 1, "message": errors.INCORRECT_INPUT}
+    assert not key.activations.exists()
+
+
+def test_too_many_fields_get_the_error_envelope_not_a_400_page(api, key):
+    data = {f"p{n}": "x" for n in range(1200)}
+    response = api.client.post("/api/key/GetKey", {"token": api.token, **data})
+    assert response.status_code == 200
+    assert response.json() == {"result": 1, "message": errors.INCORRECT_INPUT}
+
+
+def test_extending_past_the_year_9999_is_refused_cleanly(api, key):
+    for _ in range(80):
+        body = api.call("/api/key/ExtendLicense", ProductId=api.product.pk, Key=key.key,
+                        NoOfDays=36500)
+        if body["result"]:
+            break
+    assert body["message"] == "The expiry date would be past the year 9999."

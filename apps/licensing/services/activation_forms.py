@@ -110,8 +110,9 @@ def activation_form_submit(*, form: ActivationForm, key_string: str, machine_cod
     friendly_name = friendly_name.strip() if form.ask_friendly_name else ""
     record = CallRecord(vendor_id=form.product.vendor_id, method=METHOD,
                         state=states.ACTIVATION_FAILED, product_id=form.product_id,
-                        key=key_string.strip()[:MAX_KEY_INPUT], ip=ip,
-                        machine_code=machine_code, friendly_name=friendly_name)
+                        key=_printable(key_string.strip()[:MAX_KEY_INPUT]), ip=ip,
+                        machine_code=_printable(machine_code),
+                        friendly_name=_printable(friendly_name))
     retry_after = activation_form_retry_after(form=form, ip=ip)
     if retry_after:
         web_api_log_write(record)
@@ -172,6 +173,12 @@ def _check_device(machine_code: str, friendly_name: str) -> None:
 
 def _has_control_characters(text: str) -> bool:
     return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
+def _printable(text: str) -> str:
+    # What was typed goes into the log as it was, except characters PostgreSQL refuses (NUL)
+    # or that would garble a log line.
+    return "".join("\ufffd" if _has_control_characters(c) else c for c in text)
 
 
 def _is_registered(key: LicenseKey, machine_code: str) -> bool:

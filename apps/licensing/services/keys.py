@@ -161,7 +161,10 @@ def key_extend(*, key: LicenseKey, actor: Actor, days: int) -> LicenseKey:
     now = timezone.now()
     before = locked.expires
     base = locked.expires if locked.expires > now else now
-    locked.expires = base + dt.timedelta(days=days)
+    try:
+        locked.expires = base + dt.timedelta(days=days)
+    except OverflowError:
+        raise DomainError("The expiry date would be past the year 9999.", field="days") from None
     locked.save(update_fields=["expires"])
     log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="extended",
                changes={"expires": [before, locked.expires], "days": [None, days]})

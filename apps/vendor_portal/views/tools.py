@@ -1,9 +1,21 @@
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.accounts.access import vendor_member
+from apps.licensing.machine_code_scripts import SCRIPTS
 
 
 @vendor_member("read")
 def machine_code_tools(request: HttpRequest) -> HttpResponse:
-    return render(request, "vendor_portal/machine_code_tools.html", {})
+    return render(request, "vendor_portal/machine_code_tools.html",
+                  {"scripts": list(SCRIPTS.values())})
+
+
+@vendor_member("read")
+def machine_code_script(request: HttpRequest, name: str) -> HttpResponse:
+    script = SCRIPTS.get(name)
+    if script is None:
+        raise Http404
+    response = HttpResponse(script.content(), content_type=script.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{script.name}"'
+    return response

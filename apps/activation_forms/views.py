@@ -1,0 +1,82 @@
+"""The public activation form: key + machine code in, license file (.skm) out. No login, no
+JavaScript; the form's unguessable URL is what finds it."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from apps.core.errors import DomainError
+from apps.licensing.license_files import LicenseFile
+from apps.licensing.models import ActivationForm
+from apps.licensing.services.activation_forms import (
+    TooManyAttempts,
+    activation_form_public,
+    activation_form_retry_after,
+    activation_form_submit,
+)
+
+from .forms import ActivationRequestForm
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def activation_form(request: HttpRequest, slug: str) -> HttpResponse:
+    page = activation_form_public(slug=slug)
+    if page is None:
+        raise Http404
+    ip = client_ip(request)
+    if request.method == "GET":
+        retry_after = activation_form_retry_after(form=page, ip=ip)
+        if retry_after:
+            return _too_many_attempts(request, page, retry_after)
+    form = ActivationRequestForm(request.POST or None, ask_friendly_name=page.ask_friendly_name)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            file = activation_form_submit(
+                form=page, key_string=data["key"], machine_code=data["machine_code"],
+                friendly_name=data.get("friendly_name", ""), ip=ip)
+        except TooManyAttempts as error:
+            return _too_many_attempts(request, page, error.retry_after)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            return _download(file)
+    return render(request, "activation_forms/activation_form.html",
+                  {"page": page, "form": form, "vendor": page.product.vendor})
+
+
+def _download(file: LicenseFile) -> HttpResponse:
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    return response
+
+
+def _too_many_attempts(request: HttpRequest, page: ActivationForm, retry_after: int
+                       ) -> HttpResponse:
+    response = render(request, "activation_forms/too_many_attempts.html",
+                      {"page": page, "vendor": page.product.vendor,
+                       "minutes": max(1, -(-retry_after // 60))}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, or behind a trusted proxy the last X-Forwarded-For entry (the one that
+    proxy appended; earlier ones come from the client and can be forged). The same rule as
+    the Web API's, so both count an address alike."""
+    candidates = [request.META.get("REMOTE_ADDR") or ""]
+    if getattr(settings, "API_TRUST_X_FORWARDED_FOR", False):
+        candidates.insert(0, request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip())
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None

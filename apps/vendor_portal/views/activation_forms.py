@@ -1,0 +1,99 @@
+"""A product's public activation forms: list, create, edit, delete."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts.access import access_activation_form, access_product, vendor_member
+from apps.core.errors import DomainError
+from apps.licensing.audit import Actor
+from apps.licensing.license_files import FORMATS
+from apps.licensing.models import ActivationForm
+from apps.licensing.services.activation_forms import (
+    FORM_FIELDS,
+    MAX_VALIDITY_DAYS,
+    activation_form_create,
+    activation_form_delete,
+    activation_form_update,
+)
+
+from .common import add_domain_error
+
+
+class ActivationFormForm(forms.Form):
+    title = forms.CharField(max_length=200, help_text="Shown at the top of the public page.")
+    instructions = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Shown under the title, e.g. where your software shows its machine code.")
+    file_format = forms.ChoiceField(choices=FORMATS, initial=FORMATS[0][0])
+    validity_days = forms.IntegerField(
+        label="File valid for (days)", min_value=1, max_value=MAX_VALIDITY_DAYS, initial=365,
+        help_text="Told to the end user; use the same number as signature_expiration_interval "
+                  "in your software.")
+    ask_friendly_name = forms.BooleanField(required=False, label="Ask for a device name")
+    allow_new_devices = forms.BooleanField(
+        required=False, initial=True, label="Allow new devices",
+        help_text="Off: only devices already activated on the key, or in its allowed "
+                  "machines, get a file.")
+    enabled = forms.BooleanField(required=False, initial=True, label="Form is open")
+
+
+@vendor_member("read")
+def activation_form_list(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = access_product(request.membership, product_id)
+    rows = [(form, request.build_absolute_uri(
+        reverse("activation_forms:activation_form", args=[form.slug])))
+        for form in ActivationForm.objects.filter(product=product)]
+    return render(request, "vendor_portal/activation_form_list.html",
+                  {"product": product, "rows": rows, "formats": dict(FORMATS)})
+
+
+@vendor_member("write")
+def activation_form_create_view(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = access_product(request.membership, product_id, level="write")
+    form = ActivationFormForm(request.POST or None,
+                              initial={"title": f"Activate {product.name}"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = activation_form_create(product=product, actor=Actor.for_user(request.user),
+                                             **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Activation form “{created.title}” created.")
+            return redirect("vendor_portal:activation_form_list", product_id=product.pk)
+    return render(request, "vendor_portal/activation_form_form.html",
+                  {"form": form, "product": product})
+
+
+@vendor_member("write")
+def activation_form_edit(request: HttpRequest, form_id: int) -> HttpResponse:
+    activation_form = access_activation_form(request.membership, form_id, level="write")
+    product = activation_form.product
+    form = ActivationFormForm(request.POST or None, initial={
+        name: getattr(activation_form, name) for name in FORM_FIELDS})
+    if request.method == "POST" and form.is_valid():
+        try:
+            activation_form_update(form=activation_form, actor=Actor.for_user(request.user),
+                                   **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Activation form saved.")
+            return redirect("vendor_portal:activation_form_list", product_id=product.pk)
+    return render(request, "vendor_portal/activation_form_form.html",
+                  {"form": form, "product": product, "activation_form": activation_form})
+
+
+@require_POST
+@vendor_member("write")
+def activation_form_delete_view(request: HttpRequest, form_id: int) -> HttpResponse:
+    activation_form = access_activation_form(request.membership, form_id, level="write")
+    activation_form_delete(form=activation_form, actor=Actor.for_user(request.user))
+    messages.success(request, f"Activation form “{activation_form.title}” deleted.")
+    return redirect("vendor_portal:activation_form_list", product_id=activation_form.product_id)
