@@ -54,6 +54,16 @@ def build_tenant(name: str) -> Tenant:
                   data_object)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_token_cache():
+    """Rolled-back tests reuse token ids; never let one test's token answer for another's."""
+    from apps.licensing.services.credentials import token_cache_clear
+
+    token_cache_clear()
+    yield
+    token_cache_clear()
+
+
 @pytest.fixture
 def tenant(db) -> Tenant:
     return build_tenant("Tenant A")

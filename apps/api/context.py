@@ -42,19 +42,26 @@ class ApiContext:
             raise ApiError(errors.PRODUCT_NOT_FOUND)
         return product
 
-    def key(self, *, for_update: bool = False) -> LicenseKey:
-        """The key named by ProductId + Key, within the token's locks."""
-        product = self.product()
+    def key(self) -> LicenseKey:
+        """The key named by ProductId + Key, within the token's locks, with its devices and
+        data objects loaded (what a signed response reads). One query for key, product and
+        customer; the product alone is looked up only to word a miss."""
+        product_id = self.params.int("ProductId", 0)
+        self.record.product_id = product_id or None
+        if self.token.product_id and self.token.product_id != product_id:
+            raise ApiError(errors.KEY_LOCKED)
         key_string = self.params.str("Key", max_length=64).strip()
         self.record.key = key_string
-        if not key_string:
-            raise ApiError(errors.KEY_NOT_FOUND)
-        key = (LicenseKey.objects.select_related("product__vendor", "customer")
-               .filter(product=product, key=key_string).first())
+        key = (LicenseKey.objects.select_related("product", "customer")
+               .prefetch_related("activations", "data_objects")
+               .filter(product_id=product_id, product__vendor_id=self.vendor.pk,
+                       key=key_string).first()) if product_id and key_string else None
         if key is None:
+            self.product()  # "Could not find the product." when that is what is wrong
             raise ApiError(errors.KEY_NOT_FOUND)
         if self.token.locked_key_id and self.token.locked_key_id != key.pk:
             raise ApiError(errors.KEY_LOCKED)
+        key.product.vendor = self.vendor
         return key
 
     def has_permission(self, method_name: str) -> bool:

@@ -242,8 +242,11 @@ class BulkActivationForm(forms.Form):
         if upload:
             if upload.size > self.MAX_UPLOAD:
                 raise forms.ValidationError("The file is larger than 8 MB.")
+            raw = upload.read()
+            # PowerShell 5's `>` writes UTF-16 with a byte-order mark.
+            encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
             try:
-                data["lines"] = upload.read().decode("utf-8-sig")
+                data["lines"] = raw.decode(encoding)
             except UnicodeDecodeError:
                 raise forms.ValidationError("The file is not UTF-8 text.") from None
         if not (data.get("lines") or "").strip():

@@ -73,7 +73,9 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = result.state
     if result.activation is not None and result.activation.floating:
         ctx.record.floating_expires = result.activation.floating_expires
-    return license_response(ctx, prefetch(key), result.activation, floating_interval=interval)
+    if result.state not in (states.ACTIVATION_EXISTING, states.ACTIVATION_NOT_NODE_LOCKED):
+        key = prefetch(key)  # a seat or the expiry changed: read the key as it is now
+    return license_response(ctx, key, result.activation, floating_interval=interval)
 
 
 @api_method(
@@ -90,7 +92,7 @@ def get_key(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.VALIDATION_FAILED
     key = ctx.key()
     interval = ctx.params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
-    body = license_response(ctx, prefetch(key), None, floating_interval=interval)
+    body = license_response(ctx, key, None, floating_interval=interval)
     ctx.record.state = states.VALIDATION_OK
     return body
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -71,9 +72,17 @@ def token_revoke(*, token: AccessToken, actor: Actor) -> AccessToken:
         revoked_at=timezone.now()
     )
     token.refresh_from_db()
+    _token_cache.pop(token.pk, None)
     if updated:
         log_change(vendor=token.vendor, actor=actor, obj=token, action="revoked")
     return token
+
+
+# Authenticated tokens are remembered per process for a few seconds: every API call starts
+# with this lookup. Revocation drops the entry in the revoking process at once; other
+# processes stop accepting the token within TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = 10
+_token_cache: dict[int, tuple[float, AccessToken]] = {}
 
 
 def token_authenticate(token_string: str) -> AccessToken | None:
@@ -82,14 +91,24 @@ def token_authenticate(token_string: str) -> AccessToken | None:
     if decoded is None:
         return None
     token_id, secret = decoded
+    cached = _token_cache.get(token_id)
+    if (cached is not None and cached[0] > time.monotonic()
+            and tokens.secret_matches(secret, cached[1].secret_hash)):
+        return cached[1]
     token = (
         AccessToken.objects.select_related("vendor", "vendor__signing_key")
         .filter(pk=token_id, revoked_at__isnull=True)
         .first()
     )
     if token is None or not tokens.secret_matches(secret, token.secret_hash):
+        _token_cache.pop(token_id, None)
         return None
+    _token_cache[token_id] = (time.monotonic() + TOKEN_CACHE_SECONDS, token)
     return token
+
+
+def token_cache_clear() -> None:
+    _token_cache.clear()
 
 
 TOUCH_INTERVAL_SECONDS = 60

@@ -62,9 +62,7 @@ def key_activate(*, key: LicenseKey, device: Device, floating_interval: int = 0,
 
 
 def _activate_node_locked(key: LicenseKey, device: Device, actor: Actor | None) -> SeatResult:
-    existing = Activation.objects.filter(
-        key=key, machine_code=device.machine_code, floating=False
-    ).first()
+    existing = _seat_of(key, device.machine_code)
     if existing is not None:
         _refresh_friendly_name(existing, device)
         return SeatResult(key, existing, states.ACTIVATION_EXISTING)
@@ -76,6 +74,16 @@ def _activate_node_locked(key: LicenseKey, device: Device, actor: Actor | None) 
                                friendly_name=device.friendly_name, ip=device.ip)
         return SeatResult(key, transient, states.ACTIVATION_NOT_NODE_LOCKED)
     return _add_node_locked(key, device, actor)
+
+
+def _seat_of(key: LicenseKey, machine_code: str) -> Activation | None:
+    """The device's node-locked seat; from the key's loaded devices when the caller
+    prefetched them (the API does), so the hot path costs no extra query."""
+    prefetched = getattr(key, "_prefetched_objects_cache", {}).get("activations")
+    if prefetched is not None:
+        return next((a for a in prefetched
+                     if a.machine_code == machine_code and not a.floating), None)
+    return Activation.objects.filter(key=key, machine_code=machine_code, floating=False).first()
 
 
 def _refresh_friendly_name(activation: Activation, device: Device) -> None:
