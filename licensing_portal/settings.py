@@ -212,3 +212,8 @@ API_TRUST_X_FORWARDED_FOR = env_bool("API_TRUST_X_FORWARDED_FOR", False)
 # Failed token/key look-ups allowed per IP address and window before the IP is refused.
 API_FAILURE_WINDOW_SECONDS = int(os.environ.get("API_FAILURE_WINDOW_SECONDS", "60"))
 API_MAX_FAILURES_PER_WINDOW = int(os.environ.get("API_MAX_FAILURES_PER_WINDOW", "60"))
+# Public activation forms: failed attempts allowed per IP address and form in a window.
+ACTIVATION_FORM_MAX_FAILURES = int(os.environ.get("ACTIVATION_FORM_MAX_FAILURES", "10"))
+ACTIVATION_FORM_FAILURE_WINDOW_SECONDS = int(
+    os.environ.get("ACTIVATION_FORM_FAILURE_WINDOW_SECONDS", "600")
+)

@@ -3,15 +3,13 @@ JavaScript; the form's unguessable URL is what finds it."""
 
 from __future__ import annotations
 
-import ipaddress
-
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from apps.core.errors import DomainError
+from apps.core.net import client_ip
 from apps.licensing.license_files import LicenseFile
 from apps.licensing.models import ActivationForm
 from apps.licensing.services.activation_forms import (
@@ -65,18 +63,3 @@ def _too_many_attempts(request: HttpRequest, page: ActivationForm, retry_after: 
                        "minutes": max(1, -(-retry_after // 60))}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or behind a trusted proxy the last X-Forwarded-For entry (the one that
-    proxy appended; earlier ones come from the client and can be forged). The same rule as
-    the Web API's, so both count an address alike."""
-    candidates = [request.META.get("REMOTE_ADDR") or ""]
-    if getattr(settings, "API_TRUST_X_FORWARDED_FOR", False):
-        candidates.insert(0, request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip())
-    for candidate in candidates:
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return None

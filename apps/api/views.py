@@ -5,15 +5,14 @@ never a redirect, never a 500 page."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
+from apps.core.net import client_ip
 from apps.licensing import states
 from apps.licensing.services import token_authenticate
 from apps.licensing.services.credentials import token_touch
@@ -37,22 +36,6 @@ def envelope(body: dict | None = None, *, message: str = "", result: int = 0) ->
 
 def error(message: str) -> JsonResponse:
     return envelope(message=message, result=1)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address: REMOTE_ADDR, or behind a trusted proxy the last X-Forwarded-For
-    entry (the one that proxy appended; earlier entries come from the client and can be
-    forged). Anything that does not parse as an IP address is ignored."""
-    candidates = [request.META.get("REMOTE_ADDR") or ""]
-    if settings.API_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        candidates.insert(0, forwarded)
-    for candidate in candidates:
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return None
 
 
 @csrf_exempt

@@ -6,6 +6,8 @@ from django import forms
 from django.http import HttpRequest
 
 from apps.accounts import services as account_services
+from apps.licensing.license_files import FORMATS
+from apps.licensing.services.activation_forms import MAX_VALIDITY_DAYS
 
 
 class VendorSignupForm(forms.Form):
@@ -252,3 +254,21 @@ class BulkActivationForm(forms.Form):
         if not (data.get("lines") or "").strip():
             raise forms.ValidationError("Paste the machine codes or upload a file.")
         return data
+
+
+class ActivationFormForm(forms.Form):
+    title = forms.CharField(max_length=200, help_text="Shown at the top of the public page.")
+    instructions = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Shown under the title, e.g. where your software shows its machine code.")
+    file_format = forms.ChoiceField(choices=FORMATS, initial=FORMATS[0][0])
+    validity_days = forms.IntegerField(
+        label="File valid for (days)", min_value=1, max_value=MAX_VALIDITY_DAYS, initial=365,
+        help_text="Told to the end user; use the same number as signature_expiration_interval "
+                  "in your software.")
+    ask_friendly_name = forms.BooleanField(required=False, label="Ask for a device name")
+    allow_new_devices = forms.BooleanField(
+        required=False, initial=True, label="Allow new devices",
+        help_text="Off: only devices already activated on the key, or in its allowed "
+                  "machines, get a file.")
+    enabled = forms.BooleanField(required=False, initial=True, label="Form is open")

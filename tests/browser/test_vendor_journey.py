@@ -124,7 +124,7 @@ def test_vendor_blocks_a_key_and_deactivates_a_device(page, screenshot, demo_ven
     key.refresh_from_db()
     assert key.block is True
 
-    devices = page.locator("h2:has-text('Activated devices') + table")
+    devices = page.locator("table#devices")
     devices.get_by_role("row", name=re.compile("LAPTOP-1")).get_by_role(
         "button", name="Deactivate").click()
     page.get_by_text("Device LAPTOP-1 deactivated").wait_for()

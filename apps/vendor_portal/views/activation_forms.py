@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,31 +15,13 @@ from apps.licensing.license_files import FORMATS
 from apps.licensing.models import ActivationForm
 from apps.licensing.services.activation_forms import (
     FORM_FIELDS,
-    MAX_VALIDITY_DAYS,
     activation_form_create,
     activation_form_delete,
     activation_form_update,
 )
 
+from ..forms import ActivationFormForm
 from .common import add_domain_error
-
-
-class ActivationFormForm(forms.Form):
-    title = forms.CharField(max_length=200, help_text="Shown at the top of the public page.")
-    instructions = forms.CharField(
-        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Shown under the title, e.g. where your software shows its machine code.")
-    file_format = forms.ChoiceField(choices=FORMATS, initial=FORMATS[0][0])
-    validity_days = forms.IntegerField(
-        label="File valid for (days)", min_value=1, max_value=MAX_VALIDITY_DAYS, initial=365,
-        help_text="Told to the end user; use the same number as signature_expiration_interval "
-                  "in your software.")
-    ask_friendly_name = forms.BooleanField(required=False, label="Ask for a device name")
-    allow_new_devices = forms.BooleanField(
-        required=False, initial=True, label="Allow new devices",
-        help_text="Off: only devices already activated on the key, or in its allowed "
-                  "machines, get a file.")
-    enabled = forms.BooleanField(required=False, initial=True, label="Form is open")
 
 
 @vendor_member("read")
