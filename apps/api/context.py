@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from apps.licensing import fastpath
 from apps.licensing.audit import Actor
 from apps.licensing.models import AccessToken, LicenseKey, Product
 from apps.licensing.services.weblog import CallRecord
@@ -63,6 +64,29 @@ class ApiContext:
             raise ApiError(errors.KEY_LOCKED)
         key.product.vendor = self.vendor
         return key
+
+    def fast_path(self, *, machine_code: str | None, friendly_name: str = "", state: int):
+        """Serve a read-only success in one statement on PostgreSQL (see
+        apps.licensing.fastpath); None when the ordinary path must decide."""
+        if not fastpath.available():
+            return None
+        product_id = self.params.int("ProductId", 0)
+        if self.token.product_id and self.token.product_id != product_id:
+            return None
+        key_string = self.params.str("Key", max_length=64).strip()
+        record = self.record
+        served = fastpath.serve(
+            vendor_id=self.vendor.pk, product_id=product_id, key=key_string,
+            locked_key_id=self.token.locked_key_id, machine_code=machine_code,
+            friendly_name=friendly_name,
+            log={"ip": record.ip, "state": state, "method": record.method,
+                 "user_agent": record.user_agent, "token_id": record.token_id},
+        )
+        if served is not None:
+            record.product_id, record.key, record.state = product_id, key_string, state
+            record.written = True
+            served.key.product.vendor = self.vendor
+        return served
 
     def has_permission(self, method_name: str) -> bool:
         return method_name in self.token.permissions

@@ -85,6 +85,8 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
 
 
 def _write_log(record: CallRecord) -> None:
+    if record.written:
+        return
     try:
         web_api_log_write(record)
     except Exception:  # the answer to the client must not depend on the log

@@ -63,6 +63,11 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.friendly_name = friendly_name
     interval = params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
     overdraft = params.int("MaxOverdraft", 0, minimum=0, maximum=10**6)
+    if interval == 0 and machine_code:
+        served = ctx.fast_path(machine_code=machine_code, friendly_name=friendly_name,
+                               state=states.ACTIVATION_EXISTING)
+        if served is not None:
+            return license_response(ctx, served.key, served.current)
     key = ctx.key()
     try:
         result = key_activate(key=key, device=Device(machine_code, friendly_name, ctx.ip),
@@ -90,8 +95,9 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
 )
 def get_key(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.VALIDATION_FAILED
-    key = ctx.key()
     interval = ctx.params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
+    served = ctx.fast_path(machine_code=None, state=states.VALIDATION_OK)
+    key = served.key if served is not None else ctx.key()
     body = license_response(ctx, key, None, floating_interval=interval)
     ctx.record.state = states.VALIDATION_OK
     return body

@@ -25,6 +25,7 @@ class CallRecord:
     user_agent: str = ""
     do_int_value: int | None = None
     do_id: int | None = None
+    written: bool = False  # already stored (the PostgreSQL fast path logs in its own query)
 
 
 def web_api_log_write(record: CallRecord) -> WebApiLog:

@@ -1,0 +1,126 @@
+"""One round trip for the calls every client makes at start-up, on PostgreSQL.
+
+Re-activating a device that already holds its node-locked seat, and GetKey, change nothing
+but the Web API log. Through the ORM they cost four statements (key, devices, data objects,
+log row); here one statement reads the key with its devices, data objects, customer and
+product as JSON and, in the same statement, writes the log row — but only when the outcome is
+certain to be the success this path serves:
+
+- Activate: the key exists in the vendor's product, is not blocked, is the token's locked key
+  (if any), and the machine code already holds a node-locked seat with the same friendly name
+  (or none given). Anything else writes no row here and the caller takes the ordinary path,
+  which applies every rule and logs the real outcome.
+- GetKey: the key exists (and is the token's locked key, if any).
+
+SQLite and other databases always take the ordinary path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from .models import Activation, Customer, DataObject, LicenseKey, Product
+
+_SQL = """
+WITH k AS (
+    SELECT k.* FROM licensing_licensekey k
+    JOIN licensing_product p ON p.id = k.product_id
+    WHERE k.product_id = %(product_id)s AND p.vendor_id = %(vendor_id)s AND k.key = %(key)s
+), hit AS (
+    SELECT 1 FROM k
+    WHERE (%(locked_key)s::bigint IS NULL OR k.id = %(locked_key)s::bigint)
+      AND (NOT %(need_seat)s OR (NOT k.block AND EXISTS (
+          SELECT 1 FROM licensing_activation a
+          WHERE a.key_id = k.id AND a.machine_code = %(machine_code)s AND NOT a.floating
+            AND (%(friendly_name)s = '' OR a.friendly_name = %(friendly_name)s))))
+), logged AS (
+    INSERT INTO licensing_webapilog (vendor_id, time, product_id, key, ip, state,
+        machine_code, friendly_name, method, user_agent, token_id)
+    SELECT %(vendor_id)s, now(), %(product_id)s, %(key)s, %(ip)s, %(state)s,
+        %(machine_code)s, %(friendly_name)s, %(method)s, %(user_agent)s, %(token_id)s
+    FROM hit
+    RETURNING 1
+)
+SELECT row_to_json(k.*)::text,
+    (SELECT json_agg(row_to_json(a.*) ORDER BY a.time, a.id)::text
+       FROM licensing_activation a WHERE a.key_id = k.id),
+    (SELECT json_agg(row_to_json(d.*) ORDER BY d.id)::text
+       FROM licensing_dataobject d WHERE d.key_id = k.id),
+    (SELECT row_to_json(c.*)::text FROM licensing_customer c WHERE c.id = k.customer_id),
+    (SELECT row_to_json(p.*)::text FROM licensing_product p WHERE p.id = k.product_id),
+    (SELECT count(*) FROM logged)
+FROM k
+"""
+
+
+@dataclass
+class Served:
+    key: LicenseKey  # with product, customer, devices and data objects loaded
+    current: Activation | None  # the calling device (Activate)
+
+
+def available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def serve(*, vendor_id: int, product_id: int, key: str, locked_key_id: int | None,
+          machine_code: str | None, friendly_name: str, log: dict[str, Any]) -> Served | None:
+    """Run the one statement. `machine_code` None means GetKey (no seat needed). Returns the
+    loaded key when the success was logged, else None: take the ordinary path."""
+    if (not product_id or not key or len(key) > 64 or len(machine_code or "") > 128
+            or len(friendly_name) > 255):
+        return None  # the ordinary path words the refusal
+    params = {
+        "vendor_id": vendor_id, "product_id": product_id, "key": key,
+        "locked_key": locked_key_id, "need_seat": machine_code is not None,
+        "machine_code": machine_code or "", "friendly_name": friendly_name,
+        "ip": log["ip"], "state": log["state"], "method": log["method"],
+        "user_agent": log["user_agent"][:255], "token_id": log["token_id"],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL, params)
+        row = cursor.fetchone()
+    if row is None or not row[5]:
+        return None
+    loaded = _build(*row[:5])
+    current = None
+    if machine_code is not None:
+        current = next(a for a in loaded.activations.all()
+                       if a.machine_code == machine_code and not a.floating)
+    return Served(loaded, current)
+
+
+def _instance(model, data: dict[str, Any]):
+    fields = model._meta.concrete_fields
+    values = []
+    for f in fields:
+        value = data.get(f.column)
+        if value is not None and f.get_internal_type() == "DateTimeField":
+            value = dt.datetime.fromisoformat(value)
+        values.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def _prefetched(model, rows: list[Any]):
+    queryset = model.objects.all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset
+
+
+def _build(key_json: str, activations_json: str | None, data_json: str | None,
+           customer_json: str | None, product_json: str) -> LicenseKey:
+    key = _instance(LicenseKey, json.loads(key_json))
+    key.product = _instance(Product, json.loads(product_json))
+    key.customer = _instance(Customer, json.loads(customer_json)) if customer_json else None
+    activations = [_instance(Activation, a) for a in json.loads(activations_json or "[]")]
+    data_objects = [_instance(DataObject, d) for d in json.loads(data_json or "[]")]
+    key._prefetched_objects_cache = {
+        "activations": _prefetched(Activation, activations),
+        "data_objects": _prefetched(DataObject, data_objects),
+    }
+    return key
