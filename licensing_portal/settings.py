@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.vendor_portal",
     "apps.api",
     "apps.activation_forms",
+    "apps.customer_portal",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("apps.api.urls")),
     path("accounts/", include("allauth.urls")),
     path("f/", include("apps.activation_forms.urls")),
+    path("portal/", include("apps.customer_portal.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("apps.vendor_portal.urls")),
 ]

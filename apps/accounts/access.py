@@ -17,6 +17,7 @@ from typing import Literal
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from apps.licensing.models import (
     AccessToken,
@@ -28,7 +29,7 @@ from apps.licensing.models import (
     Product,
 )
 
-from .models import Invitation, Membership
+from .models import CustomerMembership, Invitation, Membership, PortalLink
 
 SESSION_VENDOR_KEY = "vendor_id"
 Level = Literal["read", "write", "owner"]
@@ -67,7 +68,8 @@ def check_level(membership: Membership, level: Level) -> None:
 def vendor_member(level: Level = "read") -> Callable:
     """Decorator: a logged-in member of a vendor with at least `level`.
 
-    Sets request.membership and request.vendor. Anonymous users go to the login page."""
+    Sets request.membership and request.vendor. Anonymous users go to the login page; people
+    who belong to no vendor go to their customer portal, or to create an organisation."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -76,7 +78,9 @@ def vendor_member(level: Level = "read") -> Callable:
                 return redirect_to_login(request.get_full_path())
             membership = current_membership(request)
             if membership is None:
-                raise PermissionDenied("You are not a member of any vendor.")
+                if CustomerMembership.objects.filter(user=request.user).exists():
+                    return redirect("customer_portal:license_list")
+                return redirect("vendor_portal:organisation_create")
             check_level(membership, level)
             request.membership = membership
             request.vendor = membership.vendor
@@ -155,3 +159,91 @@ def access_activation_form(membership: Membership, pk: int, *, level: Level = "r
     check_level(membership, level)
     return _get(ActivationForm.objects.for_vendor(membership.vendor).select_related("product"),
                 pk=pk)
+
+
+# --- Customer portal ---------------------------------------------------------------------
+
+SESSION_CUSTOMER_KEY = "customer_membership_id"
+CustomerLevel = Literal["read", "deactivate"]
+
+
+def customer_memberships_of(user) -> list[CustomerMembership]:
+    return list(CustomerMembership.objects.filter(user=user)
+                .select_related("customer__vendor").order_by("created"))
+
+
+def current_customer_membership(request: HttpRequest) -> CustomerMembership | None:
+    """The customer the user works for in the portal: chosen in the session, else the first."""
+    if not request.user.is_authenticated:
+        return None
+    memberships = CustomerMembership.objects.filter(user=request.user).select_related(
+        "customer__vendor")
+    chosen = request.session.get(SESSION_CUSTOMER_KEY)
+    membership = memberships.filter(pk=chosen).first() if chosen else None
+    return membership or memberships.order_by("created").first()
+
+
+def choose_customer(request: HttpRequest, membership_id: int) -> CustomerMembership:
+    membership = CustomerMembership.objects.filter(user=request.user, pk=membership_id).first()
+    if membership is None:
+        raise Http404
+    request.session[SESSION_CUSTOMER_KEY] = membership.pk
+    return membership
+
+
+def check_customer_level(membership: CustomerMembership, level: CustomerLevel) -> None:
+    """Deactivating devices needs the permission on the customer and on the person."""
+    if level == "deactivate" and not membership.may_deactivate:
+        raise PermissionDenied("You may not manage activations for this customer.")
+
+
+def customer_member(level: CustomerLevel = "read") -> Callable:
+    """Decorator: a logged-in customer-portal user with at least `level`. Sets
+    request.customer_membership and request.customer."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = current_customer_membership(request)
+            if membership is None:
+                raise PermissionDenied("You are not a user of any customer portal.")
+            check_customer_level(membership, level)
+            request.customer_membership = membership
+            request.customer = membership.customer
+            return view(request, *args, **kwargs)
+
+        wrapped.access_level = level
+        return wrapped
+
+    return decorator
+
+
+def access_customer_key(membership: CustomerMembership, pk: int) -> LicenseKey:
+    """One of the customer's keys, or 404 (another customer's and another vendor's alike)."""
+    return _get(LicenseKey.objects.filter(customer=membership.customer)
+                .select_related("product", "customer"), pk=pk)
+
+
+def access_customer_activation_ids(membership: CustomerMembership, ids: list[int], *,
+                                   level: CustomerLevel = "deactivate") -> list[int]:
+    """The ids among `ids` that are devices on the customer's keys (others are ignored)."""
+    check_customer_level(membership, level)
+    return list(Activation.objects.filter(pk__in=ids, key__customer=membership.customer)
+                .values_list("pk", flat=True))
+
+
+def access_customer_member(membership: Membership, pk: int, *, level: Level = "write"
+                           ) -> CustomerMembership:
+    """A portal user of one of the vendor's customers (vendor side), or 404."""
+    check_level(membership, level)
+    return _get(CustomerMembership.objects.filter(customer__vendor=membership.vendor)
+                .select_related("user", "customer"), pk=pk)
+
+
+def access_portal_link(membership: Membership, pk: int, *, level: Level = "write"
+                       ) -> PortalLink:
+    """A portal link of the vendor, or 404."""
+    check_level(membership, level)
+    return _get(PortalLink.objects.filter(vendor=membership.vendor), pk=pk)

@@ -87,7 +87,12 @@ class Customer(TimeStampedModel):
     company_name = models.CharField(max_length=100, blank=True)
     notes = models.TextField(max_length=1000, blank=True)
     # Digest of the customer secret (shown once, when the customer is added through the API).
-    secret_hash = models.CharField(max_length=64, blank=True, editable=False)
+    secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    allow_activation_management = models.BooleanField(
+        default=False, help_text="The customer's portal users may deactivate devices "
+                                 "(each user also needs the permission).")
+    max_no_of_devices = models.PositiveIntegerField(
+        default=0, help_text="Devices allowed across all of the customer's keys (0 = no cap).")
 
     objects = CustomerQuerySet.as_manager()
 

@@ -5,23 +5,39 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpRequest
 
+from apps.accounts import portal
 from apps.accounts import services as account_services
+from apps.accounts.portal import SESSION_PORTAL_TOKEN
 from apps.licensing.license_files import FORMATS
 from apps.licensing.services.activation_forms import MAX_VALIDITY_DAYS
 
 
 class VendorSignupForm(forms.Form):
-    """allauth's sign-up form gets an organisation name: signing up creates a vendor."""
+    """allauth's sign-up form gets an organisation name: signing up with one creates a vendor.
+
+    People who came through a customer-portal link join that portal instead and may leave it
+    empty; anyone else without an organisation is asked for one after logging in."""
 
     organisation = forms.CharField(
-        label="Organisation", max_length=200,
+        label="Organisation", max_length=200, required=False,
+        help_text="The company that sells software. Leave empty if you were invited to a "
+                  "customer portal.",
         widget=forms.TextInput(
             attrs={"placeholder": "Your company", "autocomplete": "organization"}
         ),
     )
 
     def signup(self, request: HttpRequest, user) -> None:
-        account_services.vendor_create(owner=user, name=self.cleaned_data["organisation"])
+        token = request.session.pop(SESSION_PORTAL_TOKEN, None)
+        link = portal.portal_link_for_token(token) if token else None
+        if link is not None:
+            portal.portal_join(link=link, user=user)
+        if self.cleaned_data["organisation"].strip():
+            account_services.vendor_create(owner=user, name=self.cleaned_data["organisation"])
+
+
+class OrganisationForm(forms.Form):
+    organisation = forms.CharField(label="Organisation", max_length=200)
 
 
 class SearchForm(forms.Form):

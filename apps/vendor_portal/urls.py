@@ -16,6 +16,7 @@ app_name = "vendor_portal"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("vendors/<int:vendor_id>/switch/", dashboard.switch_vendor, name="switch_vendor"),
+    path("organisation/new/", dashboard.organisation_create, name="organisation_create"),
     path("products/", products.product_list, name="product_list"),
     path("products/new/", products.product_create, name="product_create"),
     path("products/<int:product_id>/edit/", products.product_edit, name="product_edit"),

@@ -16,7 +16,7 @@ from apps.core.errors import DomainError
 
 from .. import states
 from ..audit import Actor, log_change
-from ..models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey
+from ..models import MAX_MACHINE_CODE_LENGTH, Activation, Customer, LicenseKey
 
 BLOCKED = "The key is blocked and cannot be accessed."
 LIMIT_REACHED = "Cannot activate the new device as the limit has been reached."
@@ -108,6 +108,7 @@ def _add_node_locked(key: LicenseKey, device: Device, actor: Actor | None) -> Se
     used = Activation.objects.filter(key=locked, floating=False).count()
     if used >= locked.max_no_of_machines and not allowed:
         raise DomainError(LIMIT_REACHED, state=states.ACTIVATION_LIMIT)
+    _check_customer_cap(locked)
     now = timezone.now()
     activation = Activation.objects.create(
         key=locked, machine_code=device.machine_code, friendly_name=device.friendly_name,
@@ -125,6 +126,18 @@ def _add_node_locked(key: LicenseKey, device: Device, actor: Actor | None) -> Se
         else states.ACTIVATION_ALLOWED_MACHINE
     _copy(key, locked)
     return SeatResult(key, activation, state)
+
+
+def _check_customer_cap(key: LicenseKey) -> None:
+    """A customer-wide device cap (Cryptolens' MaxNoOfDevices) across all its keys. The
+    customer row is locked after the key's, so parallel activations on several of its keys
+    count one after the other."""
+    if key.customer_id is None:
+        return
+    customer = Customer.objects.select_for_update().get(pk=key.customer_id)
+    if customer.max_no_of_devices and Activation.objects.filter(
+            key__customer=customer, floating=False).count() >= customer.max_no_of_devices:
+        raise DomainError(LIMIT_REACHED, state=states.ACTIVATION_LIMIT)
 
 
 def _activate_floating(key: LicenseKey, device: Device, interval: int, overdraft: int

@@ -1,9 +1,21 @@
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import choose_vendor, memberships_of, vendor_member
+from apps.accounts.access import (
+    SESSION_VENDOR_KEY,
+    choose_vendor,
+    memberships_of,
+    vendor_member,
+)
+from apps.accounts.services import vendor_create
+from apps.core.errors import DomainError
 from apps.licensing import selectors
+
+from ..forms import OrganisationForm
+from .common import add_domain_error
 
 
 @vendor_member("read")
@@ -22,3 +34,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def switch_vendor(request: HttpRequest, vendor_id: int) -> HttpResponse:
     choose_vendor(request, vendor_id)
     return redirect("vendor_portal:dashboard")
+
+
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    """For a logged-in person who belongs to no vendor yet: create one and become its owner."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            vendor = vendor_create(owner=request.user, name=form.cleaned_data["organisation"])
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            request.session[SESSION_VENDOR_KEY] = vendor.pk
+            messages.success(request, f"Organisation “{vendor.name}” created.")
+            return redirect("vendor_portal:dashboard")
+    return render(request, "vendor_portal/organisation_create.html", {"form": form})

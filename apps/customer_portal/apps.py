@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CustomerPortalConfig(AppConfig):
+    name = "apps.customer_portal"
+    label = "customer_portal"
