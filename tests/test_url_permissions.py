@@ -314,12 +314,14 @@ def test_other_vendor_sees_nothing_of_this_vendor_on_list_pages(tenant, other_ve
         assert leaked == [], f"{name} shows {leaked}"
 
 
-def test_member_of_no_vendor_is_refused(db):
+def test_member_of_no_vendor_is_asked_to_create_an_organisation(db):
     from .factories import UserFactory
 
     client = Client()
     client.force_login(UserFactory())
-    assert client.get(reverse("vendor_portal:dashboard")).status_code == 403
+    response = client.get(reverse("vendor_portal:key_list", args=[1]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("vendor_portal:organisation_create")
 
 
 # --- The public invitation link. ---
