@@ -175,3 +175,40 @@ class PortalLink(TimeStampedModel):
 
         return self.revoked_at is None and (self.expires_at is None
                                             or self.expires_at > timezone.now())
+
+
+class ResellerQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> ResellerQuerySet:
+        return self.filter(vendor=vendor)
+
+
+class Reseller(TimeStampedModel):
+    """A company or person a vendor lets issue keys from templates, within granted quotas.
+
+    Invited by e-mail; `user` is set when the invitation is accepted. One person may be a
+    reseller of several vendors (one row per vendor)."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="resellers")
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="resellerships")
+    name = models.CharField(max_length=100)
+    company = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=100)
+    url = models.URLField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    description = models.TextField(max_length=1000, blank=True)
+    invite_token_hash = models.CharField(max_length=64, blank=True)
+    invite_expires_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ResellerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "user"], condition=models.Q(
+                user__isnull=False), name="reseller_one_per_user_and_vendor"),
+        ]
+
+    def __str__(self) -> str:
+        return self.company or self.name

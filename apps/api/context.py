@@ -53,7 +53,7 @@ class ApiContext:
             raise ApiError(errors.KEY_LOCKED)
         key_string = self.params.str("Key", max_length=64).strip()
         self.record.key = key_string
-        key = (LicenseKey.objects.select_related("product", "customer")
+        key = (LicenseKey.objects.select_related("product", "customer", "reseller")
                .prefetch_related("activations", "data_objects")
                .filter(product_id=product_id, product__vendor_id=self.vendor.pk,
                        key=key_string).first()) if product_id and key_string else None

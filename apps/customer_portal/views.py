@@ -1,9 +1,150 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The customer portal: a customer's licenses and devices, for the people of that customer.
 
-from apps.accounts.access import customer_member
+Every view declares its rule with `@customer_member(...)` and reaches the customer's objects
+only through `apps.accounts.access`; `join` is public, its token being the credential."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from apps.accounts import portal
+from apps.accounts.access import (
+    access_customer_activation_ids,
+    access_customer_key,
+    choose_customer,
+    customer_member,
+)
+from apps.core.errors import DomainError
+from apps.licensing.audit import Actor
+from apps.licensing.models import Activation, Customer, LicenseKey
+from apps.licensing.services.activations import activations_release_for_customer
+
+from .forms import DeactivateForm, SearchForm
+
+PAGE_SIZE = 100
+
+
+def _paginate(request: HttpRequest, queryset: QuerySet) -> Page:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _customer_keys(customer: Customer) -> QuerySet[LicenseKey]:
+    now = timezone.now()
+    return (LicenseKey.objects.filter(customer=customer).select_related("product")
+            .annotate(seats_used=Count("activations", filter=Q(activations__floating=False)),
+                      floating_used=Count("activations", filter=Q(
+                          activations__floating=True, activations__floating_expires__gt=now)))
+            .order_by("product__name", "product_id", "serial"))
+
+
+def _with_trial_flag(keys: Page) -> Page:
+    # A key is a trial when the feature its product reserves for trials is on.
+    for key in keys:
+        feature = key.product.trial_feature
+        key.is_trial = bool(feature) and key.features[feature - 1]
+    return keys
 
 
 @customer_member("read")
 def license_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "customer_portal/license_list.html", {})
+    page = _paginate(request, _customer_keys(request.customer))
+    return render(request, "customer_portal/license_list.html", {
+        "page": _with_trial_flag(page)})
+
+
+@customer_member("read")
+def license_detail(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = access_customer_key(request.customer_membership, key_id)
+    _with_trial_flag([key])
+    return render(request, "customer_portal/license_detail.html", {
+        "key": key, "devices": list(key.activations.order_by("floating", "time", "id")),
+        "seats_used": key.activations.filter(floating=False).count()})
+
+
+def _device_search(customer: Customer, query: str) -> QuerySet[Activation]:
+    devices = Activation.objects.filter(key__customer=customer).select_related("key__product")
+    if query:
+        devices = devices.filter(Q(friendly_name__icontains=query)
+                                 | Q(machine_code__icontains=query))
+    return devices.order_by("friendly_name", "machine_code", "id")
+
+
+@customer_member("read")
+def device_list(request: HttpRequest) -> HttpResponse:
+    search = SearchForm(request.GET)
+    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
+    page = _paginate(request, _device_search(request.customer, query))
+    return render(request, "customer_portal/device_list.html", {"page": page, "query": query})
+
+
+def _back(data: dict) -> str:
+    """Where a deactivation returns to: the license page it came from, or the search."""
+    if data.get("key"):
+        return reverse("customer_portal:license_detail", args=[data["key"]])
+    params = {name: data[name] for name in ("q", "page") if data.get(name)}
+    url = reverse("customer_portal:device_list")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+@require_POST
+@customer_member("deactivate")
+def device_deactivate(request: HttpRequest) -> HttpResponse:
+    form = DeactivateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(_back({"q": request.POST.get("q", "")[:200]}))
+    if not form.cleaned_data["activation"]:
+        messages.warning(request, "Select the devices to deactivate.")
+        return redirect(_back(form.cleaned_data))
+    ids = access_customer_activation_ids(request.customer_membership,
+                                         form.cleaned_data["activation"])
+    count = activations_release_for_customer(customer=request.customer, activation_ids=ids,
+                                             actor=Actor.for_user(request.user))
+    messages.success(request, f"{count} device{'' if count == 1 else 's'} deactivated; "
+                              f"{'its seat is' if count == 1 else 'their seats are'} free.")
+    return redirect(_back(form.cleaned_data))
+
+
+@require_POST
+@customer_member("read")
+def switch_customer(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = choose_customer(request, membership_id)
+    messages.success(request, f"You are now working for {membership.customer} "
+                              f"({membership.customer.vendor.name}).")
+    return redirect("customer_portal:license_list")
+
+
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    """Public: the token in the path is the credential. Anonymous visitors sign up or log
+    in first; the token waits in the session, so signing up joins the portal at once."""
+    link = portal.portal_link_for_token(token)
+    if link is None:
+        return render(request, "customer_portal/join_invalid.html", status=404)
+    if not request.user.is_authenticated:
+        request.session[portal.SESSION_PORTAL_TOKEN] = token
+    elif request.method == "POST":
+        try:
+            membership = portal.portal_join(link=link, user=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            request.session.pop(portal.SESSION_PORTAL_TOKEN, None)
+            choose_customer(request, membership.pk)
+            messages.success(request, f"Welcome to {link.vendor.name}'s customer portal.")
+            return redirect("customer_portal:license_list")
+    here = request.get_full_path()
+    return render(request, "customer_portal/join.html", {
+        "link": link,
+        "signup_url": f"{reverse('account_signup')}?"
+                      f"{urlencode({'next': reverse('customer_portal:license_list')})}",
+        "login_url": f"{reverse('account_login')}?{urlencode({'next': here})}",
+    })

@@ -19,7 +19,11 @@ API_METHOD_GROUPS: dict[str, list[str]] = {
         "key.RemoveFeature",
         "key.TrialActivation",
     ],
-    "Customer": ["customer.AddCustomer", "customer.GetCustomerLicenses"],
+    "Customer": [
+        "customer.AddCustomer",
+        "customer.GetCustomerLicenses",
+        "customer.GetCustomerLicensesBySecret",
+    ],
     "Product": ["product.GetProducts", "product.GetKeys"],
     "Data": [
         "data.AddDataObjectToKey",

@@ -32,7 +32,8 @@ def license_file(*, key: LicenseKey, current: Activation | None = None,
     """The file for `key`, listing every activated device (and `current`, the device the file
     is made for, when it holds no stored seat)."""
     now = now or timezone.now()
-    key = (LicenseKey.objects.select_related("product__vendor__signing_key", "customer")
+    key = (LicenseKey.objects.select_related("product__vendor__signing_key", "customer",
+                                             "reseller")
            .prefetch_related("data_objects", "activations").get(pk=key.pk))
     view = LicenseView(key=key, activations=list(key.activations.all()), current=current,
                        model_version=3, sign_date=now)

@@ -136,8 +136,22 @@ def license_dict(view: LicenseView) -> dict[str, Any]:
         "SignDate": unix(view.sign_date),
     })
     if view.model_version >= 3:
-        body["Reseller"] = None
+        body["Reseller"] = reseller_dict(key)
     return body
+
+
+def reseller_dict(key: LicenseKey) -> dict[str, Any] | None:
+    """The Reseller object of ModelVersion 3: exactly these keys (the Python client builds
+    its Reseller class from them)."""
+    if key.reseller_id is None:
+        return None
+    reseller = key.reseller
+    return {
+        "Id": reseller.pk, "InviteId": reseller.pk,
+        "ResellerUserId": reseller.user_id or 0, "Created": unix(reseller.created),
+        "Name": reseller.name, "Url": reseller.url, "Email": reseller.email,
+        "Phone": reseller.phone, "Description": reseller.description,
+    }
 
 
 def string_sign(view: LicenseView, signing_key: SigningKey) -> dict[str, str]:
@@ -230,7 +244,10 @@ def linq_object(view: LicenseView) -> dict[str, Any]:
         "signDate": iso(view.sign_date),
     }
     if view.model_version >= 3:
-        obj["reseller"] = None
+        reseller = reseller_dict(view.key)
+        obj["reseller"] = None if reseller is None else {
+            k[0].lower() + k[1:]: (iso(view.key.reseller.created) if k == "Created" else v)
+            for k, v in reseller.items()}
     return obj
 
 

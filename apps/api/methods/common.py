@@ -58,7 +58,7 @@ def license_response(ctx: ApiContext, key: LicenseKey, current: Activation | Non
 
 def prefetch(key: LicenseKey) -> LicenseKey:
     """Reload with what a signed response reads (after a change)."""
-    fresh = (LicenseKey.objects.select_related("product", "customer")
+    fresh = (LicenseKey.objects.select_related("product", "customer", "reseller")
              .prefetch_related("data_objects", "activations").get(pk=key.pk))
     fresh.product.vendor = key.product.vendor
     return fresh

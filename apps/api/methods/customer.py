@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from typing import Any
+
+from django.db import transaction
+from django.urls import reverse
 
 from apps.licensing import services, states
 from apps.licensing.license_payload import basic_key
 from apps.licensing.models import Customer
+from apps.licensing.services.catalog import (
+    customer_for_secret,
+    customer_portal_invitation_create,
+    customer_secret_reset,
+)
 
 from .. import errors
 from ..context import ApiContext
@@ -18,55 +24,74 @@ from ..registry import Param, api_method
 
 def create_customer_from_params(ctx: ApiContext, *, reuse_by_email: bool = False
                                 ) -> tuple[Customer, str | None]:
-    """Create a customer from Name/Email/CompanyName/Notes; with `reuse_by_email`, return the
-    vendor's customer with that e-mail if there is one. Returns (customer, new secret)."""
+    """Create a customer from Name/Email/CompanyName/Notes/AllowActivationManagement; with
+    `reuse_by_email`, return the vendor's customer with that e-mail if there is one. Returns
+    (customer, new secret)."""
     params = ctx.params
     name = params.str("Name", max_length=100)
     email = params.str("Email", max_length=100)
     company = params.str("CompanyName", max_length=100)
     notes = params.str("Notes", max_length=1000)
+    allow_management = params.bool("AllowActivationManagement", False)
     if reuse_by_email and email:
         existing = Customer.objects.filter(vendor=ctx.vendor, email__iexact=email).first()
         if existing is not None:
             return existing, None
-    customer = services.customer_create(vendor=ctx.vendor, actor=ctx.actor, name=name,
-                                        email=email, company_name=company, notes=notes) \
-        if (name or email or company) else _unnamed(ctx, notes)
-    secret = secrets.token_hex(16)
-    Customer.objects.filter(pk=customer.pk).update(
-        secret_hash=hashlib.sha256(secret.encode()).hexdigest())
-    return customer, secret
-
-
-def _unnamed(ctx: ApiContext, notes: str) -> Customer:
-    # Cryptolens accepts a customer with no details; so do we, named by its id afterwards.
-    return services.customer_create(vendor=ctx.vendor, actor=ctx.actor, name="Customer",
-                                    notes=notes)
+    # Cryptolens accepts a customer with no details; so do we, named "Customer".
+    customer = services.customer_create(
+        vendor=ctx.vendor, actor=ctx.actor, name=name if (name or email or company)
+        else "Customer", email=email, company_name=company, notes=notes,
+        allow_activation_management=allow_management)
+    return customer, customer_secret_reset(customer=customer, actor=ctx.actor)
 
 
 @api_method(
     "customer.AddCustomer",
-    summary="Add a customer. The customer secret is returned once and stored hashed.",
+    summary="Add a customer. The customer secret (and the portal link) are returned once; "
+            "only their digests are stored.",
     params=(Param("Name", "string", "At most 100 characters."),
             Param("Email", "string", "At most 100 characters."),
             Param("CompanyName", "string", "At most 100 characters."),
             Param("Notes", "string", "At most 1000 characters."),
-            Param("EnableCustomerAssociation", "bool", "Accepted for compatibility.", "false"),
-            Param("AllowActivationManagement", "bool", "Accepted for compatibility.", "false")),
-    returns="customerId, secret",
+            Param("EnableCustomerAssociation", "bool", "Return portalLink: an invitation "
+                  "that makes whoever opens it a customer-portal user of this customer.",
+                  "false"),
+            Param("AllowActivationManagement", "bool", "The customer's portal users may "
+                  "deactivate devices (the portalLink grants it to whoever joins).", "false")),
+    returns="customerId, secret, portalLink (\"\" without EnableCustomerAssociation)",
     errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT),
 )
 def add_customer(ctx: ApiContext) -> dict[str, Any]:
-    customer, secret = create_customer_from_params(ctx)
+    associate = ctx.params.bool("EnableCustomerAssociation", False)
+    with transaction.atomic():
+        customer, secret = create_customer_from_params(ctx)
+        portal_link = ""
+        if associate:
+            _, token = customer_portal_invitation_create(
+                customer=customer, actor=ctx.actor,
+                can_manage_activations=customer.allow_activation_management)
+            portal_link = ctx.request.build_absolute_uri(
+                reverse("customer_portal:join", kwargs={"token": token}))
     ctx.record.state = states.OTHER_OK
-    return {"customerId": customer.pk, "secret": secret or "", "portalLink": ""}
+    return {"customerId": customer.pk, "secret": secret or "", "portalLink": portal_link}
+
+
+def _licenses(ctx: ApiContext, customer: Customer) -> dict[str, Any]:
+    detailed = ctx.params.bool("Detailed", False)
+    keys = customer.keys.select_related("customer").prefetch_related(
+        "activations", "data_objects").order_by("product_id", "serial")
+    if ctx.token.product_id:
+        keys = keys.filter(product_id=ctx.token.product_id)
+    return {"licenseKeys": [basic_key(k, detailed=detailed) for k in keys]}
+
+
+P_DETAILED = Param("Detailed", "bool", "Full key objects rather than basic ones.", "false")
 
 
 @api_method(
     "customer.GetCustomerLicenses",
     summary="List a customer's keys (unsigned).",
-    params=(Param("CustomerId", "int", "The customer."),
-            Param("Detailed", "bool", "Full key objects rather than basic ones.", "false")),
+    params=(Param("CustomerId", "int", "The customer."), P_DETAILED),
     returns="licenseKeys",
     errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.CUSTOMER_NOT_FOUND),
 )
@@ -75,9 +100,21 @@ def get_customer_licenses(ctx: ApiContext) -> dict[str, Any]:
                                        pk=ctx.params.int("CustomerId", 0)).first()
     if customer is None:
         raise ApiError(errors.CUSTOMER_NOT_FOUND)
-    detailed = ctx.params.bool("Detailed", False)
-    keys = customer.keys.select_related("customer").prefetch_related(
-        "activations", "data_objects").order_by("product_id", "serial")
-    if ctx.token.product_id:
-        keys = keys.filter(product_id=ctx.token.product_id)
-    return {"licenseKeys": [basic_key(k, detailed=detailed) for k in keys]}
+    return _licenses(ctx, customer)
+
+
+@api_method(
+    "customer.GetCustomerLicensesBySecret",
+    summary="List the keys of the customer whose secret is given (unsigned): what your "
+            "software can call with a secret the customer typed in.",
+    params=(Param("Secret", "string", "The customer secret AddCustomer returned."),
+            P_DETAILED),
+    returns="licenseKeys",
+    errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.CUSTOMER_NOT_FOUND),
+)
+def get_customer_licenses_by_secret(ctx: ApiContext) -> dict[str, Any]:
+    customer = customer_for_secret(vendor=ctx.vendor,
+                                   secret=ctx.params.str("Secret").strip())
+    if customer is None:
+        raise ApiError(errors.CUSTOMER_NOT_FOUND)
+    return _licenses(ctx, customer)

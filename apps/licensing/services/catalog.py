@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 
 from django.db import transaction
 
-from apps.accounts.models import Vendor
+from apps.accounts.models import PortalLink, Vendor
 from apps.core.errors import DomainError
 
 from ..audit import Actor, diff, log_change, snapshot
@@ -18,7 +20,9 @@ PRODUCT_FIELDS = [
     "default_max_machines", "trial_period_days", "trial_max_machines",
     "trial_feature", "time_limited_feature", "activation_form_enabled",
 ]
-CUSTOMER_FIELDS = ["name", "email", "company_name", "notes"]
+CUSTOMER_FIELDS = ["name", "email", "company_name", "notes", "allow_activation_management",
+                   "max_no_of_devices"]
+MAX_DEVICE_CAP = 1_000_000
 
 
 def _check_feature_markers(values: dict[str, Any]) -> None:
@@ -56,17 +60,28 @@ def product_update(*, product: Product, actor: Actor, **fields: Any) -> Product:
     return product
 
 
+def _check_customer(values: dict[str, Any]) -> None:
+    if not (values.get("name") or values.get("email") or values.get("company_name")):
+        raise DomainError("Give the customer a name, an e-mail address or a company.",
+                          field="name")
+    if not 0 <= int(values.get("max_no_of_devices") or 0) <= MAX_DEVICE_CAP:
+        raise DomainError(f"The device cap is 0 (none) to {MAX_DEVICE_CAP}.",
+                          field="max_no_of_devices")
+
+
 @transaction.atomic
 def customer_create(
     *, vendor: Vendor, actor: Actor, name: str = "", email: str = "", company_name: str = "",
-    notes: str = "",
+    notes: str = "", allow_activation_management: bool = False, max_no_of_devices: int = 0,
 ) -> Customer:
-    if not (name or email or company_name):
-        raise DomainError("Give the customer a name, an e-mail address or a company.",
-                          field="name")
-    customer = Customer.objects.create(
-        vendor=vendor, name=name, email=email, company_name=company_name, notes=notes
-    )
+    """A customer of the vendor. `allow_activation_management` lets its portal users (who
+    have the permission themselves) deactivate devices; `max_no_of_devices` caps the devices
+    across all its keys (0 = no cap), enforced by key activation."""
+    values = {"name": name, "email": email, "company_name": company_name, "notes": notes,
+              "allow_activation_management": allow_activation_management,
+              "max_no_of_devices": max_no_of_devices or 0}
+    _check_customer(values)
+    customer = Customer.objects.create(vendor=vendor, **values)
     log_change(vendor=vendor, actor=actor, obj=customer, action="created",
                changes=diff({}, snapshot(customer, CUSTOMER_FIELDS)))
     return customer
@@ -77,15 +92,59 @@ def customer_update(*, customer: Customer, actor: Actor, **fields: Any) -> Custo
     unknown = set(fields) - set(CUSTOMER_FIELDS)
     if unknown:
         raise TypeError(f"Unknown customer fields: {sorted(unknown)}")
+    _check_customer({**snapshot(customer, CUSTOMER_FIELDS), **fields})
     before = snapshot(customer, CUSTOMER_FIELDS)
     for name, value in fields.items():
         setattr(customer, name, value)
-    if not (customer.name or customer.email or customer.company_name):
-        raise DomainError("Give the customer a name, an e-mail address or a company.",
-                          field="name")
     customer.save(update_fields=[*fields, "updated"])
     changes = diff(before, snapshot(customer, CUSTOMER_FIELDS))
     if changes:
         log_change(vendor=customer.vendor, actor=actor, obj=customer, action="updated",
                    changes=changes)
     return customer
+
+
+# --- The customer secret and the customer's portal invitation, as the Web API gives them. ---
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def customer_secret_reset(*, customer: Customer, actor: Actor) -> str:
+    """A new customer secret (a password that lists the customer's keys through the Web
+    API). Returned once; only its SHA-256 digest is stored."""
+    secret = secrets.token_hex(16)
+    Customer.objects.filter(pk=customer.pk).update(secret_hash=_digest(secret))
+    customer.secret_hash = _digest(secret)
+    log_change(vendor=customer.vendor, actor=actor, obj=customer, action="secret set")
+    return secret
+
+
+def customer_for_secret(*, vendor: Vendor, secret: str) -> Customer | None:
+    """The vendor's customer whose secret this is."""
+    if not secret or len(secret) > 200:
+        return None
+    return Customer.objects.for_vendor(vendor).filter(secret_hash=_digest(secret)).first()
+
+
+@transaction.atomic
+def customer_portal_invitation_create(*, customer: Customer, actor: Actor,
+                                      can_manage_activations: bool = False
+                                      ) -> tuple[PortalLink, str]:
+    """A link that makes whoever opens it a portal user of `customer` (the Web API's
+    EnableCustomerAssociation). Returns the link and its token, shown once.
+
+    apps.accounts.portal.portal_link_create makes the same links for portal users, whose actor
+    is a person; this one is recorded with any actor, an API access token included. The
+    token's digest is the one portal_link_for_token looks up (tested end to end)."""
+    token = secrets.token_urlsafe(24)
+    link = PortalLink.objects.create(
+        vendor=customer.vendor, customer=customer, token_hash=_digest(token),
+        can_manage_activations=can_manage_activations, created_by=actor.user)
+    log_change(vendor=customer.vendor, actor=actor, obj=link, action="created",
+               changes={"customer": [None, str(customer)],
+                        "can_manage_activations": [None, can_manage_activations],
+                        "expires_at": [None, None]})
+    return link, token

@@ -1,0 +1,35 @@
+"""The customer portal's place in the shared layout: a header link and the customer switcher."""
+
+from __future__ import annotations
+
+from django import template
+
+from apps.accounts.access import customer_memberships_of
+from apps.accounts.models import CustomerMembership
+
+register = template.Library()
+
+
+def _memberships(context: template.Context) -> list[CustomerMembership]:
+    # Computed once per request, however many tags ask.
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    if not hasattr(request, "_customer_memberships"):
+        request._customer_memberships = customer_memberships_of(user)
+    return request._customer_memberships
+
+
+@register.simple_tag(takes_context=True)
+def customer_memberships(context: template.Context) -> list[CustomerMembership]:
+    """The user's customer-portal memberships: `{% customer_memberships as memberships %}`."""
+    return _memberships(context)
+
+
+@register.inclusion_tag("customer_portal/partials/header_link.html", takes_context=True)
+def customer_portal_link(context: template.Context) -> dict:
+    """A "Customer portal" link in the header, for people who belong to a customer."""
+    request = context.get("request")
+    here = getattr(getattr(request, "resolver_match", None), "namespace", "")
+    return {"show": bool(_memberships(context)), "current": here == "customer_portal"}

@@ -1,0 +1,275 @@
+"""License templates, resellers, their issuance rights, and keys issued under them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from apps.accounts.models import Reseller, User, Vendor
+from apps.core.errors import DomainError
+
+from ..audit import Actor, diff, log_change, snapshot
+from ..models import (
+    MAX_NOTES_LENGTH,
+    Customer,
+    DataObject,
+    Issuance,
+    IssuanceRight,
+    LicenseKey,
+    LicenseTemplate,
+    Product,
+)
+from .keys import KeySpec, key_create
+
+TEMPLATE_FIELDS = [
+    "name", "period", *[f"f{n}" for n in range(1, 9)], "max_no_of_machines",
+    "trial_activation", "automatic_activation", "allowed_machines", "notes",
+    "floating_time_interval", "max_overdraft", "data_objects",
+]
+QUOTA_USED_UP = "The quota of this right is used up."
+RIGHT_CLOSED = "This right is paused, stopped or expired: it issues no more keys."
+INVITATION_DAYS = 14
+
+
+def _check_template(fields: dict[str, Any]) -> None:
+    if len(fields.get("notes", "")) > MAX_NOTES_LENGTH:
+        raise DomainError("The notes field cannot be more than 500 characters.", field="notes")
+    for item in fields.get("data_objects") or []:
+        if not isinstance(item, dict) or not str(item.get("name", "")).strip():
+            raise DomainError("Each data object needs a name.", field="data_objects")
+
+
+@transaction.atomic
+def template_create(*, product: Product, actor: Actor, **fields: Any) -> LicenseTemplate:
+    unknown = set(fields) - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown template fields: {sorted(unknown)}")
+    _check_template(fields)
+    template = LicenseTemplate.objects.create(product=product, **fields)
+    log_change(vendor=product.vendor, actor=actor, obj=template, action="created",
+               changes=diff({}, snapshot(template, TEMPLATE_FIELDS)))
+    return template
+
+
+@transaction.atomic
+def template_update(*, template: LicenseTemplate, actor: Actor, **fields: Any
+                    ) -> LicenseTemplate:
+    unknown = set(fields) - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown template fields: {sorted(unknown)}")
+    _check_template(fields)
+    before = snapshot(template, TEMPLATE_FIELDS)
+    for name, value in fields.items():
+        setattr(template, name, value)
+    template.save()
+    changes = diff(before, snapshot(template, TEMPLATE_FIELDS))
+    if changes:
+        log_change(vendor=template.product.vendor, actor=actor, obj=template,
+                   action="updated", changes=changes)
+    return template
+
+
+@transaction.atomic
+def key_create_from_template(*, template: LicenseTemplate, actor: Actor,
+                             customer: Customer | None = None,
+                             reseller: Reseller | None = None) -> LicenseKey:
+    """A key with the template's parameters and data objects."""
+    spec = KeySpec(
+        period=template.period, features=template.features, notes=template.notes,
+        customer=customer, max_no_of_machines=template.max_no_of_machines,
+        trial_activation=template.trial_activation,
+        allowed_machines=template.allowed_machines,
+        automatic_activation=template.automatic_activation,
+    )
+    key = key_create(product=template.product, actor=actor, spec=spec)[0]
+    if reseller is not None:
+        LicenseKey.objects.filter(pk=key.pk).update(reseller=reseller)
+        key.reseller = reseller
+    DataObject.objects.bulk_create([
+        DataObject(key=key, name=str(item["name"])[:100],
+                   string_value=str(item.get("string_value", ""))[:10000],
+                   int_value=int(item.get("int_value", 0) or 0))
+        for item in template.data_objects or []
+    ])
+    return key
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def reseller_invite(*, vendor: Vendor, actor: User, name: str, email: str,
+                    accept_url_template: str, company: str = "", url: str = "",
+                    phone: str = "", description: str = "") -> Reseller:
+    """Invite a reseller by e-mail; `accept_url_template` has a {token} placeholder."""
+    email = email.strip().lower()
+    if not name.strip() or not email:
+        raise DomainError("Give the reseller a name and an e-mail address.", field="name")
+    token = secrets.token_urlsafe(24)
+    reseller = Reseller.objects.create(
+        vendor=vendor, name=name.strip(), email=email, company=company, url=url, phone=phone,
+        description=description, invite_token_hash=_digest(token),
+        invite_expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS))
+    link = accept_url_template.format(token=token)
+    transaction.on_commit(lambda: send_mail(
+        f"[{settings.SITE_NAME}] {vendor.name} invites you to resell its software",
+        f"{actor.email} invited you to issue licenses for {vendor.name} as a reseller.\n\n"
+        f"Accept the invitation (valid for {INVITATION_DAYS} days):\n{link}\n\n"
+        "Sign up or log in with this e-mail address first if you have no account yet.\n",
+        None, [email]))
+    log_change(vendor=vendor, actor=Actor.for_user(actor), obj=reseller, action="invited",
+               changes={"name": [None, reseller.name], "email": [None, email]})
+    return reseller
+
+
+def reseller_for_token(token: str) -> Reseller | None:
+    if not token or len(token) > 100:
+        return None
+    return (Reseller.objects.select_related("vendor")
+            .filter(invite_token_hash=_digest(token), accepted_at__isnull=True,
+                    invite_expires_at__gt=timezone.now()).first())
+
+
+@transaction.atomic
+def reseller_accept(*, reseller: Reseller, user: User) -> Reseller:
+    """The invited person becomes the reseller: only with the invited e-mail address."""
+    reseller = Reseller.objects.select_for_update().get(pk=reseller.pk)
+    if reseller.accepted_at is not None or reseller.invite_expires_at <= timezone.now():
+        raise DomainError("This invitation is no longer valid.")
+    if user.email.lower() != reseller.email.lower():
+        raise DomainError(f"This invitation is for {reseller.email}. Log in with that "
+                          "address to accept it.")
+    if Reseller.objects.filter(vendor=reseller.vendor, user=user).exists():
+        raise DomainError("You are already a reseller of this vendor.")
+    reseller.user, reseller.accepted_at, reseller.invite_token_hash = user, timezone.now(), ""
+    reseller.save(update_fields=["user", "accepted_at", "invite_token_hash", "updated"])
+    log_change(vendor=reseller.vendor, actor=Actor.for_user(user), obj=reseller,
+               action="accepted", changes={"user": [None, user.email]})
+    return reseller
+
+
+RIGHT_FIELDS = ["name", "quota", "valid_until", "status"]
+
+
+@transaction.atomic
+def right_grant(*, reseller: Reseller, template: LicenseTemplate, quota: int, actor: Actor,
+                valid_until: dt.datetime | None = None, name: str = "") -> IssuanceRight:
+    if template.product.vendor_id != reseller.vendor_id:
+        raise DomainError("Could not find the template.", field="template")
+    if quota < 1:
+        raise DomainError("Grant at least one license.", field="quota")
+    right = IssuanceRight.objects.create(reseller=reseller, template=template, quota=quota,
+                                         valid_until=valid_until, name=name.strip())
+    log_change(vendor=reseller.vendor, actor=actor, obj=right, action="granted",
+               changes={"reseller": [None, str(reseller)], "template": [None, str(template)],
+                        "quota": [None, quota], "valid_until": [None, valid_until]})
+    return right
+
+
+@transaction.atomic
+def right_update(*, right: IssuanceRight, actor: Actor, **fields: Any) -> IssuanceRight:
+    """Pause, resume, stop, raise (or lower, not below what was issued) a right."""
+    unknown = set(fields) - set(RIGHT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown right fields: {sorted(unknown)}")
+    locked = IssuanceRight.objects.select_for_update().select_related(
+        "reseller__vendor").get(pk=right.pk)
+    if locked.status == IssuanceRight.STOPPED and fields.get("status", "stopped") != "stopped":
+        raise DomainError("A stopped right cannot be resumed; grant a new one.", field="status")
+    if "quota" in fields and fields["quota"] < locked.issued:
+        raise DomainError(f"{locked.issued} licenses were already issued under this right.",
+                          field="quota")
+    if fields.get("status") not in (None, *dict(IssuanceRight.STATUSES)):
+        raise DomainError("Unknown status.", field="status")
+    before = snapshot(locked, RIGHT_FIELDS)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save()
+    changes = diff(before, snapshot(locked, RIGHT_FIELDS))
+    if changes:
+        log_change(vendor=locked.reseller.vendor, actor=actor, obj=locked, action="changed",
+                   changes=changes)
+    for f in [*RIGHT_FIELDS, "issued"]:
+        setattr(right, f, getattr(locked, f))
+    return right
+
+
+def reseller_issue_key(*, right: IssuanceRight, actor: Actor,
+                       customer: Customer | None = None) -> LicenseKey:
+    """Issue one key under `right`: exact under concurrency (the right's row is locked while
+    its count is checked and raised). A refusal is written to the object log too."""
+    try:
+        return _issue(right, actor, customer)
+    except DomainError as refusal:
+        with transaction.atomic():
+            log_change(vendor=right.reseller.vendor, actor=actor, obj=right,
+                       action="issue refused", changes={"reason": [None, refusal.message]})
+        raise
+
+
+@transaction.atomic
+def _issue(right: IssuanceRight, actor: Actor, customer: Customer | None) -> LicenseKey:
+    locked = IssuanceRight.objects.select_for_update().select_related(
+        "reseller__vendor", "template__product__vendor").get(pk=right.pk)
+    if locked.status != IssuanceRight.ACTIVE or (
+            locked.valid_until is not None and locked.valid_until <= timezone.now()):
+        raise DomainError(RIGHT_CLOSED)
+    if locked.issued >= locked.quota:
+        raise DomainError(QUOTA_USED_UP)
+    reseller = locked.reseller
+    if customer is not None and not (
+            customer.vendor_id == reseller.vendor_id
+            and (customer.reseller_id == reseller.pk or customer.shared_with_resellers)):
+        raise DomainError("Could not find the customer.", field="customer")
+    key = key_create_from_template(template=locked.template, actor=actor, customer=customer,
+                                   reseller=reseller)
+    locked.issued += 1
+    locked.save(update_fields=["issued", "updated"])
+    Issuance.objects.create(right=locked, reseller=reseller, template=locked.template, key=key)
+    log_change(vendor=reseller.vendor, actor=actor, obj=locked, action="key issued",
+               changes={"key": [None, key.key], "issued": [locked.issued - 1, locked.issued]})
+    right.issued = locked.issued
+    return key
+
+
+@transaction.atomic
+def reseller_customer_create(*, reseller: Reseller, actor: Actor, name: str = "",
+                             email: str = "", company_name: str = "", shared: bool = False
+                             ) -> Customer:
+    if not (name or email or company_name):
+        raise DomainError("Give the customer a name, an e-mail address or a company.",
+                          field="name")
+    customer = Customer.objects.create(vendor=reseller.vendor, reseller=reseller, name=name,
+                                       email=email, company_name=company_name,
+                                       shared_with_resellers=shared)
+    log_change(vendor=reseller.vendor, actor=actor, obj=customer, action="created",
+               changes={"name": [None, name], "email": [None, email],
+                        "reseller": [None, str(reseller)], "shared": [None, shared]})
+    return customer
+
+
+def billing_report(*, vendor: Vendor, since: dt.datetime | None = None,
+                   until: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Keys issued per reseller, month and template: what the vendor can bill."""
+    issuances = Issuance.objects.filter(reseller__vendor=vendor)
+    if since:
+        issuances = issuances.filter(time__gte=since)
+    if until:
+        issuances = issuances.filter(time__lt=until)
+    return list(
+        issuances.annotate(month=TruncMonth("time"))
+        .values("reseller_id", "reseller__name", "reseller__company", "month", "template_id",
+                "template__name")
+        .annotate(count=Count("id"))
+        .order_by("reseller__name", "month", "template__name")
+    )

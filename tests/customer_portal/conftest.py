@@ -1,0 +1,3 @@
+"""Fixtures for the customer-portal tests."""
+
+from .personas import admin_client, portal, reader_client  # noqa: F401
