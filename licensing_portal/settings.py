@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.activation_forms",
     "apps.customer_portal",
+    "apps.reseller_portal",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("f/", include("apps.activation_forms.urls")),
     path("portal/", include("apps.customer_portal.urls")),
+    path("reseller/", include("apps.reseller_portal.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("apps.vendor_portal.urls")),
 ]

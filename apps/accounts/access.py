@@ -16,6 +16,7 @@ from typing import Literal
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -25,11 +26,13 @@ from apps.licensing.models import (
     ActivationForm,
     Customer,
     DataObject,
+    IssuanceRight,
     LicenseKey,
+    LicenseTemplate,
     Product,
 )
 
-from .models import CustomerMembership, Invitation, Membership, PortalLink
+from .models import CustomerMembership, Invitation, Membership, PortalLink, Reseller
 
 SESSION_VENDOR_KEY = "vendor_id"
 Level = Literal["read", "write", "owner"]
@@ -247,3 +250,94 @@ def access_portal_link(membership: Membership, pk: int, *, level: Level = "write
     """A portal link of the vendor, or 404."""
     check_level(membership, level)
     return _get(PortalLink.objects.filter(vendor=membership.vendor), pk=pk)
+
+
+# --- Reseller portal ---------------------------------------------------------------------
+
+SESSION_RESELLER_KEY = "reseller_id"
+
+
+def resellerships_of(user) -> list[Reseller]:
+    return list(Reseller.objects.filter(user=user, accepted_at__isnull=False)
+                .select_related("vendor").order_by("created"))
+
+
+def current_reseller(request: HttpRequest) -> Reseller | None:
+    """The vendor the person resells for: chosen in the session, else the first."""
+    if not request.user.is_authenticated:
+        return None
+    resellers = Reseller.objects.filter(user=request.user, accepted_at__isnull=False
+                                        ).select_related("vendor")
+    chosen = request.session.get(SESSION_RESELLER_KEY)
+    reseller = resellers.filter(pk=chosen).first() if chosen else None
+    return reseller or resellers.order_by("created").first()
+
+
+def choose_reseller(request: HttpRequest, reseller_id: int) -> Reseller:
+    reseller = Reseller.objects.filter(user=request.user, accepted_at__isnull=False,
+                                       pk=reseller_id).first()
+    if reseller is None:
+        raise Http404
+    request.session[SESSION_RESELLER_KEY] = reseller.pk
+    return reseller
+
+
+def reseller_member(view: Callable) -> Callable:
+    """Decorator: a logged-in reseller. Sets request.reseller (and its vendor)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        reseller = current_reseller(request)
+        if reseller is None:
+            raise PermissionDenied("You are not a reseller of any vendor.")
+        request.reseller = reseller
+        return view(request, *args, **kwargs)
+
+    wrapped.access_level = "reseller"
+    return wrapped
+
+
+def access_reseller_right(reseller: Reseller, pk: int) -> IssuanceRight:
+    """One of the reseller's issuance rights, or 404."""
+    return _get(IssuanceRight.objects.filter(reseller=reseller)
+                .select_related("template__product"), pk=pk)
+
+
+def access_reseller_customer(reseller: Reseller, pk: int) -> Customer:
+    """A customer the reseller created, or one shared with the vendor's resellers; else 404."""
+    return _get(Customer.objects.filter(vendor_id=reseller.vendor_id).filter(
+        Q(reseller=reseller) | Q(shared_with_resellers=True)), pk=pk)
+
+
+def reseller_customers(reseller: Reseller):
+    return Customer.objects.filter(vendor_id=reseller.vendor_id).filter(
+        Q(reseller=reseller) | Q(shared_with_resellers=True))
+
+
+def access_reseller_key(reseller: Reseller, pk: int) -> LicenseKey:
+    """A key the reseller issued, or 404."""
+    return _get(LicenseKey.objects.filter(reseller=reseller)
+                .select_related("product", "customer"), pk=pk)
+
+
+def access_reseller(membership: Membership, pk: int, *, level: Level = "read") -> Reseller:
+    """One of the vendor's resellers (vendor side), or 404."""
+    check_level(membership, level)
+    return _get(Reseller.objects.for_vendor(membership.vendor), pk=pk)
+
+
+def access_template(membership: Membership, pk: int, *, level: Level = "read"
+                    ) -> LicenseTemplate:
+    """One of the vendor's license templates, or 404."""
+    check_level(membership, level)
+    return _get(LicenseTemplate.objects.for_vendor(membership.vendor)
+                .select_related("product"), pk=pk)
+
+
+def access_right(membership: Membership, pk: int, *, level: Level = "read") -> IssuanceRight:
+    """An issuance right of one of the vendor's resellers, or 404."""
+    check_level(membership, level)
+    return _get(IssuanceRight.objects.filter(reseller__vendor=membership.vendor)
+                .select_related("reseller", "template"), pk=pk)

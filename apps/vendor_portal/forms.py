@@ -174,6 +174,17 @@ class CustomerForm(forms.Form):
     company_name = forms.CharField(label="Company", max_length=100, required=False)
     notes = forms.CharField(required=False, max_length=1000,
                             widget=forms.Textarea(attrs={"rows": 3}))
+    allow_activation_management = forms.BooleanField(
+        required=False, label="Customer may manage activations in the portal",
+        help_text="Its portal users who have the permission too may deactivate devices.")
+    max_no_of_devices = forms.IntegerField(
+        required=False, min_value=0, max_value=1_000_000, initial=0,
+        label="Device cap across all keys, 0 = none",
+        help_text="Activation of a new device fails once the customer's keys together have "
+                  "this many devices.")
+
+    def clean_max_no_of_devices(self) -> int:
+        return self.cleaned_data["max_no_of_devices"] or 0
 
     def clean(self) -> dict:
         data = super().clean()
@@ -288,3 +299,35 @@ class ActivationFormForm(forms.Form):
         help_text="Off: only devices already activated on the key, or in its allowed "
                   "machines, get a file.")
     enabled = forms.BooleanField(required=False, initial=True, label="Form is open")
+
+
+# --- Customer portal access, managed by the vendor. ---
+
+EXPIRES_HELP = "Leave empty for a link that never expires; you can revoke it at any time."
+
+
+class PortalInvitationForm(forms.Form):
+    """An invitation link to one customer's portal."""
+
+    can_manage_activations = forms.BooleanField(
+        required=False, label="May deactivate devices",
+        help_text="Granted to whoever joins through the link (the customer must allow it too).")
+    expires_in_days = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, initial=14, label="Expires in (days)",
+        help_text=EXPIRES_HELP)
+
+
+class PortalSignupLinkForm(PortalInvitationForm):
+    """A vendor-wide sign-up link: people join the customer with their e-mail address, or a
+    new customer made for them."""
+
+    name = forms.CharField(max_length=100, help_text="For you, e.g. where you publish it.")
+    field_order = ["name", "can_manage_activations", "expires_in_days"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expires_in_days"].initial = None
+
+
+class PortalUserForm(forms.Form):
+    can_manage_activations = forms.BooleanField(required=False)

@@ -1,3 +1,3 @@
 """Fixtures for the customer-portal tests."""
 
-from .personas import admin_client, portal, reader_client  # noqa: F401
+from .personas import customer_admin_client, customer_reader_client, portal  # noqa: F401

@@ -72,10 +72,10 @@ def portal(tenant, other_tenant) -> PortalWorld:
 
 
 @pytest.fixture
-def admin_client(portal) -> Client:
+def customer_admin_client(portal) -> Client:
     return client_for(portal.admin)
 
 
 @pytest.fixture
-def reader_client(portal) -> Client:
+def customer_reader_client(portal) -> Client:
     return client_for(portal.reader)
