@@ -18,7 +18,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
-from apps.accounts.models import Membership
+from apps.accounts.models import CustomerMembership, Membership, Vendor
+from apps.accounts.portal import portal_link_create
 from apps.licensing.models import ActivationForm, ObjectLogEntry
 
 from .conftest import Tenant
@@ -41,6 +42,8 @@ class World:
     other: Tenant
     token_id: int
     invitation_id: int
+    portal_user_id: int  # a customer-portal user of tenant.customer, without permission
+    portal_link_id: int  # an invitation link to tenant.customer's portal
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ def _customer(w: World) -> dict:
 
 def _data_object(w: World) -> dict:
     return {"key_id": w.tenant.key.pk, "data_object_id": w.tenant.data_object.pk}
+
+
+def _portal_user(w: World) -> dict:
+    return {"member_id": w.portal_user_id}
 
 
 def _read_only_member(w: World) -> dict:
@@ -131,7 +138,19 @@ MATRIX: dict[str, Row] = {
                            data=lambda w: {"name": "New customer"}),
     "customer_detail": Row(kwargs=_customer, get=READ_OBJECT),
     "customer_edit": Row(kwargs=_customer, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
-                         data=lambda w: {"name": "Renamed customer"}),
+                         data=lambda w: {"name": "Renamed customer", "max_no_of_devices": 5}),
+    # A created portal link is shown on the response itself (200), like a token.
+    "customer_invitation_create": Row(
+        kwargs=_customer, get=WRITE_OBJECT_PAGE, post=(LOGIN, 200, 200, 403, 404),
+        data=lambda w: {"can_manage_activations": "on", "expires_in_days": 7}),
+    "portal_user_permission": Row(kwargs=_portal_user, get=NOT_ALLOWED, post=WRITE_OBJECT_POST,
+                                  data=lambda w: {"can_manage_activations": "true"}),
+    "portal_user_remove": Row(kwargs=_portal_user, get=NOT_ALLOWED, post=WRITE_OBJECT_POST),
+    "portal_link_list": Row(),
+    "portal_link_create": Row(get=WRITE_PAGE, post=(LOGIN, 200, 200, 403, 200),
+                              data=lambda w: {"name": "Website", "expires_in_days": 30}),
+    "portal_link_revoke": Row(kwargs=lambda w: {"link_id": w.portal_link_id}, get=NOT_ALLOWED,
+                              post=WRITE_OBJECT_POST),
     "token_list": Row(),
     # A created token is shown on the response itself (200), never behind a redirect.
     "token_create": Row(get=WRITE_PAGE, post=(LOGIN, 200, 200, 403, 200),
@@ -154,11 +173,20 @@ MATRIX: dict[str, Row] = {
 }
 # Public: the token in the path is the credential. Tested on its own below.
 PUBLIC = {"invitation_accept"}
+# Any logged-in person, vendor or not: where people who belong to no vendor start one.
+LOGGED_IN = {"organisation_create"}
 
 
 @pytest.fixture
 def world(tenant, other_tenant, tenant_token, tenant_invitation) -> World:
-    return World(tenant, other_tenant, tenant_token.token.pk, tenant_invitation.invitation.pk)
+    from .factories import UserFactory
+
+    portal_user = CustomerMembership.objects.create(customer=tenant.customer,
+                                                    user=UserFactory())
+    link, _ = portal_link_create(vendor=tenant.vendor, actor=tenant.owner,
+                                 customer=tenant.customer)
+    return World(tenant, other_tenant, tenant_token.token.pk, tenant_invitation.invitation.pk,
+                 portal_user.pk, link.pk)
 
 
 def _client(world: World, persona: str) -> Client:
@@ -257,8 +285,8 @@ def _vendor_portal_url_names() -> set[str | None]:
 def test_every_vendor_portal_url_has_a_row_in_the_matrix():
     names = _vendor_portal_url_names()
     assert names, "no vendor_portal URLs found: is the URLconf still included?"
-    assert names - set(MATRIX) - PUBLIC == set(), "add these URLs to MATRIX"
-    assert (set(MATRIX) | PUBLIC) - names == set(), "these MATRIX rows name no URL"
+    assert names - set(MATRIX) - PUBLIC - LOGGED_IN == set(), "add these URLs to MATRIX"
+    assert (set(MATRIX) | PUBLIC | LOGGED_IN) - names == set(), "these MATRIX rows name no URL"
 
 
 def test_every_non_public_view_declares_its_access_level(world):
@@ -322,6 +350,64 @@ def test_member_of_no_vendor_is_asked_to_create_an_organisation(db):
     response = client.get(reverse("vendor_portal:key_list", args=[1]))
     assert response.status_code == 302
     assert response["Location"] == reverse("vendor_portal:organisation_create")
+
+
+def test_customer_portal_users_are_sent_to_their_portal_from_every_vendor_url(world):
+    """A customer's IT admin (with the deactivation permission) is no vendor member: every
+    vendor page, read or write, sends them to the customer portal and changes nothing."""
+    admin = CustomerMembership.objects.get(pk=world.portal_user_id)
+    admin.can_manage_activations = True
+    admin.save()
+    client = Client()
+    client.force_login(admin.user)
+    portal = (302, reverse("customer_portal:license_list"), 0)
+    problems = []
+    for name, row in MATRIX.items():
+        url = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world))
+        sends = [(client.get, (405, None, 0) if row.get == NOT_ALLOWED else portal)]
+        if row.post is not None:
+            sends.append((client.post, portal))
+        for send, expected in sends:
+            response, logged = _rolled_back(lambda: send(url, row.data(world)))
+            got = (response.status_code, response.get("Location"), logged)
+            if got != expected:
+                problems.append(f"{name} {send.__name__}: {got}")
+    assert problems == []
+
+
+# --- Creating an organisation: any logged-in person. ---
+
+
+def test_anonymous_is_sent_to_login_to_create_an_organisation(db):
+    url = reverse("vendor_portal:organisation_create")
+    for response in (Client().get(url), Client().post(url, {"organisation": "Sneaky"})):
+        assert response.status_code == 302
+        assert response["Location"] == _login_redirect(url)
+    assert not Vendor.objects.filter(name="Sneaky").exists()
+
+
+def test_person_without_a_vendor_creates_an_organisation_they_own(db):
+    from .factories import UserFactory
+
+    user = UserFactory()
+    client = Client()
+    client.force_login(user)
+    url = reverse("vendor_portal:organisation_create")
+    assert client.get(url).status_code == 200
+
+    response = client.post(url, {"organisation": "Fresh Start Ltd"})
+
+    vendor = Vendor.objects.get(name="Fresh Start Ltd")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("vendor_portal:dashboard")
+    assert Membership.objects.get(vendor=vendor, user=user).is_owner
+    assert client.get(reverse("vendor_portal:dashboard")).status_code == 200
+
+
+def test_vendor_member_may_open_the_organisation_page_too(world):
+    for persona in ("owner", "read_only", "other"):
+        response = _client(world, persona).get(reverse("vendor_portal:organisation_create"))
+        assert response.status_code == 200, persona
 
 
 # --- The public invitation link. ---

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -62,15 +63,26 @@ def portal_link_for_token(token: str) -> PortalLink | None:
             .filter(token_hash=_digest(token)).first())
 
 
+def email_verified(user: User) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email,
+                                       verified=True).exists()
+
+
 @transaction.atomic
-def portal_join(*, link: PortalLink, user: User) -> CustomerMembership:
+def portal_join(*, link: PortalLink, user: User, verified: bool | None = None
+                ) -> CustomerMembership:
     """Make `user` a portal member of the link's customer. A vendor-wide link joins the
-    vendor's customer with the user's e-mail address (verified before any login), or a new
-    customer made for them; its permission then becomes the new customer's setting too."""
+    vendor's customer with the user's e-mail address, or a new customer made for them (its
+    permission then becomes the new customer's setting too) — only once that address is
+    verified (`verified`: known by the caller, else read from allauth), since the address is
+    what picks the customer."""
     link = PortalLink.objects.select_for_update().select_related("customer").get(pk=link.pk)
     if not link.is_usable:
         raise DomainError("This link has expired or was revoked.")
     customer = link.customer
+    if customer is None and not (email_verified(user) if verified is None else verified):
+        raise DomainError("Verify your e-mail address first (see the message we sent you), "
+                          "then open this link again.")
     if customer is None:
         customer = (Customer.objects.for_vendor(link.vendor).filter(email__iexact=user.email)
                     .order_by("id").first())

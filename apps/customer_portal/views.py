@@ -9,11 +9,10 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.accounts import portal
@@ -24,8 +23,9 @@ from apps.accounts.access import (
     customer_member,
 )
 from apps.core.errors import DomainError
+from apps.licensing import selectors
 from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, Customer, LicenseKey
+from apps.licensing.models import Activation
 from apps.licensing.services.activations import activations_release_for_customer
 
 from .forms import DeactivateForm, SearchForm
@@ -37,52 +37,31 @@ def _paginate(request: HttpRequest, queryset: QuerySet) -> Page:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _customer_keys(customer: Customer) -> QuerySet[LicenseKey]:
-    now = timezone.now()
-    return (LicenseKey.objects.filter(customer=customer).select_related("product")
-            .annotate(seats_used=Count("activations", filter=Q(activations__floating=False)),
-                      floating_used=Count("activations", filter=Q(
-                          activations__floating=True, activations__floating_expires__gt=now)))
-            .order_by("product__name", "product_id", "serial"))
-
-
-def _with_trial_flag(keys: Page) -> Page:
-    # A key is a trial when the feature its product reserves for trials is on.
-    for key in keys:
-        feature = key.product.trial_feature
-        key.is_trial = bool(feature) and key.features[feature - 1]
-    return keys
-
-
 @customer_member("read")
 def license_list(request: HttpRequest) -> HttpResponse:
-    page = _paginate(request, _customer_keys(request.customer))
+    customer = request.customer
+    page = _paginate(request, selectors.customer_key_list(customer=customer))
+    # The customer-wide cap counts node-locked devices on all keys, as Activate does.
+    devices_used = Activation.objects.filter(key__customer=customer, floating=False).count() \
+        if customer.max_no_of_devices else None
     return render(request, "customer_portal/license_list.html", {
-        "page": _with_trial_flag(page)})
+        "page": page, "devices_used": devices_used})
 
 
 @customer_member("read")
 def license_detail(request: HttpRequest, key_id: int) -> HttpResponse:
     key = access_customer_key(request.customer_membership, key_id)
-    _with_trial_flag([key])
     return render(request, "customer_portal/license_detail.html", {
         "key": key, "devices": list(key.activations.order_by("floating", "time", "id")),
         "seats_used": key.activations.filter(floating=False).count()})
-
-
-def _device_search(customer: Customer, query: str) -> QuerySet[Activation]:
-    devices = Activation.objects.filter(key__customer=customer).select_related("key__product")
-    if query:
-        devices = devices.filter(Q(friendly_name__icontains=query)
-                                 | Q(machine_code__icontains=query))
-    return devices.order_by("friendly_name", "machine_code", "id")
 
 
 @customer_member("read")
 def device_list(request: HttpRequest) -> HttpResponse:
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"].strip() if search.is_valid() else ""
-    page = _paginate(request, _device_search(request.customer, query))
+    page = _paginate(request, selectors.customer_device_search(customer=request.customer,
+                                                                query=query))
     return render(request, "customer_portal/device_list.html", {"page": page, "query": query})
 
 
@@ -109,6 +88,9 @@ def device_deactivate(request: HttpRequest) -> HttpResponse:
                                          form.cleaned_data["activation"])
     count = activations_release_for_customer(customer=request.customer, activation_ids=ids,
                                              actor=Actor.for_user(request.user))
+    if not count:
+        messages.warning(request, "None of the selected devices is activated any more.")
+        return redirect(_back(form.cleaned_data))
     messages.success(request, f"{count} device{'' if count == 1 else 's'} deactivated; "
                               f"{'its seat is' if count == 1 else 'their seats are'} free.")
     return redirect(_back(form.cleaned_data))

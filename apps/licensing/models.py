@@ -184,6 +184,12 @@ class LicenseKey(models.Model):
         return [getattr(self, f"f{n}") for n in FEATURE_NUMBERS]
 
     @property
+    def is_trial(self) -> bool:
+        """The feature the product reserves for trials is on."""
+        feature = self.product.trial_feature
+        return bool(feature) and self.features[feature - 1]
+
+    @property
     def allowed_machine_list(self) -> list[str]:
         return [line.strip() for line in self.allowed_machines.splitlines() if line.strip()]
 

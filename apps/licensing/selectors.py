@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.accounts.models import Vendor
@@ -97,3 +98,23 @@ def recent_keys(*, vendor: Vendor, limit: int = 10) -> list[LicenseKey]:
         LicenseKey.objects.for_vendor(vendor).select_related("product", "customer")
         .annotate(activation_count=Count("activations")).order_by("-created", "-id")[:limit]
     )
+
+
+def customer_key_list(*, customer: Customer) -> QuerySet[LicenseKey]:
+    """A customer's keys with their seats in use (node-locked, and floating right now)."""
+    now = timezone.now()
+    return (LicenseKey.objects.filter(customer=customer).select_related("product")
+            .annotate(seats_used=Count("activations", filter=Q(activations__floating=False)),
+                      floating_used=Count("activations", filter=Q(
+                          activations__floating=True, activations__floating_expires__gt=now)))
+            .order_by("product__name", "product_id", "serial"))
+
+
+def customer_device_search(*, customer: Customer, query: str = "") -> QuerySet[Activation]:
+    """Devices on all of a customer's keys whose friendly name or machine code contains
+    `query` (any case)."""
+    devices = Activation.objects.filter(key__customer=customer).select_related("key__product")
+    if query:
+        devices = devices.filter(Q(friendly_name__icontains=query)
+                                 | Q(machine_code__icontains=query))
+    return devices.order_by(Lower("friendly_name"), "machine_code", "id")

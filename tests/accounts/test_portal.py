@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from apps.accounts.models import CustomerMembership, PortalLink
@@ -105,3 +106,14 @@ def test_permission_needs_both_the_customer_and_the_member(vendor, owner):
     Customer.objects.filter(pk=customer.pk).update(allow_activation_management=True)
     membership.customer.refresh_from_db()
     assert membership.may_deactivate
+
+
+def test_a_signup_link_waits_for_a_verified_address_before_matching_a_customer(vendor, owner):
+    CustomerFactory(vendor=vendor, email="victim@buyer.example")
+    link, _ = portal_link_create(vendor=vendor, actor=owner, can_manage_activations=True)
+    claimant = UserFactory(email="victim@buyer.example")
+    EmailAddress.objects.filter(user=claimant).update(verified=False)
+
+    with pytest.raises(DomainError, match="Verify your e-mail address first"):
+        portal_join(link=link, user=claimant)
+    assert not CustomerMembership.objects.exists()

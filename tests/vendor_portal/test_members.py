@@ -116,7 +116,13 @@ def test_owner_removes_a_member_who_then_loses_access(tenant, owner_client):
     response = owner_client.post(reverse("vendor_portal:member_remove", args=[member.pk]))
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=member.pk).exists()
-    assert _client(tenant.read_only).get(reverse("vendor_portal:dashboard")).status_code == 403
+    # Belonging to no vendor any more, they are asked to create their own organisation.
+    former = _client(tenant.read_only)
+    for url in (reverse("vendor_portal:dashboard"),
+                reverse("vendor_portal:key_detail", args=[tenant.key.pk])):
+        response = former.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == reverse("vendor_portal:organisation_create")
 
 
 def test_the_last_owner_cannot_be_demoted(tenant, owner_client):

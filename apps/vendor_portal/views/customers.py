@@ -6,9 +6,10 @@ from apps.accounts.access import access_customer, vendor_member
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
 from apps.licensing.audit import Actor
+from apps.licensing.models import Activation
 from apps.licensing.services.catalog import CUSTOMER_FIELDS
 
-from ..forms import CustomerForm, SearchForm
+from ..forms import CustomerForm, PortalInvitationForm, SearchForm
 from .common import add_domain_error, csv_response, paginate
 
 
@@ -47,8 +48,14 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = access_customer(request.membership, customer_id)
     keys = customer.keys.select_related("product").order_by("product__name", "-serial")
-    return render(request, "vendor_portal/customer_detail.html",
-                  {"customer": customer, "keys": keys})
+    return render(request, "vendor_portal/customer_detail.html", {
+        "customer": customer, "keys": keys,
+        # Node-locked devices: what the customer-wide cap counts.
+        "device_count": Activation.objects.filter(key__customer=customer, floating=False).count(),
+        "portal_users": customer.portal_members.select_related("user").order_by("created"),
+        "portal_links": customer.portal_links.select_related("created_by"),
+        "invitation_form": PortalInvitationForm(),
+    })
 
 
 @vendor_member("write")

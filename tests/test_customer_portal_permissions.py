@@ -1,0 +1,195 @@
+"""Who gets what on every customer-portal URL: a matrix of URL x persona -> status.
+
+Personas: anonymous; a customer admin (may deactivate devices); a user of the same customer
+without that permission; a user of another customer of the same vendor (who must get 404 on
+this customer's objects and change nothing with its ids); and the vendor's owner, who belongs
+to no customer. Each request runs in a rolled-back savepoint, so every persona meets the same
+data. A refused request must leave no trace in the object log; a request that the row says
+writes must leave one (which also proves the row's POST data is valid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLResolver, get_resolver, reverse
+
+from apps.accounts.portal import portal_link_create
+from apps.licensing.models import Activation, ObjectLogEntry
+
+from .customer_portal.personas import PortalWorld, client_for, portal  # noqa: F401
+
+PERSONAS = ("anonymous", "admin", "reader", "neighbour", "vendor_owner")
+LOGIN = "login"  # 302 to the login page with ?next=<the requested path>
+NOT_ALLOWED = (405, 405, 405, 405, 405)  # GET of a POST-only view, whoever asks
+NOBODY = (False,) * 5
+
+READ_PAGE = (LOGIN, 200, 200, 200, 403)  # a page of "your customer": no object id in the URL
+READ_OBJECT = (LOGIN, 200, 200, 404, 403)
+
+
+@dataclass
+class World:
+    portal: PortalWorld
+    invitation_token: str
+
+
+@dataclass(frozen=True)
+class Row:
+    kwargs: Callable[[World], dict] = lambda w: {}
+    get: tuple = READ_PAGE
+    post: tuple | None = None  # None: a read page, POST is not part of its contract
+    data: Callable[[World], dict] = lambda w: {}
+    writes: tuple = NOBODY  # per persona: an allowed POST leaves an object-log entry
+
+
+MATRIX: dict[str, Row] = {
+    "license_list": Row(),
+    "license_detail": Row(kwargs=lambda w: {"key_id": w.portal.key.pk}, get=READ_OBJECT),
+    "device_list": Row(),
+    # The neighbour may deactivate his own devices; ids of this customer's are ignored.
+    "device_deactivate": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 403, 302, 403),
+                             data=lambda w: {"activation": [w.portal.activation.pk]},
+                             writes=(False, True, False, False, False)),
+    # Switching only changes the session; someone else's membership is 404.
+    "switch_customer": Row(kwargs=lambda w: {"membership_id": w.portal.admin_membership.pk},
+                           get=NOT_ALLOWED, post=(LOGIN, 302, 404, 404, 403)),
+    # Public: the token is the credential. Anonymous visitors are asked to sign up or log in.
+    "join": Row(kwargs=lambda w: {"token": w.invitation_token}, get=(200,) * 5,
+                post=(200, 302, 302, 302, 302), writes=(False, True, True, True, True)),
+}
+PUBLIC = {"join"}
+
+
+@pytest.fixture
+def world(portal) -> World:  # noqa: F811
+    _, token = portal_link_create(vendor=portal.tenant.vendor, actor=portal.tenant.owner,
+                                  customer=portal.customer)
+    return World(portal, token)
+
+
+def _client(world: World, persona: str) -> Client:
+    users = {"admin": world.portal.admin, "reader": world.portal.reader,
+             "neighbour": world.portal.neighbour_admin, "vendor_owner": world.portal.tenant.owner}
+    return client_for(users.get(persona))
+
+
+def _rolled_back(send: Callable):
+    """Send a request inside a savepoint and undo what it wrote; return (response, logged)."""
+    with transaction.atomic():
+        before = ObjectLogEntry.objects.count()
+        response = send()
+        logged = ObjectLogEntry.objects.count() - before
+        transaction.set_rollback(True)
+    return response, logged
+
+
+def _login_redirect(url: str) -> str:
+    return f"{reverse('account_login')}?next={quote(url, safe='/')}"
+
+
+def _mismatch(name: str, method: str, expected, response, url: str) -> str | None:
+    if expected == LOGIN:
+        if response.status_code == 302 and response["Location"] == _login_redirect(url):
+            return None
+        where = response.get("Location", "")
+        return f"{name} {method}: expected login redirect, got {response.status_code} {where}"
+    if response.status_code != expected:
+        return f"{name} {method}: expected {expected}, got {response.status_code}"
+    return None
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_get_status_of_every_url(persona, world):
+    client, column = _client(world, persona), PERSONAS.index(persona)
+    problems = []
+    for name, row in MATRIX.items():
+        url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
+        response, logged = _rolled_back(lambda: client.get(url))
+        problems.append(_mismatch(name, "GET", row.get[column], response, url))
+        if logged:
+            problems.append(f"{name} GET wrote {logged} object-log entries")
+    assert [p for p in problems if p] == []
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_post_status_of_every_write_url(persona, world):
+    client, column = _client(world, persona), PERSONAS.index(persona)
+    problems = []
+    for name, row in MATRIX.items():
+        if row.post is None:
+            continue
+        url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
+        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
+        problems.append(_mismatch(name, "POST", row.post[column], response, url))
+        if row.writes[column] and not logged:
+            problems.append(f"{name} POST should have changed something but did not")
+        if not row.writes[column] and logged:
+            problems.append(f"{name} POST should change nothing but wrote {logged} entries")
+    assert [p for p in problems if p] == []
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_the_customer_admin_can_free_the_customers_device(persona, world):
+    url = reverse("customer_portal:device_deactivate")
+    _client(world, persona).post(url, {"activation": [world.portal.activation.pk]})
+    still_there = Activation.objects.filter(pk=world.portal.activation.pk).exists()
+    assert still_there == (persona != "admin")
+
+
+def test_posts_without_a_csrf_token_are_refused(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.portal.admin)
+    problems = []
+    for name, row in MATRIX.items():
+        if row.post is None:
+            continue
+        url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
+        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
+        if response.status_code != 403 or logged:
+            problems.append(f"{name}: {response.status_code}, {logged} log entries")
+    assert problems == []
+
+
+def _customer_portal_url_names() -> set[str | None]:
+    names: set[str | None] = set()
+
+    def walk(patterns, namespace: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif namespace == "customer_portal":
+                names.add(pattern.name)
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def test_every_customer_portal_url_has_a_row_in_the_matrix():
+    names = _customer_portal_url_names()
+    assert names, "no customer_portal URLs found: is the URLconf still included?"
+    assert names - set(MATRIX) == set(), "add these URLs to MATRIX"
+    assert set(MATRIX) - names == set(), "these MATRIX rows name no URL"
+
+
+def test_every_non_public_view_declares_its_access_level(world):
+    """The permission decorator on the def line is what makes a view's rule visible."""
+    resolver = get_resolver()
+    undeclared = [
+        name for name, row in MATRIX.items()
+        if name not in PUBLIC and not hasattr(
+            resolver.resolve(reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))).func,
+            "access_level")
+    ]
+    assert undeclared == []
+
+
+def test_deactivating_needs_the_deactivate_level():
+    from apps.customer_portal import views
+
+    assert views.device_deactivate.access_level == "deactivate"
