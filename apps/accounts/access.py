@@ -81,6 +81,9 @@ def vendor_member(level: Level = "read") -> Callable:
                 return redirect_to_login(request.get_full_path())
             membership = current_membership(request)
             if membership is None:
+                if Reseller.objects.filter(user=request.user, accepted_at__isnull=False
+                                           ).exists():
+                    return redirect("reseller_portal:dashboard")
                 if CustomerMembership.objects.filter(user=request.user).exists():
                     return redirect("customer_portal:license_list")
                 return redirect("vendor_portal:organisation_create")

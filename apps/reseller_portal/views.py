@@ -7,7 +7,6 @@ credential."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from django import forms
@@ -28,6 +27,7 @@ from apps.accounts.access import (
     reseller_member,
 )
 from apps.accounts.models import Reseller
+from apps.core.csvexport import csv_response
 from apps.core.errors import DomainError
 from apps.licensing.audit import Actor
 from apps.licensing.license_files import license_file
@@ -138,24 +138,15 @@ def key_list(request: HttpRequest) -> HttpResponse:
         "page": _paginate(request, keys), "query": query})
 
 
-def _cell(value: object) -> object:
-    # A text cell starting with = + - @ would run as a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _keys_csv(keys: QuerySet[LicenseKey]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="issued-keys.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["Key", "Product", "Customer", "Created", "Expires", "Blocked",
-                     "Max machines", "Activations"])
-    for key in keys.iterator():
-        writer.writerow([_cell(v) for v in (
-            key.key, key.product.name, str(key.customer or ""), key.created.isoformat(),
-            key.expires.isoformat(), key.block, key.max_no_of_machines, key.activation_count)])
-    return response
+    return csv_response(
+        "issued-keys.csv",
+        ["Key", "Product", "Customer", "Created", "Expires", "Blocked", "Max machines",
+         "Activations"],
+        ((key.key, key.product.name, str(key.customer or ""), key.created.isoformat(),
+          key.expires.isoformat(), key.block, key.max_no_of_machines, key.activation_count)
+         for key in keys.iterator()),
+    )
 
 
 @reseller_member

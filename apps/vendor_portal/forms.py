@@ -22,7 +22,7 @@ class VendorSignupForm(forms.Form):
     organisation = forms.CharField(
         label="Organisation", max_length=200, required=False,
         help_text="The company that sells software. Leave empty if you were invited to a "
-                  "customer portal.",
+                  "customer portal or as a reseller.",
         widget=forms.TextInput(
             attrs={"placeholder": "Your company", "autocomplete": "organization"}
         ),

@@ -81,8 +81,9 @@ def test_invited_reseller_issues_five_keys_and_is_refused_the_sixth(page, screen
     vendor, reseller, link = invited
     sign_up_from_the_invitation(page, screenshot, link)
 
-    page.goto(link)
+    # Signing up from the login page kept the invitation as the place to come back to.
     page.get_by_role("heading", name="Resell for Northwind Software").wait_for()
+    assert urlparse(page.url).path == urlparse(link).path
     screenshot(page, "reseller_accept")
     page.get_by_role("button", name="Accept invitation").click()
     page.get_by_text("You are now a reseller of Northwind Software.").wait_for()

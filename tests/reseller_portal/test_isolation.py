@@ -36,11 +36,11 @@ def test_no_reseller_page_shows_other_resellers_or_the_vendors_other_things(rese
 
 
 @pytest.mark.parametrize("name", VENDOR_PAGES)
-def test_a_reseller_who_is_no_vendor_member_is_kept_out_of_the_vendor_dashboard(
+def test_a_reseller_who_is_no_vendor_member_is_sent_to_the_reseller_portal(
         resellers, reseller_client, name):
     response = reseller_client.get(reverse(f"vendor_portal:{name}"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("vendor_portal:organisation_create")
+    assert response["Location"] == reverse("reseller_portal:dashboard")
 
 
 def test_a_reseller_cannot_open_the_vendors_keys_or_customers_in_the_vendor_portal(
@@ -50,7 +50,7 @@ def test_a_reseller_cannot_open_the_vendors_keys_or_customers_in_the_vendor_port
                 reverse("vendor_portal:key_list", args=[resellers.tenant.product.pk])):
         response = reseller_client.get(url)
         assert response.status_code == 302, url
-        assert response["Location"] == reverse("vendor_portal:organisation_create")
+        assert response["Location"] == reverse("reseller_portal:dashboard")
 
 
 def test_a_reseller_with_a_vendor_of_their_own_gets_404_on_the_resold_vendors_objects(
