@@ -271,6 +271,11 @@ class AccessToken(TimeStampedModel):
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    template_lock = models.ForeignKey(
+        "licensing.LicenseTemplate", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="+",
+        help_text="CreateKeyFromTemplate may use this template only (Cryptolens' feature lock).",
+    )
     last_used = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
