@@ -25,11 +25,14 @@ def _digest(token: str) -> str:
 
 
 @transaction.atomic
-def portal_link_create(*, vendor: Vendor, actor: User, customer: Customer | None = None,
+def portal_link_create(*, vendor: Vendor, actor: User | Actor,
+                       customer: Customer | None = None,
                        can_manage_activations: bool = False, expires_in_days: int | None = None,
                        name: str = "") -> tuple[PortalLink, str]:
     """A link to join the customer portal: for `customer`, or vendor-wide when None. Returns
-    the link and its token (shown once; only its digest is stored)."""
+    the link and its token (shown once; only its digest is stored). The actor is a vendor
+    member, or any audit actor (an API token for AddCustomer's EnableCustomerAssociation)."""
+    actor = actor if isinstance(actor, Actor) else Actor.for_user(actor)
     if customer is not None and customer.vendor_id != vendor.pk:
         raise DomainError("Could not find the customer.", field="customer")
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
@@ -37,11 +40,11 @@ def portal_link_create(*, vendor: Vendor, actor: User, customer: Customer | None
     token = secrets.token_urlsafe(24)
     link = PortalLink.objects.create(
         vendor=vendor, customer=customer, name=name.strip()[:100], token_hash=_digest(token),
-        can_manage_activations=can_manage_activations, created_by=actor,
+        can_manage_activations=can_manage_activations, created_by=actor.user,
         expires_at=timezone.now() + dt.timedelta(days=expires_in_days)
         if expires_in_days else None,
     )
-    log_change(vendor=vendor, actor=Actor.for_user(actor), obj=link, action="created",
+    log_change(vendor=vendor, actor=actor, obj=link, action="created",
                changes={"customer": [None, str(customer) if customer else "any (sign-up)"],
                         "can_manage_activations": [None, can_manage_activations],
                         "expires_at": [None, link.expires_at]})
@@ -76,7 +79,9 @@ def portal_join(*, link: PortalLink, user: User, verified: bool | None = None
     permission then becomes the new customer's setting too) — only once that address is
     verified (`verified`: known by the caller, else read from allauth), since the address is
     what picks the customer."""
-    link = PortalLink.objects.select_for_update().select_related("customer").get(pk=link.pk)
+    # of=self: the customer is a nullable (outer) join, which PostgreSQL cannot lock.
+    link = (PortalLink.objects.select_for_update(of=("self",)).select_related("customer")
+            .get(pk=link.pk))
     if not link.is_usable:
         raise DomainError("This link has expired or was revoked.")
     customer = link.customer

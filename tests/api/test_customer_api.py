@@ -11,20 +11,21 @@ from django.test import Client
 
 from apps.accounts.models import CustomerMembership, PortalLink
 from apps.api import errors
+from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor
 from apps.licensing.models import Customer, ObjectLogEntry
 from apps.licensing.services import token_create
 from tests.factories import ProductFactory, UserFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
-CUSTOMER_METHODS = ["customer.AddCustomer", "customer.GetCustomerLicensesBySecret"]
+CUSTOMER_METHODS = ("customer.AddCustomer", "customer.GetCustomerLicensesBySecret")
 
 
 class Api:
-    def __init__(self, permissions: list[str] = CUSTOMER_METHODS) -> None:
+    def __init__(self) -> None:
         self.vendor = make_vendor("Customer API vendor")
         self.product = ProductFactory(vendor=self.vendor)
-        self.token = self.token_for(permissions)
+        self.token = self.token_for(list(CUSTOMER_METHODS))
         self.client = Client()
 
     def token_for(self, permissions: list[str], **locks) -> str:
@@ -168,3 +169,18 @@ def test_a_product_locked_token_lists_only_that_products_keys(api, with_keys):
     body = api.ok("GetCustomerLicensesBySecret", token=locked, Secret=secret)
 
     assert sorted(k["key"] for k in body["licenseKeys"]) == sorted(keys)
+
+
+def test_create_key_with_a_new_associated_customer_returns_a_working_portal_link(db):
+    vendor = make_vendor()
+    product = ProductFactory(vendor=vendor)
+    _, token = token_create(vendor=vendor, actor=Actor.for_system("t"), name="t",
+                            permissions=API_METHODS)
+    client = Client()
+    body = client.post("/api/key/CreateKey", {
+        "token": token, "ProductId": product.pk, "NewCustomer": "True", "Name": "Buyer",
+        "Email": "buyer@example.org", "EnableCustomerAssociation": "True"}).json()
+
+    assert body["result"] == 0, body
+    assert body["portalLink"].startswith("http://testserver/portal/join/")
+    assert client.get(body["portalLink"]).status_code == 200

@@ -29,6 +29,7 @@ from apps.licensing.models import (
     WebApiLog,
 )
 from apps.licensing.services import token_create
+from apps.licensing.services.catalog import customer_secret_reset
 from tests.factories import CustomerFactory, ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
@@ -657,6 +658,9 @@ def test_change_customer_to_an_unknown_customer_detaches(api):
 def _call_params(api: Api, key: LicenseKey, name: str) -> dict:
     base = {"ProductId": api.product.pk, "Key": key.key}
     obj = DataObject.objects.get_or_create(key=key, name="counter")[0]
+    if name == "customer.GetCustomerLicensesBySecret":
+        return {"Secret": customer_secret_reset(customer=key.customer,
+                                                actor=Actor.for_system("test"))}
     return {
         "key.Activate": {**base, "MachineCode": "pc", "Sign": "True", "SignMethod": 1},
         "key.Deactivate": {**base, "MachineCode": "machine-1"},

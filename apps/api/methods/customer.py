@@ -62,18 +62,23 @@ def create_customer_from_params(ctx: ApiContext, *, reuse_by_email: bool = False
     errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT),
 )
 def add_customer(ctx: ApiContext) -> dict[str, Any]:
-    associate = ctx.params.bool("EnableCustomerAssociation", False)
     with transaction.atomic():
         customer, secret = create_customer_from_params(ctx)
-        portal_link = ""
-        if associate:
-            _, token = customer_portal_invitation_create(
-                customer=customer, actor=ctx.actor,
-                can_manage_activations=customer.allow_activation_management)
-            portal_link = ctx.request.build_absolute_uri(
-                reverse("customer_portal:join", kwargs={"token": token}))
+        portal_link = portal_link_if_asked(ctx, customer)
     ctx.record.state = states.OTHER_OK
     return {"customerId": customer.pk, "secret": secret or "", "portalLink": portal_link}
+
+
+def portal_link_if_asked(ctx: ApiContext, customer: Customer) -> str:
+    """With EnableCustomerAssociation=true: the URL of a new invitation to the customer
+    portal for `customer` (its token shown only here); else ""."""
+    if not ctx.params.bool("EnableCustomerAssociation", False):
+        return ""
+    _, token = customer_portal_invitation_create(
+        customer=customer, actor=ctx.actor,
+        can_manage_activations=customer.allow_activation_management)
+    return ctx.request.build_absolute_uri(
+        reverse("customer_portal:join", kwargs={"token": token}))
 
 
 def _licenses(ctx: ApiContext, customer: Customer) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from .common import (
     license_response,
     prefetch,
 )
-from .customer import create_customer_from_params
+from .customer import create_customer_from_params, portal_link_if_asked
 
 P_MACHINE = Param("MachineCode", "string", "Identifies the device (at most 128 characters).")
 P_FRIENDLY = Param("FriendlyName", "string", "A label for the device, e.g. its host name.")
@@ -166,6 +166,7 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
     notes = params.str("Notes", max_length=MAX_NOTES_LENGTH, message=NOTES_TOO_LONG)
     count = params.int("NoOfKeys", 1, minimum=1, maximum=1000)
     new_customer = params.bool("NewCustomer") or params.bool("AddOrUseExistingCustomer")
+    portal_link = ""
     with transaction.atomic():
         customer = None
         if new_customer:
@@ -173,6 +174,7 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
                 raise ApiError(errors.ACCESS_DENIED)
             customer = create_customer_from_params(
                 ctx, reuse_by_email=params.bool("AddOrUseExistingCustomer"))[0]
+            portal_link = portal_link_if_asked(ctx, customer)
         elif params.int("CustomerId", 0):
             customer = Customer.objects.filter(vendor=ctx.vendor,
                                                pk=params.int("CustomerId")).first()
@@ -198,6 +200,8 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
         body["keys"] = [k.key for k in keys]
     if customer is not None:
         body["customerId"] = customer.pk
+    if portal_link:
+        body["portalLink"] = portal_link
     return body
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.accounts.models import PortalLink, Vendor
+from apps.accounts.portal import portal_link_create
 from apps.core.errors import DomainError
 
 from ..audit import Actor, diff, log_change, snapshot
@@ -134,17 +135,6 @@ def customer_portal_invitation_create(*, customer: Customer, actor: Actor,
                                       can_manage_activations: bool = False
                                       ) -> tuple[PortalLink, str]:
     """A link that makes whoever opens it a portal user of `customer` (the Web API's
-    EnableCustomerAssociation). Returns the link and its token, shown once.
-
-    apps.accounts.portal.portal_link_create makes the same links for portal users, whose actor
-    is a person; this one is recorded with any actor, an API access token included. The
-    token's digest is the one portal_link_for_token looks up (tested end to end)."""
-    token = secrets.token_urlsafe(24)
-    link = PortalLink.objects.create(
-        vendor=customer.vendor, customer=customer, token_hash=_digest(token),
-        can_manage_activations=can_manage_activations, created_by=actor.user)
-    log_change(vendor=customer.vendor, actor=actor, obj=link, action="created",
-               changes={"customer": [None, str(customer)],
-                        "can_manage_activations": [None, can_manage_activations],
-                        "expires_at": [None, None]})
-    return link, token
+    EnableCustomerAssociation). Returns the link and its token, shown once."""
+    return portal_link_create(vendor=customer.vendor, actor=actor, customer=customer,
+                              can_manage_activations=can_manage_activations)
