@@ -18,9 +18,9 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
-from apps.accounts.models import CustomerMembership, Membership, Vendor
+from apps.accounts.models import CustomerMembership, Membership, Reseller, Vendor
 from apps.accounts.portal import portal_link_create
-from apps.licensing.models import ActivationForm, ObjectLogEntry
+from apps.licensing.models import ActivationForm, IssuanceRight, LicenseTemplate, ObjectLogEntry
 
 from .conftest import Tenant
 
@@ -85,6 +85,32 @@ def _activation_form(w: World) -> dict:
     return {"form_id": form.pk}
 
 
+def _reseller_objects(w: World) -> tuple[Reseller, LicenseTemplate, IssuanceRight]:
+    """A reseller of the tenant with one right on a template (made once, outside savepoints)."""
+    template = LicenseTemplate.objects.get_or_create(product=w.tenant.product,
+                                                     name="Matrix template")[0]
+    reseller = Reseller.objects.get_or_create(vendor=w.tenant.vendor, name="Matrix reseller",
+                                              email="matrix@reseller.example")[0]
+    right = IssuanceRight.objects.get_or_create(reseller=reseller, template=template,
+                                                defaults={"quota": 5})[0]
+    return reseller, template, right
+
+
+def _template(w: World) -> dict:
+    return {"template_id": _reseller_objects(w)[1].pk}
+
+
+def _reseller(w: World) -> dict:
+    return {"reseller_id": _reseller_objects(w)[0].pk}
+
+
+def _right(w: World) -> dict:
+    return {"right_id": _reseller_objects(w)[2].pk}
+
+
+TEMPLATE_DATA = {"name": "Matrix template 2", "period": 30, "max_no_of_machines": 2,
+                 "automatic_activation": "on", "floating_time_interval": 0, "max_overdraft": 0,
+                 "data_objects": "seats=5"}
 PRODUCT_DATA = {"name": "Renamed", "default_max_machines": 1, "trial_period_days": 15,
                 "trial_max_machines": 1, "trial_feature": 0, "time_limited_feature": 0}
 KEY_DATA = {"max_no_of_machines": 3, "notes": "edited", "automatic_activation": "on"}
@@ -133,6 +159,21 @@ MATRIX: dict[str, Row] = {
                                 post=WRITE_OBJECT_POST, data=lambda w: ACTIVATION_FORM_DATA),
     "activation_form_delete": Row(kwargs=_activation_form, get=NOT_ALLOWED,
                                   post=WRITE_OBJECT_POST),
+    "template_list": Row(kwargs=_product, get=READ_OBJECT),
+    "template_create": Row(kwargs=_product, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                           data=lambda w: TEMPLATE_DATA),
+    "template_edit": Row(kwargs=_template, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                         data=lambda w: TEMPLATE_DATA),
+    "reseller_list": Row(),
+    "reseller_invite": Row(get=WRITE_PAGE, post=(LOGIN, 302, 302, 403, 302),
+                           data=lambda w: {"name": "Partner", "email": "p@partner.example"}),
+    "reseller_detail": Row(kwargs=_reseller, get=READ_OBJECT),
+    "reseller_log": Row(kwargs=_reseller, get=READ_OBJECT),
+    "right_grant": Row(kwargs=_reseller, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                       data=lambda w: {"template": _reseller_objects(w)[1].pk, "quota": 3}),
+    "right_change": Row(kwargs=_right, get=NOT_ALLOWED, post=WRITE_OBJECT_POST,
+                        data=lambda w: {"action": "pause"}),
+    "billing_report": Row(),
     "customer_list": Row(),
     "customer_create": Row(get=WRITE_PAGE, post=(LOGIN, 302, 302, 403, 302),
                            data=lambda w: {"name": "New customer"}),

@@ -38,7 +38,7 @@ class Method:
             return 10
         if name == "key.deactivate":
             return 60
-        if name in ("key.createkey", "key.createtrialkey"):
+        if name in ("key.createkey", "key.createtrialkey", "key.createkeyfromtemplate"):
             return 30
         if name.startswith("key."):
             return 70

@@ -9,6 +9,7 @@ API_METHOD_GROUPS: dict[str, list[str]] = {
         "key.GetKey",
         "key.CreateKey",
         "key.CreateTrialKey",
+        "key.CreateKeyFromTemplate",
         "key.BlockKey",
         "key.UnblockKey",
         "key.ExtendLicense",

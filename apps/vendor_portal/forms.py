@@ -338,3 +338,116 @@ class PortalSignupLinkForm(PortalInvitationForm):
 
 class PortalUserForm(forms.Form):
     can_manage_activations = forms.BooleanField(required=False)
+
+
+# --- License templates, resellers, billing. ---
+
+
+def parse_data_objects(text: str) -> list[dict]:
+    """`name=value` lines: a whole number becomes the int value, anything else the string."""
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise forms.ValidationError(f"Line {number}: write name=value.")
+        value = value.strip()
+        try:
+            items.append({"name": name.strip()[:100], "string_value": "",
+                          "int_value": int(value)})
+        except ValueError:
+            items.append({"name": name.strip()[:100], "string_value": value[:10000],
+                          "int_value": 0})
+    return items
+
+
+def format_data_objects(items: list[dict]) -> str:
+    return "\n".join(
+        f"{item['name']}={item.get('string_value') or item.get('int_value', 0)}"
+        for item in items or [])
+
+
+class LicenseTemplateForm(KeyFieldsMixin):
+    name = forms.CharField(max_length=100)
+    period = forms.IntegerField(label="Period (days)", min_value=0, max_value=36500, initial=365,
+                                help_text="A key made from the template expires this many days "
+                                          "after it is created.")
+    floating_time_interval = forms.IntegerField(
+        label="Floating time interval (seconds)", min_value=0, max_value=10**9, initial=0,
+        help_text="0 = not sold for floating use.")
+    max_overdraft = forms.IntegerField(label="Max overdraft", min_value=0, max_value=10**6,
+                                       initial=0)
+    data_objects = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="One per line: name=text or name=number.")
+    field_order = ["name", "period"]
+
+    def clean_data_objects(self) -> list[dict]:
+        return parse_data_objects(self.cleaned_data["data_objects"])
+
+
+class KeyCreateWithTemplateForm(KeyCreateForm):
+    """Key creation with "Save as template": the same parameters under a name."""
+
+    save_as_template = forms.BooleanField(required=False, label="Save as template")
+    template_name = forms.CharField(required=False, max_length=100, label="Template name")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("save_as_template") and not data.get("template_name", "").strip():
+            self.add_error("template_name", "Give the template a name.")
+        return data
+
+
+class TokenWithTemplateLockForm(TokenForm):
+    template_lock = forms.ModelChoiceField(
+        queryset=None, required=False, label="Template lock", empty_label="Any template",
+        help_text="key.CreateKeyFromTemplate may use this license template only.")
+
+    def __init__(self, *args, templates=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template_lock"].queryset = templates
+
+
+class ResellerInviteForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    company = forms.CharField(max_length=100, required=False)
+    email = forms.EmailField(label="E-mail", max_length=100)
+    url = forms.URLField(label="URL", max_length=200, required=False, assume_scheme="https")
+    phone = forms.CharField(max_length=50, required=False)
+    description = forms.CharField(required=False, max_length=1000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RightGrantForm(forms.Form):
+    template = forms.ModelChoiceField(queryset=None, label="License template")
+    quota = forms.IntegerField(label="Licenses", min_value=1, max_value=10**6)
+    valid_until = forms.DateField(required=False, label="Valid until",
+                                  widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text="Optional: the right ends at the start of this day.")
+    name = forms.CharField(max_length=100, required=False)
+
+    def __init__(self, *args, templates=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = templates
+
+
+class RightChangeForm(forms.Form):
+    ACTIONS = [("quota", "Set quota"), ("pause", "Pause"), ("resume", "Resume"),
+               ("stop", "Stop")]
+    action = forms.ChoiceField(choices=ACTIONS)
+    quota = forms.IntegerField(required=False, min_value=0, max_value=10**6)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("action") == "quota" and data.get("quota") is None:
+            self.add_error("quota", "Give the new quota.")
+        return data
+
+
+class DateRangeForm(forms.Form):
+    since = forms.DateField(required=False, label="From",
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To (inclusive)",
+                            widget=forms.DateInput(attrs={"type": "date"}))

@@ -25,6 +25,7 @@ from apps.licensing.models import (
     Activation,
     DataObject,
     LicenseKey,
+    LicenseTemplate,
     Product,
     WebApiLog,
 )
@@ -658,6 +659,9 @@ def test_change_customer_to_an_unknown_customer_detaches(api):
 def _call_params(api: Api, key: LicenseKey, name: str) -> dict:
     base = {"ProductId": api.product.pk, "Key": key.key}
     obj = DataObject.objects.get_or_create(key=key, name="counter")[0]
+    if name == "key.CreateKeyFromTemplate":
+        template = LicenseTemplate.objects.create(product=api.product, name="Wire template")
+        return {"LicenseTemplateId": template.pk}
     if name == "customer.GetCustomerLicensesBySecret":
         return {"Secret": customer_secret_reset(customer=key.customer,
                                                 actor=Actor.for_system("test"))}

@@ -8,8 +8,9 @@ from django.db import transaction
 
 from apps.core.errors import DomainError
 from apps.licensing import services, states
-from apps.licensing.models import MAX_NOTES_LENGTH, Customer
+from apps.licensing.models import MAX_NOTES_LENGTH, Customer, LicenseTemplate
 from apps.licensing.services.keys import NOTES_TOO_LONG
+from apps.licensing.services.resellers import key_create_from_template
 from apps.licensing.services.seats import Device, key_activate, key_deactivate
 from apps.licensing.services.trials import key_create_trial
 
@@ -230,6 +231,44 @@ def create_trial_key(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.TRIAL_CREATED
     ctx.record.key = key.key
     return {"key": key.key}
+
+
+TEMPLATE_NOT_FOUND = "Could not find the template."
+
+
+@api_method(
+    "key.CreateKeyFromTemplate",
+    summary="Create a key with the parameters and data objects of a license template. A token "
+            "with a template lock may use that template only (other ids: Access denied.); a "
+            "token with a product lock only templates of that product.",
+    params=(Param("LicenseTemplateId", "int", "The template (its id is on the product's "
+                  "Templates page)."),),
+    returns="key, rawResponse (always empty)",
+    errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, TEMPLATE_NOT_FOUND,
+            errors.KEY_LOCKED),
+)
+def create_key_from_template(ctx: ApiContext) -> dict[str, Any]:
+    ctx.record.state = states.KEY_CREATION_FAILED
+    template_id = ctx.params.int("LicenseTemplateId", 0)
+    # Checked before the lookup, so a locked token learns nothing about other templates.
+    if ctx.token.template_lock_id and ctx.token.template_lock_id != template_id:
+        raise ApiError(errors.ACCESS_DENIED, states.KEY_CREATION_FAILED)
+    template = (LicenseTemplate.objects.for_vendor(ctx.vendor).select_related("product")
+                .filter(pk=template_id).first()) if template_id else None
+    if template is None:
+        raise ApiError(TEMPLATE_NOT_FOUND, states.KEY_CREATION_FAILED)
+    ctx.record.product_id = template.product_id
+    if ctx.token.product_id and ctx.token.product_id != template.product_id:
+        raise ApiError(errors.KEY_LOCKED, states.KEY_CREATION_FAILED)
+    template.product.vendor = ctx.vendor
+    try:
+        key = key_create_from_template(template=template, actor=ctx.actor)
+    except DomainError as exc:
+        raise _domain(exc, states.KEY_CREATION_FAILED) from None
+    ctx.record.state = states.KEY_CREATED
+    ctx.record.key = key.key
+    # The Python client unpacks key, rawResponse and message.
+    return {"key": key.key, "rawResponse": ""}
 
 
 def _change(ctx: ApiContext, change) -> dict[str, Any]:

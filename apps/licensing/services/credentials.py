@@ -14,7 +14,7 @@ from apps.core.errors import DomainError
 from .. import signing, tokens
 from ..api_methods import API_METHOD_SET, API_METHODS
 from ..audit import Actor, log_change
-from ..models import AccessToken, LicenseKey, Product, SigningKey
+from ..models import AccessToken, LicenseKey, LicenseTemplate, Product, SigningKey
 
 
 @transaction.atomic
@@ -35,8 +35,12 @@ def signing_key_create(*, vendor: Vendor) -> SigningKey:
 def token_create(
     *, vendor: Vendor, actor: Actor, name: str, permissions: Iterable[str],
     product: Product | None = None, locked_key: LicenseKey | None = None,
+    template_lock: LicenseTemplate | None = None,
 ) -> tuple[AccessToken, str]:
-    """Create an access token; return it with its token string, which is never shown again."""
+    """Create an access token; return it with its token string, which is never shown again.
+
+    Locks narrow it: to one product, one key, and (for key.CreateKeyFromTemplate) one
+    license template, which must be of the locked product when both are set."""
     requested = set(permissions)
     if requested - API_METHOD_SET:
         raise DomainError("Unknown Web API method.", field="permissions")
@@ -53,16 +57,23 @@ def token_create(
         if product is not None and locked_key.product_id != product.pk:
             raise DomainError("The locked key must belong to the locked product.",
                               field="locked_key")
+    if template_lock is not None:
+        if template_lock.product.vendor_id != vendor.pk:
+            raise DomainError("Could not find the template.", field="template_lock")
+        if product is not None and template_lock.product_id != product.pk:
+            raise DomainError("The locked template must belong to the locked product.",
+                              field="template_lock")
     secret = tokens.new_secret()
     token = AccessToken.objects.create(
         vendor=vendor, name=name.strip(), secret_hash=tokens.hash_secret(secret),
         secret_hint=secret[:4], permissions=permissions, product=product,
-        locked_key=locked_key, created_by=actor.user,
+        locked_key=locked_key, template_lock=template_lock, created_by=actor.user,
     )
     log_change(vendor=vendor, actor=actor, obj=token, action="created",
                changes={"permissions": [None, permissions],
                         "product": [None, str(product) if product else None],
-                        "locked_key": [None, str(locked_key) if locked_key else None]})
+                        "locked_key": [None, str(locked_key) if locked_key else None],
+                        "template_lock": [None, str(template_lock) if template_lock else None]})
     return token, tokens.encode(token.pk, secret)
 
 

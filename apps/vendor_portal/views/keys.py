@@ -10,8 +10,15 @@ from apps.licensing import selectors, services
 from apps.licensing.audit import Actor
 from apps.licensing.models import Customer, ObjectLogEntry
 from apps.licensing.services.keys import KEY_EDIT_FIELDS
+from apps.licensing.services.resellers import template_create
 
-from ..forms import FEATURE_FIELDS, ExtendForm, KeyCreateForm, KeyEditForm, SearchForm
+from ..forms import (
+    FEATURE_FIELDS,
+    ExtendForm,
+    KeyCreateWithTemplateForm,
+    KeyEditForm,
+    SearchForm,
+)
 from .common import add_domain_error, csv_response, paginate
 
 STATUS_FILTERS = [("", "All"), ("active", "Active"), ("blocked", "Blocked"),
@@ -47,8 +54,9 @@ def _customers(request: HttpRequest):
 @vendor_member("write")
 def key_create(request: HttpRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id, level="write")
-    form = KeyCreateForm(request.POST or None, product=product, customers=_customers(request),
-                         initial={"max_no_of_machines": product.default_max_machines})
+    form = KeyCreateWithTemplateForm(request.POST or None, product=product,
+                                     customers=_customers(request),
+                                     initial={"max_no_of_machines": product.default_max_machines})
     if request.method == "POST" and form.is_valid():
         try:
             keys = _create_keys(request, product, form.cleaned_data)
@@ -79,7 +87,15 @@ def _create_keys(request: HttpRequest, product, data: dict) -> list:
         allowed_machines=data["allowed_machines"],
         automatic_activation=data["automatic_activation"],
     )
-    return services.key_create(product=product, actor=actor, spec=spec, count=data["count"])
+    keys = services.key_create(product=product, actor=actor, spec=spec, count=data["count"])
+    if data["save_as_template"]:
+        template_create(
+            product=product, actor=actor, name=data["template_name"].strip(),
+            period=data["period"], max_no_of_machines=data["max_no_of_machines"],
+            trial_activation=data["trial_activation"], notes=data["notes"],
+            automatic_activation=data["automatic_activation"],
+            allowed_machines=data["allowed_machines"], **{f: data[f] for f in FEATURE_FIELDS})
+    return keys
 
 
 @vendor_member("read")

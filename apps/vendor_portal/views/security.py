@@ -13,6 +13,9 @@ LOG_OBJECT_TYPES = [
     ("", "Everything"), ("licensing.licensekey", "Keys"), ("licensing.product", "Products"),
     ("licensing.customer", "Customers"), ("licensing.accesstoken", "Access tokens"),
     ("accounts.membership", "Members"), ("accounts.invitation", "Invitations"),
+    ("licensing.licensetemplate", "License templates"), ("accounts.reseller", "Resellers"),
+    ("licensing.issuanceright", "Issuance rights"), ("accounts.portallink", "Portal links"),
+    ("licensing.activationform", "Activation forms"),
 ]
 
 

@@ -8,16 +8,16 @@ from apps.core.errors import DomainError
 from apps.licensing import services
 from apps.licensing.api_methods import API_METHOD_GROUPS
 from apps.licensing.audit import Actor
-from apps.licensing.models import AccessToken, LicenseKey, Product
+from apps.licensing.models import AccessToken, LicenseKey, LicenseTemplate, Product
 
-from ..forms import TokenForm
+from ..forms import TokenWithTemplateLockForm
 from .common import add_domain_error
 
 
 @vendor_member("read")
 def token_list(request: HttpRequest) -> HttpResponse:
     tokens = AccessToken.objects.for_vendor(request.vendor).select_related(
-        "product", "locked_key", "created_by"
+        "product", "locked_key", "template_lock", "created_by"
     )
     return render(request, "vendor_portal/token_list.html", {"tokens": tokens})
 
@@ -25,7 +25,9 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @vendor_member("write")
 def token_create(request: HttpRequest) -> HttpResponse:
     products = Product.objects.for_vendor(request.vendor)
-    form = TokenForm(request.POST or None, products=products, method_groups=API_METHOD_GROUPS)
+    form = TokenWithTemplateLockForm(
+        request.POST or None, products=products, method_groups=API_METHOD_GROUPS,
+        templates=LicenseTemplate.objects.for_vendor(request.vendor).select_related("product"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -33,7 +35,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
             token, token_string = services.token_create(
                 vendor=request.vendor, actor=Actor.for_user(request.user), name=data["name"],
                 permissions=data["permissions"], product=data["product"],
-                locked_key=locked_key,
+                locked_key=locked_key, template_lock=data["template_lock"],
             )
         except DomainError as error:
             add_domain_error(form, error)

@@ -1,0 +1,48 @@
+"""Reads for the vendor's reseller pages: rights, issued keys, the per-reseller log."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from apps.accounts.models import Reseller, Vendor
+
+from .models import Customer, IssuanceRight, LicenseKey, LicenseTemplate, ObjectLogEntry
+
+
+def reseller_list(*, vendor: Vendor) -> QuerySet[Reseller]:
+    return (Reseller.objects.for_vendor(vendor)
+            .annotate(right_count=Count("rights", distinct=True),
+                      key_count=Count("issuances", distinct=True)))
+
+
+def reseller_rights(*, reseller: Reseller) -> QuerySet[IssuanceRight]:
+    return IssuanceRight.objects.filter(reseller=reseller).select_related("template__product")
+
+
+def reseller_keys(*, reseller: Reseller) -> QuerySet[LicenseKey]:
+    return (LicenseKey.objects.filter(reseller=reseller)
+            .select_related("product", "customer")
+            .annotate(activation_count=Count("activations"))
+            .order_by("-created", "-id"))
+
+
+def reseller_log(*, reseller: Reseller) -> QuerySet[ObjectLogEntry]:
+    """Entries about the reseller itself, its rights and the customers it created."""
+    right_ids = [str(pk) for pk in IssuanceRight.objects.filter(reseller=reseller)
+                 .values_list("pk", flat=True)]
+    customer_ids = [str(pk) for pk in Customer.objects.filter(reseller=reseller)
+                    .values_list("pk", flat=True)]
+    return ObjectLogEntry.objects.for_vendor(reseller.vendor).filter(
+        Q(object_type=Reseller._meta.label_lower, object_id=str(reseller.pk))
+        | Q(object_type=IssuanceRight._meta.label_lower, object_id__in=right_ids)
+        | Q(object_type=Customer._meta.label_lower, object_id__in=customer_ids))
+
+
+def template_list(*, product) -> QuerySet[LicenseTemplate]:
+    return (LicenseTemplate.objects.filter(product=product)
+            .annotate(right_count=Count("rights", distinct=True),
+                      issued_count=Count("issuances", distinct=True)))
+
+
+def template_log(*, template: LicenseTemplate) -> QuerySet[ObjectLogEntry]:
+    return ObjectLogEntry.objects.for_vendor(template.product.vendor).for_object(template)
