@@ -12,20 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
 from apps.accounts.portal import portal_link_create
-from apps.licensing.models import Activation, ObjectLogEntry
+from apps.licensing.models import Activation
+from tests.matrix import LOGIN, mismatch, rolled_back
 
 from .customer_portal.personas import PortalWorld, client_for, portal  # noqa: F401
 
 PERSONAS = ("anonymous", "admin", "reader", "neighbour", "vendor_owner")
-LOGIN = "login"  # 302 to the login page with ?next=<the requested path>
 NOT_ALLOWED = (405, 405, 405, 405, 405)  # GET of a POST-only view, whoever asks
 NOBODY = (False,) * 5
 
@@ -79,39 +77,14 @@ def _client(world: World, persona: str) -> Client:
     return client_for(users.get(persona))
 
 
-def _rolled_back(send: Callable):
-    """Send a request inside a savepoint and undo what it wrote; return (response, logged)."""
-    with transaction.atomic():
-        before = ObjectLogEntry.objects.count()
-        response = send()
-        logged = ObjectLogEntry.objects.count() - before
-        transaction.set_rollback(True)
-    return response, logged
-
-
-def _login_redirect(url: str) -> str:
-    return f"{reverse('account_login')}?next={quote(url, safe='/')}"
-
-
-def _mismatch(name: str, method: str, expected, response, url: str) -> str | None:
-    if expected == LOGIN:
-        if response.status_code == 302 and response["Location"] == _login_redirect(url):
-            return None
-        where = response.get("Location", "")
-        return f"{name} {method}: expected login redirect, got {response.status_code} {where}"
-    if response.status_code != expected:
-        return f"{name} {method}: expected {expected}, got {response.status_code}"
-    return None
-
-
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_get_status_of_every_url(persona, world):
     client, column = _client(world, persona), PERSONAS.index(persona)
     problems = []
     for name, row in MATRIX.items():
         url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
-        response, logged = _rolled_back(lambda: client.get(url))
-        problems.append(_mismatch(name, "GET", row.get[column], response, url))
+        response, logged = rolled_back(lambda: client.get(url))
+        problems.append(mismatch(name, "GET", row.get[column], response, url))
         if logged:
             problems.append(f"{name} GET wrote {logged} object-log entries")
     assert [p for p in problems if p] == []
@@ -125,8 +98,8 @@ def test_post_status_of_every_write_url(persona, world):
         if row.post is None:
             continue
         url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
-        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
-        problems.append(_mismatch(name, "POST", row.post[column], response, url))
+        response, logged = rolled_back(lambda: client.post(url, row.data(world)))
+        problems.append(mismatch(name, "POST", row.post[column], response, url))
         if row.writes[column] and not logged:
             problems.append(f"{name} POST should have changed something but did not")
         if not row.writes[column] and logged:
@@ -150,7 +123,7 @@ def test_posts_without_a_csrf_token_are_refused(world):
         if row.post is None:
             continue
         url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
-        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
+        response, logged = rolled_back(lambda: client.post(url, row.data(world)))
         if response.status_code != 403 or logged:
             problems.append(f"{name}: {response.status_code}, {logged} log entries")
     assert problems == []

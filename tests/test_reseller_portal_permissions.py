@@ -11,19 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
-from apps.licensing.models import ObjectLogEntry
+from tests.matrix import LOGIN, mismatch, rolled_back
 
 from .reseller_portal.personas import ResellerWorld, build_reseller_world
 
 PERSONAS = ("anonymous", "reseller", "other_reseller", "vendor_owner")
-LOGIN = "login"  # 302 to the login page with ?next=<the requested path>
 NOT_ALLOWED = (405, 405, 405, 405)  # GET of a POST-only view, whoever asks
 
 READ_PAGE = (LOGIN, 200, 200, 403)  # a page of "your reseller", no object id in the URL
@@ -82,31 +79,6 @@ def _client(world: ResellerWorld, persona: str) -> Client:
     return client
 
 
-def _rolled_back(send: Callable):
-    """Send a request inside a savepoint and undo what it wrote; return (response, logged)."""
-    with transaction.atomic():
-        before = ObjectLogEntry.objects.count()
-        response = send()
-        logged = ObjectLogEntry.objects.count() - before
-        transaction.set_rollback(True)
-    return response, logged
-
-
-def _login_redirect(url: str) -> str:
-    return f"{reverse('account_login')}?next={quote(url, safe='/')}"
-
-
-def _mismatch(name: str, method: str, expected, response, url: str) -> str | None:
-    if expected == LOGIN:
-        if response.status_code == 302 and response["Location"] == _login_redirect(url):
-            return None
-        where = response.get("Location", "")
-        return f"{name} {method}: expected login redirect, got {response.status_code} {where}"
-    if response.status_code != expected:
-        return f"{name} {method}: expected {expected}, got {response.status_code}"
-    return None
-
-
 def _url(name: str, row: Row, world: ResellerWorld) -> str:
     return reverse(f"reseller_portal:{name}", kwargs=row.kwargs(world))
 
@@ -117,8 +89,8 @@ def test_get_status_of_every_url(persona, world):
     problems = []
     for name, row in MATRIX.items():
         url = _url(name, row, world)
-        response, logged = _rolled_back(lambda: client.get(url))
-        problems.append(_mismatch(name, "GET", row.get[column], response, url))
+        response, logged = rolled_back(lambda: client.get(url))
+        problems.append(mismatch(name, "GET", row.get[column], response, url))
         if logged:
             problems.append(f"{name} GET wrote {logged} object-log entries")
     assert [p for p in problems if p] == []
@@ -132,8 +104,8 @@ def test_post_status_of_every_write_url(persona, world):
         if row.post is None:
             continue
         url, expected = _url(name, row, world), row.post[column]
-        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
-        problems.append(_mismatch(name, "POST", expected, response, url))
+        response, logged = rolled_back(lambda: client.post(url, row.data(world)))
+        problems.append(mismatch(name, "POST", expected, response, url))
         allowed = expected in (200, 302)
         if allowed and row.writes and not logged:
             problems.append(f"{name} POST was allowed but changed nothing")
@@ -150,7 +122,7 @@ def test_posts_without_a_csrf_token_are_refused(world):
         if row.post is None:
             continue
         url = _url(name, row, world)
-        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
+        response, logged = rolled_back(lambda: client.post(url, row.data(world)))
         if response.status_code != 403 or logged:
             problems.append(f"{name}: {response.status_code}, {logged} log entries")
     assert problems == []

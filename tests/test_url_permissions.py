@@ -11,21 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
 from apps.accounts.models import CustomerMembership, Membership, Reseller, Vendor
 from apps.accounts.portal import portal_link_create
-from apps.licensing.models import ActivationForm, IssuanceRight, LicenseTemplate, ObjectLogEntry
+from apps.licensing.models import ActivationForm, IssuanceRight, LicenseTemplate
+from tests.matrix import LOGIN, login_redirect, mismatch, rolled_back
 
 from .conftest import Tenant
 
 PERSONAS = ("anonymous", "owner", "admin", "read_only", "other")
-LOGIN = "login"  # 302 to the login page with ?next=<the requested path>
 NOT_ALLOWED = (405, 405, 405, 405, 405)  # GET of a POST-only view, whoever asks
 
 READ_PAGE = (LOGIN, 200, 200, 200, 200)  # a page of "your vendor", no object id in the URL
@@ -239,39 +237,14 @@ def _client(world: World, persona: str) -> Client:
     return client
 
 
-def _rolled_back(send: Callable):
-    """Send a request inside a savepoint and undo what it wrote; return (response, logged)."""
-    with transaction.atomic():
-        before = ObjectLogEntry.objects.count()
-        response = send()
-        logged = ObjectLogEntry.objects.count() - before
-        transaction.set_rollback(True)
-    return response, logged
-
-
-def _login_redirect(url: str) -> str:
-    return f"{reverse('account_login')}?next={quote(url, safe='/')}"
-
-
-def _mismatch(name: str, method: str, expected, response, url: str) -> str | None:
-    if expected == LOGIN:
-        if response.status_code == 302 and response["Location"] == _login_redirect(url):
-            return None
-        where = response.get("Location", "")
-        return f"{name} {method}: expected login redirect, got {response.status_code} {where}"
-    if response.status_code != expected:
-        return f"{name} {method}: expected {expected}, got {response.status_code}"
-    return None
-
-
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_get_status_of_every_url(persona, world):
     client, column = _client(world, persona), PERSONAS.index(persona)
     problems = []
     for name, row in MATRIX.items():
         url = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world))
-        response, logged = _rolled_back(lambda: client.get(url))
-        problems.append(_mismatch(name, "GET", row.get[column], response, url))
+        response, logged = rolled_back(lambda: client.get(url))
+        problems.append(mismatch(name, "GET", row.get[column], response, url))
         if logged:
             problems.append(f"{name} GET wrote {logged} object-log entries")
     assert [p for p in problems if p] == []
@@ -285,8 +258,8 @@ def test_post_status_of_every_write_url(persona, world):
         if row.post is None:
             continue
         url, expected = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world)), row.post[column]
-        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
-        problems.append(_mismatch(name, "POST", expected, response, url))
+        response, logged = rolled_back(lambda: client.post(url, row.data(world)))
+        problems.append(mismatch(name, "POST", expected, response, url))
         allowed = expected in (200, 302)
         if allowed and row.writes and not logged:
             problems.append(f"{name} POST was allowed but changed nothing")
@@ -303,7 +276,7 @@ def test_posts_without_a_csrf_token_are_refused(world):
         if row.post is None:
             continue
         url = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world))
-        response, logged = _rolled_back(lambda: client.post(url, row.data(world)))
+        response, logged = rolled_back(lambda: client.post(url, row.data(world)))
         if response.status_code != 403 or logged:
             problems.append(f"{name}: {response.status_code}, {logged} log entries")
     assert problems == []
@@ -409,7 +382,7 @@ def test_customer_portal_users_are_sent_to_their_portal_from_every_vendor_url(wo
         if row.post is not None:
             sends.append((client.post, portal))
         for send, expected in sends:
-            response, logged = _rolled_back(lambda: send(url, row.data(world)))
+            response, logged = rolled_back(lambda: send(url, row.data(world)))
             got = (response.status_code, response.get("Location"), logged)
             if got != expected:
                 problems.append(f"{name} {send.__name__}: {got}")
@@ -423,7 +396,7 @@ def test_anonymous_is_sent_to_login_to_create_an_organisation(db):
     url = reverse("vendor_portal:organisation_create")
     for response in (Client().get(url), Client().post(url, {"organisation": "Sneaky"})):
         assert response.status_code == 302
-        assert response["Location"] == _login_redirect(url)
+        assert response["Location"] == login_redirect(url)
     assert not Vendor.objects.filter(name="Sneaky").exists()
 
 
@@ -457,7 +430,7 @@ def test_vendor_member_may_open_the_organisation_page_too(world):
 def test_anonymous_opening_an_invitation_link_is_sent_to_login(tenant_invitation):
     response = Client().get(tenant_invitation.path)
     assert response.status_code == 302
-    assert response["Location"] == _login_redirect(tenant_invitation.path)
+    assert response["Location"] == login_redirect(tenant_invitation.path)
 
 
 def test_unknown_invitation_token_is_404_for_anyone(tenant, owner_client):
