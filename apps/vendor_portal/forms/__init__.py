@@ -1,0 +1,36 @@
+"""Forms of the vendor portal. They validate; services decide and save."""
+
+from .licensing import (  # noqa: F401
+    FEATURE_FIELDS,
+    ActivationFormForm,
+    BulkActivationForm,
+    CustomerForm,
+    DataObjectForm,
+    DateRangeForm,
+    ExtendForm,
+    KeyCreateForm,
+    KeyCreateWithTemplateForm,
+    KeyEditForm,
+    KeyFieldsMixin,
+    LicenseFileForm,
+    LicenseTemplateForm,
+    ProductForm,
+    RightChangeForm,
+    RightGrantForm,
+    TokenForm,
+    TokenWithTemplateLockForm,
+    format_data_objects,
+    parse_data_objects,
+)
+from .people import (  # noqa: F401
+    EXPIRES_HELP,
+    InviteForm,
+    OrganisationForm,
+    PortalInvitationForm,
+    PortalSignupLinkForm,
+    PortalUserForm,
+    ResellerInviteForm,
+    RoleForm,
+    SearchForm,
+    VendorSignupForm,
+)
