@@ -198,6 +198,7 @@ MATRIX: dict[str, Row] = {
                         post=WRITE_OBJECT_POST),
     "security": Row(),
     "object_log": Row(),
+    "webapi_log": Row(),
     # Scripts for customer IT: the same files for every vendor, so any member may fetch them.
     "machine_code_tools": Row(),
     "machine_code_script": Row(kwargs=lambda w: {"name": "machinecode.sh"}),
@@ -350,7 +351,7 @@ def test_other_vendor_sees_nothing_of_this_vendor_on_list_pages(tenant, other_ve
     secrets = [tenant.key.key, tenant.product.name, tenant.customer.name, tenant.owner.email,
                tenant.vendor.name]
     for name in ("dashboard", "product_list", "customer_list", "token_list", "object_log",
-                 "member_list", "security"):
+                 "member_list", "security", "webapi_log"):
         content = other_vendor_client.get(reverse(f"vendor_portal:{name}")).content.decode()
         leaked = [s for s in secrets if s in content]
         assert leaked == [], f"{name} shows {leaked}"

@@ -13,6 +13,7 @@ from .views import (
     security,
     templates_,
     tokens,
+    weblog,
 )
 
 app_name = "vendor_portal"
@@ -57,6 +58,7 @@ urlpatterns = [
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("security/", security.security, name="security"),
     path("log/", security.object_log, name="object_log"),
+    path("api-log/", weblog.webapi_log, name="webapi_log"),
     path("members/", members.member_list, name="member_list"),
     path("members/invite/", members.member_invite, name="member_invite"),
     path("members/<int:member_id>/role/", members.member_role, name="member_role"),

@@ -19,6 +19,7 @@ from .licensing import (  # noqa: F401
     RightGrantForm,
     TokenForm,
     TokenWithTemplateLockForm,
+    WebApiLogFilterForm,
     format_data_objects,
     parse_data_objects,
 )

@@ -1,10 +1,14 @@
 """Forms about licensing: products, keys, customers, tokens, files, templates, rights."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
+from django.utils import timezone
 
 from apps.licensing.license_files import FORMATS
 from apps.licensing.services.activation_forms import MAX_VALIDITY_DAYS
+from apps.licensing.weblog_io import STATE_GROUPS
 
 
 class ProductForm(forms.Form):
@@ -348,3 +352,28 @@ class DateRangeForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To (inclusive)",
                             widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class WebApiLogFilterForm(forms.Form):
+    product_id = forms.IntegerField(required=False, label="Product id")
+    key = forms.CharField(required=False, max_length=64)
+    machine_code = forms.CharField(required=False, max_length=128, label="Machine code")
+    friendly_name = forms.CharField(required=False, max_length=255, label="Friendly name")
+    state_group = forms.ChoiceField(required=False, label="State", choices=[("", "Any")] + [
+        (value, label) for value, (label, _) in STATE_GROUPS.items()])
+    ip = forms.GenericIPAddressField(required=False, label="IP")
+    since = forms.DateField(required=False, label="From",
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To",
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def filters(self) -> dict:
+        """The search's keyword arguments: dates become the start of the day in the site's
+        time zone, and "To" includes its whole day."""
+        data = {name: value for name, value in self.cleaned_data.items() if name != "before"}
+        for name, days in (("since", 0), ("until", 1)):
+            if data[name] is not None:
+                day = dt.datetime.combine(data[name] + dt.timedelta(days=days), dt.time())
+                data[name] = timezone.make_aware(day)
+        return data

@@ -1,0 +1,49 @@
+"""The vendor's Web API log: filters, cursor pagination by id, and a streamed CSV export."""
+
+from __future__ import annotations
+
+import csv
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from apps.accounts.access import vendor_member
+from apps.licensing.states import DESCRIPTIONS
+from apps.licensing.weblog_io import export_rows, webapi_log_search
+
+from ..forms import WebApiLogFilterForm
+
+PER_PAGE = 100
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_stream(rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse((writer.writerow(row) for row in export_rows(rows)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="webapi-log.csv"'
+    return response
+
+
+@vendor_member("read")
+def webapi_log(request: HttpRequest) -> HttpResponse:
+    form = WebApiLogFilterForm(request.GET)
+    valid = form.is_valid()
+    rows = webapi_log_search(vendor=request.vendor, **form.filters()) if valid else None
+    if valid and request.GET.get("export") == "csv":
+        return _csv_stream(rows)
+    before = form.cleaned_data.get("before") if valid else None
+    page = list((rows.filter(pk__lt=before) if before else rows)[:PER_PAGE + 1]) if valid else []
+    for entry in page:
+        entry.description = DESCRIPTIONS.get(entry.state, "")
+    query = request.GET.copy()
+    query.pop("before", None)
+    query.pop("export", None)
+    return render(request, "vendor_portal/weblog_list.html", {
+        "form": form, "entries": page[:PER_PAGE], "query": query.urlencode(),
+        "older": page[PER_PAGE - 1].pk if len(page) > PER_PAGE else None, "before": before,
+    })
