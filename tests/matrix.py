@@ -6,7 +6,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from django.db import transaction
-from django.urls import reverse
+from django.urls import URLResolver, get_resolver, reverse
 
 from apps.licensing.models import ObjectLogEntry
 
@@ -37,3 +37,32 @@ def mismatch(name: str, method: str, expected, response, url: str) -> str | None
     if response.status_code != expected:
         return f"{name} {method}: expected {expected}, got {response.status_code}"
     return None
+
+
+def url_names_in(namespace: str) -> set[str | None]:
+    """Every URL name the URLconf has in `namespace`, however deeply it is included."""
+    names: set[str | None] = set()
+
+    def walk(patterns, current: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, pattern.namespace or current)
+            elif current == namespace:
+                names.add(pattern.name)
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def csrf_problems(client, matrix: dict, url_of: Callable, data_of: Callable) -> list[str]:
+    """POST every write row without a CSRF token; list the rows not refused (403) or that
+    wrote to the object log anyway."""
+    problems = []
+    for name, row in matrix.items():
+        if row.post is None:
+            continue
+        url = url_of(name, row)
+        response, logged = rolled_back(lambda: client.post(url, data_of(row)))
+        if response.status_code != 403 or logged:
+            problems.append(f"{name}: {response.status_code}, {logged} log entries")
+    return problems

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import get_resolver, reverse
 
 from apps.accounts.portal import portal_link_create
 from apps.licensing.models import Activation
-from tests.matrix import LOGIN, mismatch, rolled_back
+from tests.matrix import LOGIN, csrf_problems, mismatch, rolled_back, url_names_in
 
 from .customer_portal.personas import PortalWorld, client_for, portal  # noqa: F401
 
@@ -118,33 +118,14 @@ def test_only_the_customer_admin_can_free_the_customers_device(persona, world):
 def test_posts_without_a_csrf_token_are_refused(world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.portal.admin)
-    problems = []
-    for name, row in MATRIX.items():
-        if row.post is None:
-            continue
-        url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
-        response, logged = rolled_back(lambda: client.post(url, row.data(world)))
-        if response.status_code != 403 or logged:
-            problems.append(f"{name}: {response.status_code}, {logged} log entries")
-    assert problems == []
-
-
-def _customer_portal_url_names() -> set[str | None]:
-    names: set[str | None] = set()
-
-    def walk(patterns, namespace: str | None) -> None:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, pattern.namespace or namespace)
-            elif namespace == "customer_portal":
-                names.add(pattern.name)
-
-    walk(get_resolver().url_patterns, None)
-    return names
+    assert csrf_problems(
+        client, MATRIX,
+        url_of=lambda name, row: reverse(f"customer_portal:{name}", kwargs=row.kwargs(world)),
+        data_of=lambda row: row.data(world)) == []
 
 
 def test_every_customer_portal_url_has_a_row_in_the_matrix():
-    names = _customer_portal_url_names()
+    names = url_names_in("customer_portal")
     assert names, "no customer_portal URLs found: is the URLconf still included?"
     assert names - set(MATRIX) == set(), "add these URLs to MATRIX"
     assert set(MATRIX) - names == set(), "these MATRIX rows name no URL"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import get_resolver, reverse
 
-from tests.matrix import LOGIN, mismatch, rolled_back
+from tests.matrix import LOGIN, csrf_problems, mismatch, rolled_back, url_names_in
 
 from .reseller_portal.personas import ResellerWorld, build_reseller_world
 
@@ -117,33 +117,12 @@ def test_post_status_of_every_write_url(persona, world):
 def test_posts_without_a_csrf_token_are_refused(world):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.me.user)
-    problems = []
-    for name, row in MATRIX.items():
-        if row.post is None:
-            continue
-        url = _url(name, row, world)
-        response, logged = rolled_back(lambda: client.post(url, row.data(world)))
-        if response.status_code != 403 or logged:
-            problems.append(f"{name}: {response.status_code}, {logged} log entries")
-    assert problems == []
-
-
-def _reseller_portal_url_names() -> set[str | None]:
-    names: set[str | None] = set()
-
-    def walk(patterns, namespace: str | None) -> None:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, pattern.namespace or namespace)
-            elif namespace == "reseller_portal":
-                names.add(pattern.name)
-
-    walk(get_resolver().url_patterns, None)
-    return names
+    assert csrf_problems(client, MATRIX, url_of=lambda name, row: _url(name, row, world),
+                         data_of=lambda row: row.data(world)) == []
 
 
 def test_every_reseller_portal_url_has_a_row_in_the_matrix():
-    names = _reseller_portal_url_names()
+    names = url_names_in("reseller_portal")
     assert names, "no reseller_portal URLs found: is the URLconf still included?"
     assert names - set(MATRIX) - PUBLIC == set(), "add these URLs to MATRIX"
     assert (set(MATRIX) | PUBLIC) - names == set(), "these MATRIX rows name no URL"
