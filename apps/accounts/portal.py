@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 from allauth.account.models import EmailAddress
@@ -12,16 +11,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import DomainError
+from apps.core.hashing import sha256_hex
 from apps.licensing.audit import Actor, log_change
 from apps.licensing.models import Customer
 
 from .models import CustomerMembership, PortalLink, User, Vendor
 
 SESSION_PORTAL_TOKEN = "portal_link_token"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @transaction.atomic
@@ -39,7 +35,7 @@ def portal_link_create(*, vendor: Vendor, actor: User | Actor,
         raise DomainError("A link expires in 1 to 3650 days.", field="expires_in_days")
     token = secrets.token_urlsafe(24)
     link = PortalLink.objects.create(
-        vendor=vendor, customer=customer, name=name.strip()[:100], token_hash=_digest(token),
+        vendor=vendor, customer=customer, name=name.strip()[:100], token_hash=sha256_hex(token),
         can_manage_activations=can_manage_activations, created_by=actor.user,
         expires_at=timezone.now() + dt.timedelta(days=expires_in_days)
         if expires_in_days else None,
@@ -63,7 +59,7 @@ def portal_link_for_token(token: str) -> PortalLink | None:
     if not token or len(token) > 100:
         return None
     return (PortalLink.objects.usable().select_related("vendor", "customer")
-            .filter(token_hash=_digest(token)).first())
+            .filter(token_hash=sha256_hex(token)).first())
 
 
 def email_verified(user: User) -> bool:

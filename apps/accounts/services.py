@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.core.errors import DomainError
+from apps.core.hashing import sha256_hex
 from apps.licensing.audit import Actor, log_change
 from apps.licensing.services import signing_key_create
 
@@ -35,10 +35,6 @@ def vendor_create(*, owner: User, name: str) -> Vendor:
     return vendor
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def invitation_create(*, vendor: Vendor, invited_by: User, email: str, role: str,
                       accept_url_template: str) -> Invitation:
@@ -53,7 +49,7 @@ def invitation_create(*, vendor: Vendor, invited_by: User, email: str, role: str
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(
-                vendor=vendor, email=email, role=role, token_hash=_token_hash(token),
+                vendor=vendor, email=email, role=role, token_hash=sha256_hex(token),
                 invited_by=invited_by,
                 expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS),
             )
@@ -79,7 +75,7 @@ def invitation_for_token(token: str) -> Invitation | None:
     return (
         Invitation.objects.pending()
         .select_related("vendor")
-        .filter(token_hash=_token_hash(token), expires_at__gt=timezone.now())
+        .filter(token_hash=sha256_hex(token), expires_at__gt=timezone.now())
         .first()
     )
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +21,7 @@ from apps.accounts.access import (
     customer_member,
 )
 from apps.core.errors import DomainError
+from apps.core.pagination import paginate
 from apps.licensing import selectors
 from apps.licensing.audit import Actor
 from apps.licensing.models import Activation
@@ -33,14 +32,10 @@ from .forms import DeactivateForm, SearchForm
 PAGE_SIZE = 100
 
 
-def _paginate(request: HttpRequest, queryset: QuerySet) -> Page:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
 @customer_member("read")
 def license_list(request: HttpRequest) -> HttpResponse:
     customer = request.customer
-    page = _paginate(request, selectors.customer_key_list(customer=customer))
+    page = paginate(request, selectors.customer_key_list(customer=customer), PAGE_SIZE)
     # The customer-wide cap counts node-locked devices on all keys, as Activate does.
     devices_used = Activation.objects.filter(key__customer=customer, floating=False).count() \
         if customer.max_no_of_devices else None
@@ -60,8 +55,8 @@ def license_detail(request: HttpRequest, key_id: int) -> HttpResponse:
 def device_list(request: HttpRequest) -> HttpResponse:
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"].strip() if search.is_valid() else ""
-    page = _paginate(request, selectors.customer_device_search(customer=request.customer,
-                                                                query=query))
+    page = paginate(request, selectors.customer_device_search(
+        customer=request.customer, query=query), PAGE_SIZE)
     return render(request, "customer_portal/device_list.html", {"page": page, "query": query})
 
 

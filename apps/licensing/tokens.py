@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import secrets
 import string
+
+from apps.core.hashing import sha256_hex
 
 SECRET_ALPHABET = string.ascii_letters + string.digits
 SECRET_LENGTH = 40
@@ -23,7 +24,7 @@ def new_secret() -> str:
 
 
 def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return sha256_hex(secret)
 
 
 def secret_matches(secret: str, stored_hash: str) -> bool:

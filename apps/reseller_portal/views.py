@@ -12,7 +12,6 @@ import datetime as dt
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,6 +28,7 @@ from apps.accounts.access import (
 from apps.accounts.models import Reseller
 from apps.core.csvexport import csv_response
 from apps.core.errors import DomainError
+from apps.core.pagination import paginate
 from apps.licensing.audit import Actor
 from apps.licensing.license_files import license_file
 from apps.licensing.models import Customer, Issuance, IssuanceRight, LicenseKey
@@ -41,12 +41,7 @@ from apps.licensing.services.resellers import (
 
 from .forms import CustomerForm, IssueKeyForm, SearchForm
 
-PAGE_SIZE = 25
 RECENT_KEYS = 10
-
-
-def _paginate(request: HttpRequest, queryset: QuerySet) -> Page:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _query(request: HttpRequest) -> str:
@@ -135,7 +130,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return _keys_csv(keys)
     return render(request, "reseller_portal/key_list.html", {
-        "page": _paginate(request, keys), "query": query})
+        "page": paginate(request, keys), "query": query})
 
 
 def _keys_csv(keys: QuerySet[LicenseKey]) -> HttpResponse:
@@ -190,7 +185,7 @@ def _open_rights(reseller: Reseller) -> list[IssuanceRight]:
 def customer_list(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     return render(request, "reseller_portal/customer_list.html", {
-        "page": _paginate(request, _reseller_customer_list(request.reseller, query)),
+        "page": paginate(request, _reseller_customer_list(request.reseller, query)),
         "query": query, "open_rights": _open_rights(request.reseller),
     })
 

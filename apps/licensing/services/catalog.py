@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.db import transaction
 from apps.accounts.models import PortalLink, Vendor
 from apps.accounts.portal import portal_link_create
 from apps.core.errors import DomainError
+from apps.core.hashing import sha256_hex
 
 from ..audit import Actor, diff, log_change, snapshot
 from ..models import Customer, Product
@@ -108,17 +108,13 @@ def customer_update(*, customer: Customer, actor: Actor, **fields: Any) -> Custo
 # --- The customer secret and the customer's portal invitation, as the Web API gives them. ---
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 @transaction.atomic
 def customer_secret_reset(*, customer: Customer, actor: Actor) -> str:
     """A new customer secret (a password that lists the customer's keys through the Web
     API). Returned once; only its SHA-256 digest is stored."""
     secret = secrets.token_hex(16)
-    Customer.objects.filter(pk=customer.pk).update(secret_hash=_digest(secret))
-    customer.secret_hash = _digest(secret)
+    Customer.objects.filter(pk=customer.pk).update(secret_hash=sha256_hex(secret))
+    customer.secret_hash = sha256_hex(secret)
     log_change(vendor=customer.vendor, actor=actor, obj=customer, action="secret set")
     return secret
 
@@ -127,7 +123,7 @@ def customer_for_secret(*, vendor: Vendor, secret: str) -> Customer | None:
     """The vendor's customer whose secret this is."""
     if not secret or len(secret) > 200:
         return None
-    return Customer.objects.for_vendor(vendor).filter(secret_hash=_digest(secret)).first()
+    return Customer.objects.for_vendor(vendor).filter(secret_hash=sha256_hex(secret)).first()
 
 
 @transaction.atomic

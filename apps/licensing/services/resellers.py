@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from typing import Any
 
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Reseller, User, Vendor
 from apps.core.errors import DomainError
+from apps.core.hashing import sha256_hex
 
 from ..audit import Actor, diff, log_change, snapshot
 from ..models import (
@@ -103,10 +103,6 @@ def key_create_from_template(*, template: LicenseTemplate, actor: Actor,
     return key
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def reseller_invite(*, vendor: Vendor, actor: User, name: str, email: str,
                     accept_url_template: str, company: str = "", url: str = "",
@@ -118,7 +114,7 @@ def reseller_invite(*, vendor: Vendor, actor: User, name: str, email: str,
     token = secrets.token_urlsafe(24)
     reseller = Reseller.objects.create(
         vendor=vendor, name=name.strip(), email=email, company=company, url=url, phone=phone,
-        description=description, invite_token_hash=_digest(token),
+        description=description, invite_token_hash=sha256_hex(token),
         invite_expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS))
     link = accept_url_template.format(token=token)
     transaction.on_commit(lambda: send_mail(
@@ -136,7 +132,7 @@ def reseller_for_token(token: str) -> Reseller | None:
     if not token or len(token) > 100:
         return None
     return (Reseller.objects.select_related("vendor")
-            .filter(invite_token_hash=_digest(token), accepted_at__isnull=True,
+            .filter(invite_token_hash=sha256_hex(token), accepted_at__isnull=True,
                     invite_expires_at__gt=timezone.now()).first())
 
 
