@@ -134,7 +134,7 @@ def key_update(*, key: LicenseKey, actor: Actor, **fields: Any) -> LicenseKey:
     if changes:
         log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="updated",
                    changes=changes)
-    _refresh(key, locked)
+    refresh_from(key, locked)
     return key
 
 
@@ -147,7 +147,7 @@ def key_set_blocked(*, key: LicenseKey, actor: Actor, blocked: bool) -> LicenseK
         log_change(vendor=locked.product.vendor, actor=actor, obj=locked,
                    action="blocked" if blocked else "unblocked",
                    changes={"block": [not blocked, blocked]})
-    _refresh(key, locked)
+    refresh_from(key, locked)
     return key
 
 
@@ -168,10 +168,11 @@ def key_extend(*, key: LicenseKey, actor: Actor, days: int) -> LicenseKey:
     locked.save(update_fields=["expires"])
     log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="extended",
                changes={"expires": [before, locked.expires], "days": [None, days]})
-    _refresh(key, locked)
+    refresh_from(key, locked)
     return key
 
 
-def _refresh(target: LicenseKey, source: LicenseKey) -> None:
+def refresh_from(target: LicenseKey, source: LicenseKey) -> None:
+    """Give the caller's instance the values just saved through a locked copy."""
     for f in LicenseKey._meta.concrete_fields:
         setattr(target, f.attname, getattr(source, f.attname))

@@ -17,6 +17,7 @@ from apps.core.errors import DomainError
 from .. import states
 from ..audit import Actor, log_change
 from ..models import MAX_MACHINE_CODE_LENGTH, Activation, Customer, LicenseKey
+from .keys import refresh_from
 
 BLOCKED = "The key is blocked and cannot be accessed."
 LIMIT_REACHED = "Cannot activate the new device as the limit has been reached."
@@ -124,7 +125,7 @@ def _add_node_locked(key: LicenseKey, device: Device, actor: Actor | None) -> Se
                             "machine_code": [None, device.machine_code]})
     state = states.ACTIVATION_NEW if used < locked.max_no_of_machines \
         else states.ACTIVATION_ALLOWED_MACHINE
-    _copy(key, locked)
+    refresh_from(key, locked)
     return SeatResult(key, activation, state)
 
 
@@ -196,11 +197,6 @@ def key_deactivate(*, key: LicenseKey, machine_code: str, floating: bool,
     log_change(vendor=locked.product.vendor, actor=actor, obj=locked,
                action="device deactivated", changes={"machine_code": [machine_code, None]})
     return states.DEACTIVATION_OK
-
-
-def _copy(target: LicenseKey, source: LicenseKey) -> None:
-    for f in LicenseKey._meta.concrete_fields:
-        setattr(target, f.attname, getattr(source, f.attname))
 
 
 __all__ = ["Device", "SeatResult", "key_activate", "key_deactivate"]
