@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "apps.activation_forms",
     "apps.customer_portal",
     "apps.reseller_portal",
+    "apps.anomalies",
+    "apps.license_server",
 ]
 
 MIDDLEWARE = [
@@ -219,3 +221,7 @@ ACTIVATION_FORM_MAX_FAILURES = int(os.environ.get("ACTIVATION_FORM_MAX_FAILURES"
 ACTIVATION_FORM_FAILURE_WINDOW_SECONDS = int(
     os.environ.get("ACTIVATION_FORM_FAILURE_WINDOW_SECONDS", "600")
 )
+
+# --- Anomaly detection (apps.anomalies) ---
+
+# --- License server (apps.license_server) ---

@@ -9,9 +9,6 @@ leave one, which also proves the POST data of the row is valid.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
@@ -28,36 +25,19 @@ from tests.matrix import (
     url_names_in,
 )
 
-from .conftest import Tenant
-
-PERSONAS = ("anonymous", "owner", "admin", "read_only", "other")
-NOT_ALLOWED = (405, 405, 405, 405, 405)  # GET of a POST-only view, whoever asks
-
-READ_PAGE = (LOGIN, 200, 200, 200, 200)  # a page of "your vendor", no object id in the URL
-READ_OBJECT = (LOGIN, 200, 200, 200, 404)
-WRITE_PAGE = (LOGIN, 200, 200, 403, 200)  # create pages: the other owner creates in his own
-WRITE_OBJECT_PAGE = (LOGIN, 200, 200, 403, 404)
-WRITE_OBJECT_POST = (LOGIN, 302, 302, 403, 404)
-OWNER_OBJECT_POST = (LOGIN, 302, 403, 403, 404)
-
-
-@dataclass
-class World:
-    tenant: Tenant
-    other: Tenant
-    token_id: int
-    invitation_id: int
-    portal_user_id: int  # a customer-portal user of tenant.customer, without permission
-    portal_link_id: int  # an invitation link to tenant.customer's portal
-
-
-@dataclass(frozen=True)
-class Row:
-    kwargs: Callable[[World], dict] = lambda w: {}
-    get: tuple = READ_PAGE
-    post: tuple | None = None  # None: a read page, POST is not part of its contract
-    data: Callable[[World], dict] = lambda w: {}
-    writes: bool = True  # an allowed POST leaves an object-log entry
+from .vendor_matrix import (
+    NOT_ALLOWED,
+    OWNER_OBJECT_POST,
+    PERSONAS,
+    READ_OBJECT,
+    WRITE_OBJECT_PAGE,
+    WRITE_OBJECT_POST,
+    WRITE_PAGE,
+    Row,
+    World,
+)
+from .vendor_matrix_anomalies import ROWS as ANOMALY_ROWS
+from .vendor_matrix_license_server import ROWS as LICENSE_SERVER_ROWS
 
 
 def _product(w: World) -> dict:
@@ -218,6 +198,7 @@ MATRIX: dict[str, Row] = {
     "invitation_revoke": Row(kwargs=lambda w: {"invitation_id": w.invitation_id},
                              get=NOT_ALLOWED, post=OWNER_OBJECT_POST),
 }
+MATRIX |= ANOMALY_ROWS | LICENSE_SERVER_ROWS
 # Public: the token in the path is the credential. Tested on its own below.
 PUBLIC = {"invitation_accept"}
 # Any logged-in person, vendor or not: where people who belong to no vendor start one.

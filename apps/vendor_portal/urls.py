@@ -85,4 +85,6 @@ urlpatterns = [
     path("billing/", resellers.billing, name="billing_report"),
     path("", include("apps.vendor_portal.urls_forms")),
     path("tools/", include("apps.vendor_portal.urls_tools")),
+    path("anomalies/", include("apps.vendor_portal.urls_anomalies")),
+    path("license-servers/", include("apps.vendor_portal.urls_license_server")),
 ]

@@ -1,0 +1,1 @@
+"""Anomaly detection on Web API logs: plain PyTorch/NumPy, no Django imports."""
