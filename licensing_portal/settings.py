@@ -222,6 +222,10 @@ ACTIVATION_FORM_FAILURE_WINDOW_SECONDS = int(
     os.environ.get("ACTIVATION_FORM_FAILURE_WINDOW_SECONDS", "600")
 )
 
+# Reports. Optional MaxMind-format country database (GeoLite2-Country.mmdb) for the Web API
+# log's Country column; empty: countries stay empty and the reports say so.
+GEOIP_DATABASE = os.environ.get("GEOIP_DATABASE", "")
+
 # --- Anomaly detection (apps.anomalies) ---
 
 # --- License server (apps.license_server) ---

@@ -23,6 +23,8 @@ from typing import Any
 
 from django.db import connection
 
+from apps.core.geoip import country_of
+
 from .models import Activation, Customer, DataObject, LicenseKey, Product
 
 _SQL = """
@@ -39,9 +41,10 @@ WITH k AS (
             AND (%(friendly_name)s = '' OR a.friendly_name = %(friendly_name)s))))
 ), logged AS (
     INSERT INTO licensing_webapilog (vendor_id, time, product_id, key, ip, state,
-        machine_code, friendly_name, method, user_agent, token_id)
+        machine_code, friendly_name, method, user_agent, token_id, country)
     SELECT %(vendor_id)s, now(), %(product_id)s, %(key)s, %(ip)s, %(state)s,
-        %(machine_code)s, %(friendly_name)s, %(method)s, %(user_agent)s, %(token_id)s
+        %(machine_code)s, %(friendly_name)s, %(method)s, %(user_agent)s, %(token_id)s,
+        %(country)s
     FROM hit
     RETURNING 1
 )
@@ -80,6 +83,7 @@ def serve(*, vendor_id: int, product_id: int, key: str, locked_key_id: int | Non
         "machine_code": machine_code or "", "friendly_name": friendly_name,
         "ip": log["ip"], "state": log["state"], "method": log["method"],
         "user_agent": log["user_agent"][:255], "token_id": log["token_id"],
+        "country": country_of(log["ip"]),
     }
     with connection.cursor() as cursor:
         cursor.execute(_SQL, params)

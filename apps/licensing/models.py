@@ -370,6 +370,8 @@ class WebApiLog(models.Model):
     do_int_value = models.BigIntegerField(null=True, blank=True)
     do_id = models.BigIntegerField(null=True, blank=True)
     token_id = models.BigIntegerField(null=True, blank=True)
+    # ISO 3166 alpha-2 code of the caller's IP, from the vendor-configured GeoIP database.
+    country = models.CharField(max_length=2, blank=True, default="", db_default="")
 
     objects = WebApiLogQuerySet.as_manager()
 

@@ -2,8 +2,8 @@
 streaming CSV import (Cryptolens' export format, also used to move logs between installs).
 
 The CSV columns are Cryptolens': `Id,ProductId,Key,IP,Time,State,MachineCode,FriendlyName,
-FloatingExpires,Method,Country`, times in Unix seconds. Country stays empty until a GeoIP
-database fills it.
+FloatingExpires,Method,Country`, times in Unix seconds. Country is an ISO 3166 alpha-2 code,
+filled from the GeoIP database when one is configured (GEOIP_DATABASE), else empty.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ COLUMNS = ["Id", "ProductId", "Key", "IP", "Time", "State", "MachineCode", "Frie
 REQUIRED_COLUMNS = ("id", "state", "time")
 IMPORT_METHOD = "import"
 COPY_FIELDS = ("id", "vendor_id", "time", "product_id", "key", "ip", "state", "machine_code",
-               "friendly_name", "floating_expires", "method", "user_agent")
+               "friendly_name", "floating_expires", "method", "user_agent", "country")
 BATCH_SIZE = 5000
 MAX_BIGINT = 2**63 - 1
 MAX_STATE = 32767  # a smallint on PostgreSQL
@@ -80,12 +80,12 @@ def export_rows(rows) -> Iterator[list[Any]]:
     """CSV rows (header first) of a log queryset, read in chunks so memory stays flat."""
     yield COLUMNS
     fields = ("id", "product_id", "key", "ip", "time", "state", "machine_code",
-              "friendly_name", "floating_expires", "method")
+              "friendly_name", "floating_expires", "method", "country")
     for (pk, product_id, key, ip, time, state, machine_code, friendly_name, floating_expires,
-         method) in rows.values_list(*fields).iterator(chunk_size=2000):
+         method, country) in rows.values_list(*fields).iterator(chunk_size=2000):
         yield [pk, "" if product_id is None else product_id, safe_cell(key), ip or "",
                _unix(time), state, safe_cell(machine_code), safe_cell(friendly_name),
-               _unix(floating_expires), safe_cell(method), ""]
+               _unix(floating_expires), safe_cell(method), country]
 
 
 # --- Writing: the streaming import. ---
@@ -148,6 +148,13 @@ def _ip(value: str) -> str | None:
     return value
 
 
+def _country(value: str) -> str:
+    value = value.upper()
+    if value and not (len(value) == 2 and value.isascii() and value.isalpha()):
+        raise RowError(f"Country is not a two-letter ISO 3166 code: {value!r}")
+    return value
+
+
 def parse_row(vendor: Vendor, cells: dict[str, str]) -> tuple:
     """One CSV row (lower-cased column names) as the values of COPY_FIELDS, or RowError.
     A tuple, not a model instance: building millions of instances costs more than the
@@ -164,7 +171,8 @@ def parse_row(vendor: Vendor, cells: dict[str, str]) -> tuple:
             _text(cells.get("machinecode", ""), "MachineCode", 128),
             _text(cells.get("friendlyname", ""), "FriendlyName", 255),
             _time(cells.get("floatingexpires", ""), "FloatingExpires"),
-            _text(cells.get("method", ""), "Method", 64) or IMPORT_METHOD, "")
+            _text(cells.get("method", ""), "Method", 64) or IMPORT_METHOD, "",
+            _country(cells.get("country", "")))
 
 
 def _save_batch(batch: list[tuple], result: ImportResult) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from apps.core.geoip import country_of
+
 from ..models import Event, WebApiLog
 
 
@@ -25,6 +27,7 @@ class CallRecord:
     user_agent: str = ""
     do_int_value: int | None = None
     do_id: int | None = None
+    country: str = ""  # from the GeoIP database when empty
     written: bool = False  # already stored (the PostgreSQL fast path logs in its own query)
 
 
@@ -36,7 +39,7 @@ def web_api_log_write(record: CallRecord) -> WebApiLog:
         ip=record.ip, machine_code=record.machine_code[:128],
         friendly_name=record.friendly_name[:255], floating_expires=record.floating_expires,
         user_agent=record.user_agent[:255], do_int_value=record.do_int_value,
-        do_id=record.do_id,
+        do_id=record.do_id, country=record.country or country_of(record.ip),
     )
 
 

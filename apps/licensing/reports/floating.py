@@ -1,0 +1,251 @@
+"""Floating seat usage: how many floating seats were held at each moment, from the Web API
+log alone (so it also covers keys since deleted and logs imported from Cryptolens).
+
+A seat is an "island" of one device on one key: it starts with a floating activation (2014,
+or 2015 in overdraft), each further activation of the same device before the seat expires
+(a heartbeat) extends it to that call's FloatingExpires, and it ends at the last expiry or at a
+release (6011), whichever comes first — the same rule the API applies when it hands out seats
+(apps/licensing/services/seats.py). Concurrency is then a running sum of +1 (seat start) and
+-1 (seat end) over time. Activations refused because every seat was taken are state 2024.
+
+Everything up to per-bucket and per-key aggregates runs in one SQL statement of window
+functions; rows from before the range are read too (LOOKBACK), so seats already held when the
+range starts are counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from apps.accounts.models import Vendor
+
+from .. import states
+from ..models import LicenseKey, WebApiLog
+from .sql import as_cte, epoch, fetch, from_unix, unix
+
+SEAT_STATES = (states.ACTIVATION_FLOATING, states.ACTIVATION_OVERDRAFT, states.FLOATING_RELEASED)
+# How far before the range to look for seats still held at its start: longer than any
+# floating interval a client sets in practice (Cryptolens' own maximum is a day).
+LOOKBACK = dt.timedelta(days=2)
+RESOLUTIONS = {"hour": 3600, "day": 86400}
+MAX_CHANGES = 5000  # the exact step series is kept for charts of one key; beyond, buckets only
+
+_SEATS = """
+WITH ev (product_id, lkey, machine, state, t0, x0) AS ({inner}),
+e AS (
+    SELECT product_id, lkey, machine, state, {t} AS t,
+           CASE WHEN state = {released} THEN NULL ELSE COALESCE({x}, {t}) END AS x,
+           CASE WHEN state = {released} THEN 1 ELSE 0 END AS rel
+    FROM ev
+),
+s AS (
+    SELECT e.*, COALESCE(SUM(rel) OVER (PARTITION BY product_id, lkey, machine
+        ORDER BY t, state ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS seg
+    FROM e
+),
+g AS (
+    SELECT s.*, MAX(x) OVER (PARTITION BY product_id, lkey, machine, seg
+        ORDER BY t, state ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM s
+),
+i AS (
+    SELECT g.*, SUM(CASE WHEN rel = 0 AND (reach IS NULL OR t >= reach) THEN 1 ELSE 0 END)
+        OVER (PARTITION BY product_id, lkey, machine, seg ORDER BY t, state
+              ROWS UNBOUNDED PRECEDING) AS island
+    FROM g
+),
+seats AS (
+    SELECT product_id, lkey, MIN(CASE WHEN rel = 0 THEN t END) AS start_t,
+           MAX(x) AS reach_t, MIN(CASE WHEN rel = 1 THEN t END) AS released_t,
+           MAX(CASE WHEN state = {overdraft} THEN 1 ELSE 0 END) AS od
+    FROM i GROUP BY product_id, lkey, machine, seg, island
+    HAVING MIN(CASE WHEN rel = 0 THEN t END) IS NOT NULL
+),
+d AS (
+    SELECT product_id, lkey, start_t AS t, 1 AS delta, od FROM seats
+    UNION ALL
+    SELECT product_id, lkey, CASE WHEN released_t IS NOT NULL AND released_t < reach_t
+                                  THEN released_t ELSE reach_t END, -1, od FROM seats
+),
+lv AS (
+    SELECT d.*,
+        SUM(delta) OVER (ORDER BY t, delta, product_id, lkey ROWS UNBOUNDED PRECEDING) AS lvl,
+        SUM(delta) OVER (PARTITION BY product_id, lkey ORDER BY t, delta
+                         ROWS UNBOUNDED PRECEDING) AS key_lvl,
+        LEAD(t) OVER (PARTITION BY product_id, lkey ORDER BY t, delta) AS key_next
+    FROM d
+)
+"""
+
+# Per bucket (and one "before the range" bucket, -1): net change and highest level reached.
+_BUCKETS = """
+SELECT CASE WHEN t < %s THEN -1 ELSE t - (t %% {width}) END AS bucket,
+       SUM(delta), MAX(lvl)
+FROM lv WHERE t < %s GROUP BY 1 ORDER BY 1
+"""
+
+# Per key: peak inside the range, seconds at or over the key's limit, seats started (of them
+# in overdraft).
+_KEYS = """
+SELECT lv.product_id, lv.lkey, COALESCE(MAX(k.max_no_of_machines), 0),
+    MAX(CASE WHEN t < %s AND key_next > %s AND key_next > t THEN key_lvl ELSE 0 END),
+    SUM(CASE WHEN k.max_no_of_machines > 0 AND key_lvl >= k.max_no_of_machines
+                  AND t < %s AND key_next > %s
+             THEN (CASE WHEN key_next < %s THEN key_next ELSE %s END)
+                  - (CASE WHEN t > %s THEN t ELSE %s END)
+             ELSE 0 END),
+    SUM(CASE WHEN delta = 1 AND t >= %s AND t < %s THEN 1 ELSE 0 END),
+    SUM(CASE WHEN delta = 1 AND od = 1 AND t >= %s AND t < %s THEN 1 ELSE 0 END)
+FROM lv LEFT JOIN licensing_licensekey k ON k.product_id = lv.product_id AND k.key = lv.lkey
+GROUP BY lv.product_id, lv.lkey ORDER BY lv.product_id, lv.lkey
+"""
+
+_CHANGES = "SELECT t, SUM(delta) FROM lv GROUP BY t ORDER BY t"
+
+
+@dataclass
+class KeyUsage:
+    product_id: int | None
+    key: str
+    limit: int
+    peak: int
+    seconds_at_or_over_limit: int
+    seats_started: int
+    overdraft_seats_started: int  # seats taken beyond the limit (state 2015)
+    denied: int = 0  # activations refused because every seat was taken (2024)
+
+    @property
+    def overdraft_used(self) -> int:
+        """Most seats held beyond the limit at one time."""
+        return max(0, self.peak - self.limit) if self.limit else 0
+
+
+@dataclass
+class FloatingUsage:
+    start: dt.datetime
+    end: dt.datetime
+    resolution: str
+    buckets: list[dt.datetime] = field(default_factory=list)
+    peak: list[int] = field(default_factory=list)  # highest concurrent seats in each bucket
+    denied: list[int] = field(default_factory=list)  # refused activations (2024) per bucket
+    keys: list[KeyUsage] = field(default_factory=list)
+    changes: list[tuple[dt.datetime, int]] | None = None  # exact step series (one key only)
+
+    @property
+    def peak_overall(self) -> int:
+        return max(self.peak, default=0)
+
+    @property
+    def denied_total(self) -> int:
+        return sum(self.denied)
+
+    @property
+    def seconds_at_or_over_limit(self) -> int:
+        return sum(k.seconds_at_or_over_limit for k in self.keys)
+
+    @property
+    def overdraft_used(self) -> int:
+        return max((k.overdraft_used for k in self.keys), default=0)
+
+
+_DENIED = """
+WITH ev (product_id, lkey, t0) AS ({inner})
+SELECT {t} - ({t} %% {width}) AS bucket, product_id, lkey, COUNT(*) FROM ev GROUP BY 1, 2, 3
+"""
+
+
+def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
+                   product_id: int | None = None, keys: list[tuple[int, str]] | None = None,
+                   resolution: str = "hour") -> FloatingUsage:
+    """Concurrent floating seats of `vendor`'s keys in [start, end), optionally only one
+    product's or only the given (product id, key) pairs (a key, or a customer's keys)."""
+    width = RESOLUTIONS[resolution]
+    s, e = unix(start), unix(end)
+    usage = FloatingUsage(start=start, end=end, resolution=resolution)
+    log = _scope(WebApiLog.objects.filter(vendor=vendor), product_id, keys)
+    seat_rows = log.filter(state__in=SEAT_STATES, time__gte=start - LOOKBACK, time__lt=end)
+    inner, params = as_cte(seat_rows.values_list(
+        "product_id", "key", "machine_code", "state", "time", "floating_expires"))
+    head = _SEATS.format(inner=inner, t=epoch("t0"), x=epoch("x0"),
+                         released=states.FLOATING_RELEASED, overdraft=states.ACTIVATION_OVERDRAFT)
+    buckets = fetch(head + _BUCKETS.format(width=width), (*params, s, e))
+    key_rows = fetch(head + _KEYS, (*params, e, s, e, s, e, e, s, s, s, e, s, e))
+    denied = _denied(log, start, end, width)
+    _fill_buckets(usage, buckets, denied, s, e, width)
+    usage.keys = [KeyUsage(product_id, key, limit, peak or 0, at_limit or 0, started or 0,
+                           od_started or 0, denied.get((product_id, key), {}).get("total", 0))
+                  for product_id, key, limit, peak, at_limit, started, od_started in key_rows
+                  if peak or started]  # seats of the look-back that ended before the range
+    _add_denied_only_keys(usage, denied)
+    if keys is not None and len(keys) == 1:
+        changes = fetch(head + _CHANGES, params)
+        usage.changes = _step_series(changes, s, e) if len(changes) <= MAX_CHANGES else None
+    return usage
+
+
+def _scope(log, product_id: int | None, keys: list[tuple[int, str]] | None):
+    if product_id is not None:
+        log = log.filter(product_id=product_id)
+    if keys is not None:
+        log = log.filter(product_id__in={p for p, _ in keys}, key__in={k for _, k in keys})
+    return log
+
+
+def _denied(log, start: dt.datetime, end: dt.datetime, width: int) -> dict:
+    """Refused floating activations per (product, key): per bucket and in total."""
+    rows = log.filter(state=states.ACTIVATION_FLOATING_LIMIT, time__gte=start, time__lt=end)
+    inner, params = as_cte(rows.values_list("product_id", "key", "time"))
+    found: dict = {}
+    for bucket, product_id, key, count in fetch(
+            _DENIED.format(inner=inner, t=epoch("t0"), width=width), params):
+        entry = found.setdefault((product_id, key), {"total": 0})
+        entry["total"] += count
+        entry[bucket] = entry.get(bucket, 0) + count
+    return found
+
+
+def _fill_buckets(usage: FloatingUsage, rows: list[tuple], denied: dict, s: int, e: int,
+                  width: int) -> None:
+    """One entry per bucket of the range, carrying the seat level across quiet buckets."""
+    by_bucket = {row[0]: row[1:] for row in rows}
+    level = by_bucket[-1][0] if -1 in by_bucket else 0
+    bucket = s - s % width
+    while bucket < e:
+        net, highest = by_bucket.get(bucket, (0, None))
+        usage.buckets.append(from_unix(bucket))
+        usage.peak.append(max(level, highest if highest is not None else level))
+        usage.denied.append(sum(d.get(bucket, 0) for d in denied.values()))
+        level += net
+        bucket += width
+
+
+def _add_denied_only_keys(usage: FloatingUsage, denied: dict) -> None:
+    """Keys whose every activation in the range was refused still belong in the table."""
+    listed = {(k.product_id, k.key) for k in usage.keys}
+    missing = [pair for pair in denied if pair not in listed]
+    limits = dict(((p, k), n) for p, k, n in LicenseKey.objects.filter(
+        product_id__in={p for p, _ in missing}, key__in={k for _, k in missing}
+    ).values_list("product_id", "key", "max_no_of_machines")) if missing else {}
+    for product_id, key in missing:
+        usage.keys.append(KeyUsage(product_id, key, limits.get((product_id, key), 0), 0, 0, 0,
+                                   0, denied[(product_id, key)]["total"]))
+    usage.keys.sort(key=lambda k: (-k.peak, -k.denied, k.key))
+
+
+def _step_series(changes: list[tuple[int, int]], s: int, e: int
+                 ) -> list[tuple[dt.datetime, int]]:
+    """The level after each instant at which it changes inside [s, e), starting at s."""
+    level = sum(net for t, net in changes if t < s)
+    series = [(s, level)]
+    for t, net in changes:
+        if t < s or not net:
+            continue
+        if t >= e:
+            break
+        level += net
+        if series[-1][0] == t:
+            series[-1] = (t, level)
+        else:
+            series.append((t, level))
+    return [(from_unix(t), value) for t, value in series]
