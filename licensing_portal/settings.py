@@ -227,5 +227,34 @@ ACTIVATION_FORM_FAILURE_WINDOW_SECONDS = int(
 GEOIP_DATABASE = os.environ.get("GEOIP_DATABASE", "")
 
 # --- Anomaly detection (apps.anomalies) ---
+# Days of Web API log (counted back from the newest row) each training reads.
+ANOMALY_TRAIN_DAYS = int(os.environ.get("ANOMALY_TRAIN_DAYS", "30"))
+ANOMALY_SEED = int(os.environ.get("ANOMALY_SEED", "0"))
+# Nightly retraining of every vendor at this UTC time; scoring of new rows every N minutes.
+ANOMALY_RETRAIN_HOUR = int(os.environ.get("ANOMALY_RETRAIN_HOUR", "3"))
+ANOMALY_RETRAIN_MINUTE = int(os.environ.get("ANOMALY_RETRAIN_MINUTE", "15"))
+ANOMALY_DETECT_EVERY_MINUTES = int(os.environ.get("ANOMALY_DETECT_EVERY_MINUTES", "10"))
+# Each run scores again this much before the last run's newest row (its partial window).
+ANOMALY_RESCORE_OVERLAP_SECONDS = int(os.environ.get("ANOMALY_RESCORE_OVERLAP_SECONDS",
+                                                     "3600"))
+ANOMALY_TRAIN_TIME_LIMIT = int(os.environ.get("ANOMALY_TRAIN_TIME_LIMIT", "3600"))
+ANOMALY_DETECT_TIME_LIMIT = int(os.environ.get("ANOMALY_DETECT_TIME_LIMIT", "600"))
+# Celery queue of the training task; run a worker with -Q on it.
+ANOMALY_QUEUE = os.environ.get("ANOMALY_QUEUE", "anomalies")
+# Address of the portal, for the links in the anomaly digest e-mail (sent by a worker).
+ANOMALY_PORTAL_URL = os.environ.get("ANOMALY_PORTAL_URL", "http://127.0.0.1:8000")
+
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["anomaly-retrain-nightly"] = {
+    "task": "apps.anomalies.tasks.anomaly_retrain_all",
+    "schedule": crontab(hour=ANOMALY_RETRAIN_HOUR, minute=ANOMALY_RETRAIN_MINUTE),
+}
+CELERY_BEAT_SCHEDULE["anomaly-detect-recent"] = {
+    "task": "apps.anomalies.tasks.anomaly_detect_all",
+    "schedule": crontab(minute=f"*/{ANOMALY_DETECT_EVERY_MINUTES}"),
+}
+CELERY_TASK_ROUTES = globals().get("CELERY_TASK_ROUTES") or {}
+CELERY_TASK_ROUTES["apps.anomalies.tasks.anomaly_model_retrain"] = {"queue": ANOMALY_QUEUE}
 
 # --- License server (apps.license_server) ---

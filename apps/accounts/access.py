@@ -344,3 +344,15 @@ def access_right(membership: Membership, pk: int, *, level: Level = "read") -> I
     check_level(membership, level)
     return _get(IssuanceRight.objects.filter(reseller__vendor=membership.vendor)
                 .select_related("reseller", "template"), pk=pk)
+
+
+# --- Anomaly detection (apps.anomalies) ----------------------------------------------------
+
+from apps.anomalies.models import Finding  # noqa: E402
+
+
+def access_finding(membership: Membership, pk: int, *, level: Level = "read") -> Finding:
+    """One of the vendor's anomaly findings, or 404 (another vendor's looks missing). Acting on
+    a finding (mark as expected, block its key) needs write: read-only members get 403."""
+    check_level(membership, level)
+    return _get(Finding.objects.for_vendor(membership.vendor), pk=pk)

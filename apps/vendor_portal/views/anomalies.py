@@ -1,0 +1,186 @@
+"""Anomaly findings and the detector's model page. Reads come from apps.anomalies.selectors,
+writes go through apps.anomalies.services; torch is never imported here."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts.access import access_finding, vendor_member
+from apps.anomalies import selectors, services
+from apps.anomalies.models import Finding
+from apps.core.charts import Chart, Series, csv_for
+from apps.core.errors import DomainError
+from apps.licensing.audit import Actor
+
+from ..forms.anomalies import AnomalySettingsForm, FindingFilterForm
+from .common import csv_response, paginate
+
+SEVERITY_LABELS = dict(Finding.Severity.choices)
+
+
+def _per_day_chart(vendor) -> Chart:
+    labels, counts = selectors.findings_per_day(vendor=vendor)
+    return Chart(id="findings-per-day", title="Findings per day (last 30 days)", x_label="Day",
+                 y_label="Findings", labels=labels, kind="bar", stacked=True,
+                 series=[Series(SEVERITY_LABELS[s], counts[s]) for s in ("high", "medium", "low")])
+
+
+def _list_csv(findings) -> HttpResponse:
+    return csv_response("anomaly-findings.csv", [
+        "Id", "Label", "Kind", "Subject", "Product id", "Start", "End", "Score", "Severity",
+        "Status", "Reasons"], ([
+            f.pk, f.label, f.subject_kind, f.subject, f.product_id, f.start.isoformat(),
+            f.end.isoformat(), round(f.score, 4), f.severity, f.status, " | ".join(f.reasons),
+        ] for f in findings.iterator()))
+
+
+@vendor_member("read")
+def anomaly_list(request: HttpRequest) -> HttpResponse:
+    form = FindingFilterForm(request.GET)
+    filters = form.filters() if form.is_valid() else {}
+    findings = selectors.finding_list(vendor=request.vendor, **filters)
+    chart = _per_day_chart(request.vendor)
+    if (download := csv_for(request, [chart])) is not None:
+        return download
+    if request.GET.get("format") == "csv":
+        return _list_csv(findings)
+    query = request.GET.copy()
+    for name in ("page", "csv", "format"):
+        query.pop(name, None)
+    return render(request, "vendor_portal/anomaly_list.html", {
+        "form": form, "page": paginate(request, findings), "chart": chart,
+        "query": query.urlencode(), "version": selectors.active_version(vendor=request.vendor),
+    })
+
+
+def _log_url(finding: Finding) -> str:
+    """The Web API log browser filtered to the finding's subject and time span."""
+    subject = ({"key": finding.subject, "product_id": finding.product_id or ""}
+               if finding.is_key else {"ip": finding.subject})
+    params = {**subject, "start": int(finding.start.timestamp()),
+              "end": int(finding.end.timestamp()) + 1}
+    return f"{reverse('vendor_portal:webapi_log')}?{urlencode(params)}"
+
+
+def _traffic_chart(finding: Finding) -> Chart:
+    traffic = selectors.finding_traffic(finding)
+    return Chart(id="finding-traffic", title=f"Traffic of this {finding.subject_name.lower()} "
+                                             "around the finding",
+                 x_label="Hour (UTC)", y_label="Calls or distinct values per hour",
+                 labels=traffic.labels, kind="bar", series=[
+                     Series("Successful calls", traffic.succeeded),
+                     Series("Failed calls", traffic.failed),
+                     Series("Distinct IPs", traffic.ips, kind="line"),
+                     Series("Distinct machines", traffic.machines, kind="line")])
+
+
+@vendor_member("read")
+def anomaly_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
+    finding = access_finding(request.membership, finding_id)
+    chart = _traffic_chart(finding)
+    if (download := csv_for(request, [chart])) is not None:
+        return download
+    return render(request, "vendor_portal/anomaly_detail.html", {
+        "finding": finding, "key": selectors.finding_key(finding), "chart": chart,
+        "version": selectors.finding_version(finding),
+        "log_url": _log_url(finding), "query": "",
+    })
+
+
+@require_POST
+@vendor_member("write")
+def anomaly_mark_expected(request: HttpRequest, finding_id: int) -> HttpResponse:
+    finding = access_finding(request.membership, finding_id, level="write")
+    services.finding_mark_expected(finding=finding, actor=Actor.for_user(request.user))
+    messages.success(request, "Marked as expected: it stays out of the next training.")
+    return redirect("vendor_portal:anomaly_detail", finding_id=finding.pk)
+
+
+@require_POST
+@vendor_member("write")
+def anomaly_block_key(request: HttpRequest, finding_id: int) -> HttpResponse:
+    finding = access_finding(request.membership, finding_id, level="write")
+    try:
+        key = services.finding_block_key(finding=finding, actor=Actor.for_user(request.user))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Key {key.key} blocked.")
+    return redirect("vendor_portal:anomaly_detail", finding_id=finding.pk)
+
+
+def _loss_chart(version) -> Chart:
+    meta = version.metadata
+    losses = list(meta.get("train_loss") or [])
+    series = [Series("Training loss", losses)]
+    if meta.get("validation_loss"):
+        series.append(Series("Validation loss", list(meta["validation_loss"])))
+    return Chart(id="training-loss", title="Training loss per epoch", x_label="Epoch",
+                 y_label="Reconstruction loss (mean squared error)",
+                 labels=[str(n + 1) for n in range(len(losses))], series=series)
+
+
+def _histogram_chart(version) -> Chart:
+    """Scores of the training windows, split at the threshold: what lies right of the
+    boundary would have been flagged."""
+    histogram, threshold = version.metadata.get("score_histogram") or {}, version.threshold
+    edges, counts = list(histogram.get("edges") or []), list(histogram.get("counts") or [])
+    bins = list(zip(edges, edges[1:], counts, strict=False))
+    above = [threshold is not None and low >= threshold for low, _, _ in bins]
+    return Chart(
+        id="score-histogram", kind="bar", stacked=True,
+        title=f"Scores of the training windows (threshold {threshold:.3g})"
+        if threshold is not None else "Scores of the training windows",
+        x_label="Anomaly score", y_label="Windows",
+        labels=[f"{low:.3g}–{high:.3g}" for low, high, _ in bins],
+        series=[Series("Below the threshold", [0 if a else c for (_, _, c), a
+                                               in zip(bins, above, strict=True)]),
+                Series("At or above the threshold", [c if a else 0 for (_, _, c), a
+                                                     in zip(bins, above, strict=True)])])
+
+
+def _model_page(request: HttpRequest, form: AnomalySettingsForm | None = None
+                ) -> HttpResponse:
+    version = selectors.active_version(vendor=request.vendor)
+    charts = [_loss_chart(version), _histogram_chart(version)] if version else []
+    if (download := csv_for(request, charts)) is not None:
+        return download
+    current = selectors.settings_of(request.vendor)
+    form = form or AnomalySettingsForm(initial={
+        name: getattr(current, name) for name in AnomalySettingsForm.base_fields})
+    return render(request, "vendor_portal/anomaly_model.html", {
+        "version": version, "charts": charts, "form": form, "settings": current,
+        "versions": selectors.detector_versions(vendor=request.vendor), "query": "",
+    })
+
+
+@vendor_member("read")
+def anomaly_model(request: HttpRequest) -> HttpResponse:
+    return _model_page(request)
+
+
+@require_POST
+@vendor_member("write")
+def anomaly_settings(request: HttpRequest) -> HttpResponse:
+    form = AnomalySettingsForm(request.POST)
+    if not form.is_valid():
+        return _model_page(request, form)
+    services.anomaly_settings_update(vendor=request.vendor, actor=Actor.for_user(request.user),
+                                     **form.cleaned_data)
+    messages.success(request, "Settings saved. A new sensitivity applies from the next "
+                              "training.")
+    return redirect("vendor_portal:anomaly_model")
+
+
+@require_POST
+@vendor_member("write")
+def anomaly_retrain(request: HttpRequest) -> HttpResponse:
+    services.anomaly_retrain_request(vendor=request.vendor, actor=Actor.for_user(request.user))
+    messages.success(request, "Retraining queued. The new version appears here when it is done.")
+    return redirect("vendor_portal:anomaly_model")
