@@ -186,6 +186,8 @@ MATRIX: dict[str, Row] = {
     "security": Row(),
     "object_log": Row(),
     "webapi_log": Row(),
+    "usage_report": Row(),
+    "floating_report": Row(),
     # Scripts for customer IT: the same files for every vendor, so any member may fetch them.
     "machine_code_tools": Row(),
     "machine_code_script": Row(kwargs=lambda w: {"name": "machinecode.sh"}),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+import datetime as dt
+import json
+
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -67,17 +70,48 @@ def customer_list(*, vendor: Vendor, query: str = "") -> QuerySet[Customer]:
     return customers.order_by("name", "id")
 
 
-def object_log(*, vendor: Vendor, object_type: str = "", query: str = ""
+def object_log(*, vendor: Vendor, object_type: str = "", object_id: str = "", query: str = "",
+               actor: tuple[str, int | None] | None = None,
+               since: dt.datetime | None = None, until: dt.datetime | None = None
                ) -> QuerySet[ObjectLogEntry]:
+    """The vendor's object log, newest first, narrowed by kind (and one object of it), actor
+    (type and id: a person, a token or the system), time range and free text."""
     entries = ObjectLogEntry.objects.for_vendor(vendor)
     if object_type:
         entries = entries.filter(object_type=object_type)
+        if object_id:
+            entries = entries.filter(object_id=object_id)
+    if actor is not None:
+        entries = entries.filter(actor_type=actor[0], actor_id=actor[1])
+    if since is not None:
+        entries = entries.filter(time__gte=since)
+    if until is not None:
+        entries = entries.filter(time__lt=until)
     if query.strip():
         q = query.strip()
         entries = entries.filter(
             Q(object_repr__icontains=q) | Q(actor_label__icontains=q) | Q(action__icontains=q)
         )
     return entries
+
+
+OBJECT_LOG_COLUMNS = ["Time", "ActorType", "ActorId", "Actor", "Action", "ObjectType",
+                      "ObjectId", "Object", "Changes"]
+
+
+def object_log_rows(entries: QuerySet[ObjectLogEntry]):
+    """CSV rows of object-log entries (changes as JSON: field -> [before, after])."""
+    for entry in entries.iterator(chunk_size=2000):
+        yield [entry.time.isoformat(), entry.actor_type, entry.actor_id or "", entry.actor_label,
+               entry.action, entry.object_type, entry.object_id, entry.object_repr,
+               json.dumps(entry.changes, default=str, sort_keys=True)]
+
+
+def object_log_actors(*, vendor: Vendor) -> list[tuple[str, int | None, str]]:
+    """Everyone who ever changed something of the vendor's: (type, id, latest label)."""
+    rows = (ObjectLogEntry.objects.for_vendor(vendor).values("actor_type", "actor_id")
+            .annotate(label=Max("actor_label")).order_by("actor_type", "label"))
+    return [(row["actor_type"], row["actor_id"], row["label"]) for row in rows]
 
 
 def dashboard_counts(*, vendor: Vendor) -> dict[str, int]:
@@ -118,3 +152,13 @@ def customer_device_search(*, customer: Customer, query: str = "") -> QuerySet[A
         devices = devices.filter(Q(friendly_name__icontains=query)
                                  | Q(machine_code__icontains=query))
     return devices.order_by(Lower("friendly_name"), "machine_code", "id")
+
+
+def report_choices(*, vendor: Vendor) -> dict[str, list[tuple[int, str]]]:
+    """Products and customers a vendor's report can be narrowed to."""
+    return {
+        "products": list(Product.objects.for_vendor(vendor).order_by("name")
+                         .values_list("pk", "name")),
+        "customers": list(Customer.objects.for_vendor(vendor).order_by("name")
+                          .values_list("pk", "name")),
+    }

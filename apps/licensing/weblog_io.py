@@ -54,11 +54,12 @@ STATE_GROUPS: dict[str, tuple[str, Q]] = {
 
 def webapi_log_search(*, vendor: Vendor, product_id: int | None = None, key: str = "",
                       machine_code: str = "", friendly_name: str = "", state_group: str = "",
-                      ip: str = "", since: dt.datetime | None = None,
+                      ip: str = "", country: str = "", since: dt.datetime | None = None,
                       until: dt.datetime | None = None):
     """The vendor's log rows matching every given filter, newest first (`until` exclusive)."""
     rows = WebApiLog.objects.for_vendor(vendor)
-    exact = {"product_id": product_id, "key": key, "machine_code": machine_code, "ip": ip}
+    exact = {"product_id": product_id, "key": key, "machine_code": machine_code, "ip": ip,
+             "country": country}
     rows = rows.filter(**{name: value for name, value in exact.items()
                           if value not in (None, "")})
     if friendly_name:

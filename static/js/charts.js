@@ -11,7 +11,7 @@
       label: series.label,
       data: series.values,
       type: isBar ? "bar" : "line",
-      stepped: series.kind === "step" ? "before" : false,
+      stepped: series.kind === "step" ? "after" : false,
       borderColor: colour,
       backgroundColor: isBar ? colour + "cc" : colour + "22",
       borderWidth: isBar ? 0 : 2,

@@ -1,8 +1,13 @@
 import base64
+import csv
+import datetime as dt
 import html
+import io
+import json
 import re
 
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.licensing.models import SigningKey
 from apps.licensing.signing import load_public_key
@@ -60,3 +65,37 @@ def test_object_log_filters_by_kind_and_search(tenant, owner_client):
     assert {e.object_repr for e in keys_only} == {tenant.key.key, second.key}
     found = owner_client.get(url, {"q": second.key}).context["page"]
     assert [e.object_repr for e in found] == [second.key]
+
+
+def test_object_log_filters_by_actor_object_and_time_and_exports_csv(tenant, owner_client,
+                                                                     admin_client_):
+    url = reverse("vendor_portal:object_log")
+    owner_client.post(reverse("vendor_portal:key_block", args=[tenant.key.pk]), {"block": "1"})
+    admin_client_.post(reverse("vendor_portal:key_block", args=[tenant.key.pk]), {"block": "0"})
+    second = make_key(tenant.product)
+    admin = f"user:{tenant.admin.pk}"
+
+    response = owner_client.get(url, {"actor": admin})
+    assert [(e.action, e.actor_label) for e in response.context["page"]] == [
+        ("unblocked", tenant.admin.email)]
+    one_key = owner_client.get(url, {"type": "licensing.licensekey",
+                                     "object_id": str(tenant.key.pk)}).context["page"]
+    assert second.key not in {e.object_repr for e in one_key}
+    assert {e.action for e in one_key} >= {"blocked", "unblocked"}
+    tomorrow = (timezone.now() + dt.timedelta(days=1)).date().isoformat()
+    assert list(owner_client.get(url, {"since": tomorrow}).context["page"]) == []
+
+    export = owner_client.get(url, {"actor": admin, "export": "csv"})
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert rows[0] == ["Time", "ActorType", "ActorId", "Actor", "Action", "ObjectType",
+                       "ObjectId", "Object", "Changes"]
+    assert [(r[1], r[2], r[4], r[7]) for r in rows[1:]] == [
+        ("user", str(tenant.admin.pk), "unblocked", tenant.key.key)]
+    assert json.loads(rows[1][8]) == {"block": [True, False]}
+
+
+def test_object_log_refuses_an_unknown_actor_choice(tenant, owner_client):
+    response = owner_client.get(reverse("vendor_portal:object_log"), {"actor": "user:999999"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["actor"]
+    assert list(response.context["page"]) == []

@@ -54,7 +54,7 @@ def test_read_only_member_sees_own_rows_with_state_description(tenant, other_ten
 def test_each_filter_narrows_the_rows(tenant, owner_client):
     v = tenant.vendor
     hit = _log(v, product_id=5, key="K-1", machine_code="pc-1", friendly_name="Alice LAPTOP",
-               ip="192.0.2.7", state=2014, time=T0)
+               ip="192.0.2.7", state=2014, time=T0, country="SE")
     others = {
         "product_id": _log(v, product_id=6, key="K-1", state=2014),
         "key": _log(v, key="K-2", state=2014),
@@ -64,10 +64,14 @@ def test_each_filter_narrows_the_rows(tenant, owner_client):
         "state_group": _log(v, state=2011),
         "since": _log(v, time=T0 - dt.timedelta(days=2), state=2014),
         "until": _log(v, time=T0 + dt.timedelta(days=1), state=2014),
+        "country": _log(v, country="DE", state=2014),
+        "start": _log(v, time=T0 - dt.timedelta(seconds=1), state=2014),
+        "end": _log(v, time=T0 + dt.timedelta(seconds=1), state=2014),
     }
     filters = {"product_id": "5", "key": "K-1", "machine_code": "pc-1",
                "friendly_name": "alice laptop", "ip": "192.0.2.7", "state_group": "floating",
-               "since": "2024-02-29", "until": "2024-03-01"}
+               "since": "2024-02-29", "until": "2024-03-01", "country": "se",
+               "start": str(int(T0.timestamp())), "end": str(int(T0.timestamp()))}
     for name, value in filters.items():
         ids = _ids(owner_client.get(URL, {name: value}))
         assert hit.pk in ids and others[name].pk not in ids, name
@@ -88,10 +92,12 @@ def test_state_groups_follow_the_state_code_digits(tenant, owner_client):
 
 def test_invalid_filter_shows_the_error_and_no_rows(tenant, owner_client):
     _log(tenant.vendor)
-    response = owner_client.get(URL, {"ip": "not-an-ip"})
-    assert response.status_code == 200
-    assert _ids(response) == []
-    assert response.context["form"].errors["ip"]
+    for name, value in (("ip", "not-an-ip"), ("country", "Sweden"), ("start", "-5"),
+                        ("end", "soon")):
+        response = owner_client.get(URL, {name: value})
+        assert response.status_code == 200
+        assert _ids(response) == []
+        assert response.context["form"].errors[name]
 
 
 def test_cursor_pagination_goes_older_by_id_keeping_filters(tenant, owner_client):

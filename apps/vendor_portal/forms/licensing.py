@@ -366,14 +366,34 @@ class WebApiLogFilterForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To",
                             widget=forms.DateInput(attrs={"type": "date"}))
+    country = forms.CharField(required=False, max_length=2, label="Country",
+                              widget=forms.TextInput(attrs={"size": 3, "placeholder": "SE"}))
+    # Exact instants (Unix seconds), for links from reports and findings; not on the form.
+    start = forms.IntegerField(required=False, min_value=0, max_value=2**37,
+                               widget=forms.HiddenInput)
+    end = forms.IntegerField(required=False, min_value=0, max_value=2**37,
+                             widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip().upper()
+        if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise forms.ValidationError("Enter a two-letter country code, e.g. SE.")
+        return country
 
     def filters(self) -> dict:
         """The search's keyword arguments: dates become the start of the day in the site's
-        time zone, and "To" includes its whole day."""
-        data = {name: value for name, value in self.cleaned_data.items() if name != "before"}
+        time zone, "To" includes its whole day, and start/end narrow to exact instants."""
+        data = {name: value for name, value in self.cleaned_data.items()
+                if name not in ("before", "start", "end")}
         for name, days in (("since", 0), ("until", 1)):
             if data[name] is not None:
                 day = dt.datetime.combine(data[name] + dt.timedelta(days=days), dt.time())
                 data[name] = timezone.make_aware(day)
+        for name, bound in (("start", "since"), ("end", "until")):
+            value = self.cleaned_data.get(name)
+            if value is not None:  # end is inclusive: every row of its last second
+                instant = dt.datetime.fromtimestamp(value + (name == "end"), tz=dt.UTC)
+                if data[bound] is None or (instant > data[bound]) == (name == "start"):
+                    data[bound] = instant
         return data

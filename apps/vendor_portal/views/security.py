@@ -2,11 +2,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.accounts.access import vendor_member
+from apps.core.csvexport import csv_response
 from apps.licensing import selectors
-from apps.licensing.models import SigningKey
+from apps.licensing.models import ObjectLogEntry, SigningKey
+from apps.licensing.selectors import OBJECT_LOG_COLUMNS, object_log_rows
 from apps.licensing.signing import public_key_xml
 
-from ..forms import SearchForm
+from ..forms.reports import ObjectLogFilterForm
 from .common import paginate
 
 LOG_OBJECT_TYPES = [
@@ -30,11 +32,16 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @vendor_member("read")
 def object_log(request: HttpRequest) -> HttpResponse:
-    search = SearchForm(request.GET)
-    query = search.cleaned_data["q"] if search.is_valid() else ""
-    object_type = request.GET.get("type", "")
-    entries = selectors.object_log(vendor=request.vendor, object_type=object_type, query=query)
+    form = ObjectLogFilterForm(request.GET, object_types=LOG_OBJECT_TYPES,
+                               actors=selectors.object_log_actors(vendor=request.vendor))
+    valid = form.is_valid()
+    entries = (selectors.object_log(vendor=request.vendor, **form.filters()) if valid
+               else ObjectLogEntry.objects.none())
+    if valid and request.GET.get("export") == "csv":
+        return csv_response("object-log.csv", OBJECT_LOG_COLUMNS, object_log_rows(entries))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("export", None)
     return render(request, "vendor_portal/object_log.html", {
-        "page": paginate(request, entries, 50), "query": query, "object_type": object_type,
-        "object_types": LOG_OBJECT_TYPES,
+        "page": paginate(request, entries, 50), "form": form, "query": query.urlencode(),
     })

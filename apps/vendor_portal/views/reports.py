@@ -1,0 +1,102 @@
+"""Usage and floating-seat reports: a filter form, charts (each with its table and CSV) and
+per-key tables. Every figure is computed by apps/licensing/reports."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apps.accounts.access import vendor_member
+from apps.core import geoip
+from apps.core.charts import csv_for
+from apps.core.errors import DomainError
+from apps.core.forms import FloatingReportForm, ReportScopeForm
+from apps.licensing import selectors
+from apps.licensing.reports import charts, usage
+from apps.licensing.reports.floating import floating_usage
+from apps.licensing.reports.scope import report_keys
+
+from .common import add_domain_error, csv_response
+
+VERIFICATION_COLUMNS = ["ProductId", "Key", "Calls", "Succeeded", "Failed", "SuccessRatio"]
+FAILING_COLUMNS = ["ProductId", "Key", "KnownKey", "Failed", "DistinctIPs", "DistinctMachines"]
+KEY_COLUMNS = ["ProductId", "Key", "Limit", "PeakSeats", "SecondsAtOrOverLimit",
+               "OverdraftUsed", "OverdraftSeatsStarted", "SeatsStarted", "Refused"]
+
+
+def _scope_form(request: HttpRequest, form_class):
+    """The bound filter form and the (product, key) pairs it selects, or None when invalid."""
+    form = form_class(request.GET or None, **selectors.report_choices(vendor=request.vendor))
+    if not form.is_bound:
+        form = form_class({}, **selectors.report_choices(vendor=request.vendor))
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    try:
+        keys = report_keys(vendor=request.vendor, product_id=data["product"],
+                           customer_id=data["customer"], key=data["key"])
+    except DomainError as error:
+        add_domain_error(form, error)
+        return form, None
+    return form, keys
+
+
+def _query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("csv", None)
+    return query.urlencode()
+
+
+@vendor_member("read")
+def usage_report(request: HttpRequest) -> HttpResponse:
+    form, keys = _scope_form(request, ReportScopeForm)
+    context = {"form": form, "query": _query(request), "geoip": geoip.configured()}
+    if form.errors:
+        return render(request, "vendor_portal/report_usage.html", context)
+    data = form.cleaned_data
+    scope = usage.Scope(vendor=request.vendor, start=data["start"], end=data["end"],
+                        product_id=data["product"], keys=keys)
+    chart_list = [
+        charts.daily_chart("active-devices", "Active devices per day", "Devices",
+                           usage.active_devices(scope), scope.start, scope.end),
+        charts.monthly_chart("end-users", "End users per month (distinct key + machine)",
+                             "End users", usage.end_users(scope), scope.start, scope.end),
+        charts.monthly_chart("new-keys", "New keys per month", "Keys",
+                             usage.new_keys(scope), scope.start, scope.end),
+        charts.country_chart(usage.activations_by_country(scope)),
+    ]
+    verification, failing = usage.verification_by_key(scope), usage.top_failing_keys(scope)
+    wanted = request.GET.get("csv")
+    if wanted == "verification":
+        return csv_response("verification-by-key.csv", VERIFICATION_COLUMNS, (
+            [r["product_id"], r["key"], r["total"], r["ok"], r["failed"], f"{r['ratio']:.4f}"]
+            for r in verification))
+    if wanted == "failing":
+        return csv_response("top-failing-keys.csv", FAILING_COLUMNS, (
+            [r["product_id"], r["key"], r["known"], r["failed"], r["ips"], r["machines"]]
+            for r in failing))
+    return csv_for(request, chart_list) or render(request, "vendor_portal/report_usage.html", {
+        **context, "charts": chart_list, "verification": verification[:usage.TOP],
+        "failing": failing, "scope": scope})
+
+
+@vendor_member("read")
+def floating_report(request: HttpRequest) -> HttpResponse:
+    form, keys = _scope_form(request, FloatingReportForm)
+    context = {"form": form, "query": _query(request)}
+    if form.errors:
+        return render(request, "vendor_portal/report_floating.html", context)
+    data = form.cleaned_data
+    result = floating_usage(vendor=request.vendor, start=data["start"], end=data["end"],
+                            product_id=data["product"], keys=keys,
+                            resolution=data["resolution"])
+    limit = result.keys[0].limit if keys is not None and len(keys) == 1 and result.keys else None
+    chart = charts.floating_chart(result, limit=limit)
+    if request.GET.get("csv") == "keys":
+        return csv_response("floating-by-key.csv", KEY_COLUMNS, (
+            [k.product_id, k.key, k.limit, k.peak, k.seconds_at_or_over_limit, k.overdraft_used,
+             k.overdraft_seats_started, k.seats_started, k.denied] for k in result.keys))
+    return csv_for(request, [chart]) or render(request, "vendor_portal/report_floating.html", {
+        **context, "chart": chart, "usage": result,
+        "at_limit": charts.duration(result.seconds_at_or_over_limit),
+        "key_rows": [(k, charts.duration(k.seconds_at_or_over_limit)) for k in result.keys]})

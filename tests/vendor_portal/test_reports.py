@@ -1,0 +1,113 @@
+"""The vendor's usage and floating-seat report pages: scope, charts, tables and CSVs."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.licensing.models import WebApiLog
+from tests.factories import make_key
+
+USAGE = reverse("vendor_portal:usage_report")
+FLOATING = reverse("vendor_portal:floating_report")
+
+
+def _chart_data(content: str, chart_id: str) -> dict:
+    match = re.search(rf'<script id="{chart_id}-data" type="application/json">(.*?)</script>',
+                      content, re.S)
+    assert match, f"no data for chart {chart_id}"
+    return json.loads(match.group(1))
+
+
+def _csv(response) -> list[list[str]]:
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+@pytest.fixture
+def logged(tenant, other_tenant):
+    """Yesterday noon: two seats on a 1-seat floating key (one in overdraft), one refusal."""
+    noon = (timezone.now() - dt.timedelta(days=1)).replace(hour=12, minute=0, second=0,
+                                                           microsecond=0)
+    key = make_key(tenant.product, max_no_of_machines=1)
+    rows = [("m1", 2014, 0), ("m2", 2015, 5), ("m3", 2024, 6)]
+    for machine, state, minute in rows:
+        when = noon + dt.timedelta(minutes=minute)
+        WebApiLog.objects.create(
+            vendor=tenant.vendor, time=when, product_id=key.product_id, key=key.key,
+            state=state, machine_code=machine, method="key.Activate", country="SE",
+            floating_expires=when + dt.timedelta(minutes=10) if state != 2024 else None)
+    WebApiLog.objects.create(vendor=other_tenant.vendor, time=noon, product_id=key.product_id,
+                             key=key.key, state=2014, machine_code="x", method="key.Activate",
+                             floating_expires=noon + dt.timedelta(hours=5))
+    return key, noon
+
+
+def test_floating_report_of_one_key_shows_figures_chart_and_table(logged, read_only_client):
+    key, noon = logged
+    response = read_only_client.get(FLOATING, {"key": key.key})
+
+    assert response.status_code == 200
+    usage = response.context["usage"]
+    assert (usage.peak_overall, usage.overdraft_used, usage.denied_total) == (2, 1, 1)
+    assert usage.seconds_at_or_over_limit == 15 * 60  # 12:00-12:15 at or over 1 seat
+    data = _chart_data(response.content.decode(), "floating-seats")
+    labels = data["labels"]
+    at_noon = labels.index(noon.astimezone(dt.UTC).strftime("%Y-%m-%d %H:00"))
+    series = {s["label"]: s["values"] for s in data["series"]}
+    assert series["Peak seats in use"][at_noon] == 2
+    assert series["Seat limit"] == [1] * len(labels)
+    assert series["Refused (no seat free)"][at_noon] == 1
+    assert sum(series["Peak seats in use"]) == 2  # the other vendor's 5-hour seat is not here
+
+
+def test_floating_report_csv_downloads(logged, owner_client):
+    key, _noon = logged
+    chart = _csv(owner_client.get(FLOATING, {"key": key.key, "csv": "floating-seats"}))
+    keys = _csv(owner_client.get(FLOATING, {"csv": "keys"}))
+
+    assert chart[0] == ["Hour (UTC)", "Peak seats in use", "Seat limit", "Refused (no seat free)"]
+    assert max(int(row[1]) for row in chart[1:]) == 2
+    assert keys[0][:4] == ["ProductId", "Key", "Limit", "PeakSeats"]
+    assert [row[1:5] for row in keys[1:]] == [[key.key, "1", "2", "900"]]
+
+
+def test_usage_report_charts_and_tables(logged, owner_client):
+    key, noon = logged
+    response = owner_client.get(USAGE)
+    content = response.content.decode()
+
+    countries = _chart_data(content, "activations-by-country")
+    assert countries["labels"] == ["SE"] and countries["series"][0]["values"] == [2]
+    devices = _chart_data(content, "active-devices")
+    assert devices["series"][0]["values"][-2] == 2  # yesterday: m1 and m2
+    assert 'id="geoip-missing"' in content  # no GeoIP database in tests
+    failing = response.context["failing"]
+    assert [(r["key"], r["failed"]) for r in failing] == [(key.key, 1)]
+    rows = _csv(owner_client.get(USAGE, {"csv": "verification"}))
+    assert rows[1][:5] == [str(key.product_id), key.key, "3", "2", "1"]
+
+
+def test_unknown_key_without_product_is_a_form_error(tenant, owner_client):
+    response = owner_client.get(FLOATING, {"key": "AAAAA-BBBBB-CCCCC-DDDDD"})
+    assert response.status_code == 200
+    assert "choose the product" in response.context["form"].errors["key"][0]
+
+
+def test_range_errors_are_form_errors(tenant, owner_client):
+    for params in ({"since": "2026-02-01", "until": "2026-01-01"},
+                   {"since": "2020-01-01", "until": "2026-01-01"}, {"since": "yesterday"}):
+        response = owner_client.get(USAGE, params)
+        assert response.status_code == 200 and response.context["form"].errors, params
+
+
+def test_another_vendors_customer_cannot_be_chosen(tenant, other_tenant, owner_client):
+    response = owner_client.get(FLOATING, {"customer": other_tenant.customer.pk})
+    assert response.context["form"].errors["customer"]
