@@ -80,7 +80,7 @@ def test_floating_report_csv_downloads(logged, owner_client):
 
 
 def test_usage_report_charts_and_tables(logged, owner_client):
-    key, noon = logged
+    key, _noon = logged
     response = owner_client.get(USAGE)
     content = response.content.decode()
 

@@ -9,8 +9,8 @@ import pytest
 from apps.licensing.models import LicenseKey, WebApiLog
 from apps.licensing.reports.usage import (
     Scope,
-    active_devices,
     activations_by_country,
+    active_devices,
     end_users,
     new_keys,
     top_failing_keys,
@@ -69,7 +69,7 @@ def _scope(world, **kwargs) -> Scope:
 
 
 def test_active_devices_per_day_and_per_key(world):
-    vendor, product, (k1, *_rest) = world
+    _vendor, product, (k1, *_rest) = world
 
     assert active_devices(_scope(world)) == {day(1).date(): 2, day(2).date(): 2}
     assert active_devices(_scope(world, product_id=product.pk)) == {
@@ -87,7 +87,7 @@ def test_new_keys_per_month(world):
 
 
 def test_verification_success_ratio_per_key(world):
-    vendor, product, (k1, k2, k3, _old) = world
+    _vendor, _product, (k1, k2, _k3, _old) = world
     by_key = {row["key"]: row for row in verification_by_key(_scope(world))}
 
     assert (by_key[k1.key]["total"], by_key[k1.key]["ok"]) == (6, 5)
@@ -98,7 +98,7 @@ def test_verification_success_ratio_per_key(world):
 
 
 def test_top_failing_keys_include_unknown_keys(world):
-    vendor, product, (k1, k2, *_rest) = world
+    _vendor, _product, (k1, k2, *_rest) = world
     rows = top_failing_keys(_scope(world))
 
     assert [(r["key"], r["failed"], r["known"]) for r in rows] == [
