@@ -356,3 +356,17 @@ def access_finding(membership: Membership, pk: int, *, level: Level = "read") ->
     a finding (mark as expected, block its key) needs write: read-only members get 403."""
     check_level(membership, level)
     return _get(Finding.objects.for_vendor(membership.vendor), pk=pk)
+
+
+# --- License-server configurations (apps.license_server) ---------------------------------
+
+from apps.license_server.models import LicenseServerConfiguration  # noqa: E402
+
+
+def access_license_server_configuration(membership: Membership, pk: int, *,
+                                        level: Level = "read") -> LicenseServerConfiguration:
+    """One of the vendor's license-server configurations, or 404 (another vendor's looks
+    missing). Issuing and revoking need write: read-only members get 403."""
+    check_level(membership, level)
+    return _get(LicenseServerConfiguration.objects.for_vendor(membership.vendor)
+                .select_related("customer", "created_by"), pk=pk)

@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .views import license_server
+
+urlpatterns: list = [
+    path("", license_server.license_server_list, name="license_server_list"),
+    path("new/", license_server.license_server_create, name="license_server_create"),
+    path("<int:configuration_id>/", license_server.license_server_detail,
+         name="license_server_detail"),
+    path("<int:configuration_id>/revoke/", license_server.license_server_revoke,
+         name="license_server_revoke"),
+]

@@ -1,0 +1,118 @@
+"""`license-server`: load the options, check the vendor's configuration and license files,
+then serve until SIGTERM/SIGINT (systemd's stop)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from . import configuration as configuration_module
+from . import crypto
+from . import license_files as license_files_module
+from .cache import AnswerCache
+from .configuration import Configuration, ConfigurationError
+from .httpd import make_server
+from .options import Options, load
+from .service import LicenseServer
+from .store import Store
+from .uploader import Uploader
+from .upstream import Upstream
+
+logger = logging.getLogger("license_server")
+
+
+def read_configuration(options: Options) -> tuple[Configuration | None, str]:
+    """The verified configuration (or None) and the error that stops local floating."""
+    if not options.configuration:
+        return None, ""
+    try:
+        text = Path(options.configuration).read_text()
+        return configuration_module.parse(
+            text, vendor_public_key_xml=options.vendor_public_key or None), ""
+    except OSError as exc:
+        return None, configuration_module.UNREADABLE.format(problem=exc)
+    except ConfigurationError as exc:
+        return None, str(exc)
+
+
+def build(options: Options) -> tuple[LicenseServer, Uploader]:
+    configuration, problem = read_configuration(options)
+    if problem:
+        logger.error("%s Relaying still works; local floating is off.", problem)
+    vendor_key = (configuration.vendor_public_key if configuration else
+                  crypto.public_key_from_xml(options.vendor_public_key)
+                  if options.vendor_public_key else None)
+    files, _ = license_files_module.load(options.license_files, vendor_key)
+    folder = Path(options.cache_folder)
+    store = Store(folder / "license-server.sqlite3")
+    upstream_url = options.upstream or (configuration.portal if configuration else "")
+    # Offline mode never contacts the portal: no relay and no uploads (the journal waits).
+    upstream = (Upstream(upstream_url, options.upstream_timeout)
+                if upstream_url and not options.offline else None)
+    service = LicenseServer(options=options, store=store,
+                            cache=AnswerCache(folder, options.cache_length_days), files=files,
+                            upstream=upstream, configuration=configuration,
+                            configuration_error=problem)
+    revoked_id = str(configuration.id) if configuration else ""
+    uploader = Uploader(store=store, upstream=upstream,
+                        token=configuration.upload_token if configuration else "",
+                        interval=options.upload_interval,
+                        on_revoked=lambda: store.set_meta("revoked", revoked_id))
+    service.on_portal_answer = uploader.wake
+    return service, uploader
+
+
+def check(options: Options) -> int:
+    """Print what the server would load; exit status 1 if anything is wrong."""
+    configuration, problem = read_configuration(options)
+    if configuration:
+        print(f"Configuration {configuration.id} ({configuration.name}): signature valid, "
+              f"{len(configuration.floating_keys)} floating key(s)")
+    if problem:
+        print(problem)
+    key = configuration.vendor_public_key if configuration else (
+        crypto.public_key_from_xml(options.vendor_public_key) if options.vendor_public_key
+        else None)
+    files, problems = license_files_module.load(options.license_files, key)
+    for product_id, key_string in sorted(files):
+        print(f"License file for product {product_id}, key {key_string}: signature valid")
+    for line in problems:
+        print(line)
+    return 1 if problem or problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options, check_only = load(argv)
+    if check_only:
+        return check(options)
+    if not options.offline and not (options.upstream or options.configuration):
+        print("license-server: give --upstream (the portal's address) or --offline",
+              file=sys.stderr)
+        return 2
+    service, uploader = build(options)
+    server = make_server(service, options.host, options.port)
+    stop = threading.Event()
+
+    def shut_down(signum: int, frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    uploader.start()
+    logger.info("License server listening on http://%s:%s/api/ (upstream: %s, offline: %s)",
+                options.host, server.server_address[1],
+                service.upstream.base if service.upstream else "none", options.offline)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        uploader.stop()
+        server.server_close()
+        service.store.close()
+    return 0

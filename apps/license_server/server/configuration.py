@@ -1,0 +1,111 @@
+"""The vendor-issued configuration file: which keys may float offline, until when, and the
+license server's own key pair, signed with the vendor's key so it cannot be edited.
+
+File format (JSON):
+    {"format": "licensing-portal/license-server-configuration", "version": 1,
+     "configuration": "<base64 of the UTF-8 JSON payload>",
+     "signature": "<base64 RSASSA-PKCS1-v1_5 / SHA-256 over those payload bytes>"}
+
+Payload (PascalCase like the LicenseKey object, times in Unix seconds):
+    Id, Name, VendorId, Customer, IssuedAt, ValidUntil, Portal,
+    FloatingKeys: [{ProductId, Key, MaxNoOfMachines}],
+    ServerPrivateKey (PKCS#8 PEM), ServerPublicKey (RSAKeyValue XML),
+    VendorPublicKey (RSAKeyValue XML), UploadToken.
+
+The signature is checked with the vendor public key the license server is given
+(`vendor_public_key`), falling back to the one in the payload; pinning it is recommended.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from . import crypto
+from .wire import PREFIX
+
+FORMAT = "licensing-portal/license-server-configuration"
+VERSION = 1
+
+TAMPERED = (PREFIX + "the configuration file is not valid (its signature check failed). "
+            "Please contact the vendor for a new one.")
+EXPIRED = (PREFIX + "The configuration has expired. Please contact the vendor for a new one.")
+REVOKED = PREFIX + "the vendor has revoked this configuration. Please contact the vendor."
+UNREADABLE = PREFIX + "the configuration file could not be read: {problem}."
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot be used; the message is shown to devices as it is."""
+
+
+@dataclass(frozen=True)
+class Configuration:
+    id: int
+    name: str
+    valid_until: float
+    server_key: rsa.RSAPrivateKey
+    server_public_key_xml: str
+    vendor_public_key: rsa.RSAPublicKey
+    upload_token: str = ""
+    portal: str = ""
+    floating_keys: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def check_valid(self, now: float | None = None) -> None:
+        if (time.time() if now is None else now) >= self.valid_until:
+            raise ConfigurationError(EXPIRED)
+
+
+def build_file(payload: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
+    """The configuration file's text for `payload`, signed by `sign` (the portal's side)."""
+    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps({
+        "format": FORMAT, "version": VERSION,
+        "configuration": base64.b64encode(data).decode(),
+        "signature": base64.b64encode(sign(data)).decode(),
+    }, indent=2)
+
+
+def _payload(text: str, vendor_key_xml: str | None) -> tuple[dict[str, Any], rsa.RSAPublicKey]:
+    try:
+        outer = json.loads(text)
+        if outer.get("format") != FORMAT or outer.get("version") != VERSION:
+            raise ValueError("not a license-server configuration of a known version")
+        data = crypto.b64decode(outer["configuration"])
+        signature = crypto.b64decode(outer["signature"])
+        if data is None or signature is None:
+            raise ValueError("damaged base64")
+        payload = json.loads(data)
+        key = crypto.public_key_from_xml(vendor_key_xml or payload["VendorPublicKey"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigurationError(UNREADABLE.format(problem=exc)) from None
+    if not crypto.verify(key, data, signature):
+        raise ConfigurationError(TAMPERED)
+    return payload, key
+
+
+def parse(text: str, *, vendor_public_key_xml: str | None = None) -> Configuration:
+    """Read and verify a configuration file; raises ConfigurationError with a clear message.
+    Expiry is not checked here (an expired file still lets the server relay and upload)."""
+    payload, vendor_key = _payload(text, vendor_public_key_xml)
+    try:
+        floating = {(int(item["ProductId"]), str(item["Key"])): int(item["MaxNoOfMachines"])
+                    for item in payload["FloatingKeys"]}
+        return Configuration(
+            id=int(payload["Id"]), name=str(payload.get("Name", "")),
+            valid_until=float(payload["ValidUntil"]),
+            server_key=crypto.private_key_from_pem(payload["ServerPrivateKey"]),
+            server_public_key_xml=str(payload["ServerPublicKey"]),
+            vendor_public_key=vendor_key, upload_token=str(payload.get("UploadToken", "")),
+            portal=str(payload.get("Portal", "")), floating_keys=floating,
+        )
+    except (ValueError, KeyError, TypeError, crypto.KeyFormatError) as exc:
+        raise ConfigurationError(UNREADABLE.format(problem=exc)) from None
+
+# What the portal answers an upload from a revoked configuration (shared with the portal).
+PORTAL_REVOKED = "This license-server configuration has been revoked."
