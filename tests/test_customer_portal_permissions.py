@@ -50,6 +50,7 @@ MATRIX: dict[str, Row] = {
     "license_list": Row(),
     "license_detail": Row(kwargs=lambda w: {"key_id": w.portal.key.pk}, get=READ_OBJECT),
     "device_list": Row(),
+    "floating_usage": Row(),
     # The neighbour may deactivate his own devices; ids of this customer's are ignored.
     "device_deactivate": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 403, 302, 403),
                              data=lambda w: {"activation": [w.portal.activation.pk]},

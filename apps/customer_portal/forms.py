@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.forms import ReportRangeForm
+
 # One request frees at most this many devices: a page of search results, with room to spare.
 MAX_DEVICES_PER_REQUEST = 1000
 
@@ -39,3 +41,20 @@ class DeactivateForm(forms.Form):
     q = forms.CharField(required=False, max_length=200)
     page = forms.IntegerField(required=False, min_value=1)
     key = forms.IntegerField(required=False, min_value=1)
+
+
+class FloatingUsageForm(ReportRangeForm):
+    """One of the customer's keys (or all of them) and a date range."""
+
+    key = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="License",
+                                 choices=[])
+    resolution = forms.ChoiceField(choices=[("hour", "Hour"), ("day", "Day")], required=False,
+                                   label="Peak per")
+    field_order = ["key", "since", "until", "resolution"]
+
+    def __init__(self, *args, keys: list[tuple[int, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = [("", "All licenses"), *keys]
+
+    def clean_resolution(self) -> str:
+        return self.cleaned_data["resolution"] or "hour"

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.license_list, name="license_list"),
     path("licenses/<int:key_id>/", views.license_detail, name="license_detail"),
     path("devices/", views.device_list, name="device_list"),
+    path("floating-usage/", views.floating_usage_view, name="floating_usage"),
     path("devices/deactivate/", views.device_deactivate, name="device_deactivate"),
     path("switch/<int:membership_id>/", views.switch_customer, name="switch_customer"),
     path("join/<str:token>/", views.join, name="join"),

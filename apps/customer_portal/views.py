@@ -20,14 +20,17 @@ from apps.accounts.access import (
     choose_customer,
     customer_member,
 )
+from apps.core.charts import csv_for
 from apps.core.errors import DomainError
 from apps.core.pagination import paginate
 from apps.licensing import selectors
 from apps.licensing.audit import Actor
 from apps.licensing.models import Activation
+from apps.licensing.reports import charts
+from apps.licensing.reports.floating import floating_usage
 from apps.licensing.services.activations import activations_release_for_customer
 
-from .forms import DeactivateForm, SearchForm
+from .forms import DeactivateForm, FloatingUsageForm, SearchForm
 
 PAGE_SIZE = 100
 
@@ -58,6 +61,30 @@ def device_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, selectors.customer_device_search(
         customer=request.customer, query=query), PAGE_SIZE)
     return render(request, "customer_portal/device_list.html", {"page": page, "query": query})
+
+
+@customer_member("read")
+def floating_usage_view(request: HttpRequest) -> HttpResponse:
+    """Concurrent floating seats of the customer's own keys: the vendor's report, narrowed."""
+    floating = selectors.customer_report_keys(customer=request.customer)
+    form = FloatingUsageForm(request.GET or {}, keys=[(k.pk, f"{k.product.name} · {k.key}")
+                                                      for k in floating])
+    context = {"form": form}
+    if not form.is_valid():
+        return render(request, "customer_portal/floating_usage.html", context)
+    data = form.cleaned_data
+    chosen = [k for k in floating if data["key"] in (None, k.pk)]
+    usage = floating_usage(vendor=request.customer.vendor, start=data["start"], end=data["end"],
+                           keys=[(k.product_id, k.key) for k in chosen],
+                           resolution=data["resolution"])
+    chart = charts.floating_chart(usage, limit=chosen[0].max_no_of_machines
+                                  if len(chosen) == 1 else None)
+    query = request.GET.copy()
+    query.pop("csv", None)
+    return csv_for(request, [chart]) or render(request, "customer_portal/floating_usage.html", {
+        **context, "chart": chart, "usage": usage, "query": query.urlencode(),
+        "at_limit": charts.duration(usage.seconds_at_or_over_limit),
+        "key_rows": [(k, charts.duration(k.seconds_at_or_over_limit)) for k in usage.keys]})
 
 
 def _back(data: dict) -> str:

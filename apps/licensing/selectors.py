@@ -144,6 +144,13 @@ def customer_key_list(*, customer: Customer) -> QuerySet[LicenseKey]:
             .order_by("product__name", "product_id", "serial"))
 
 
+def customer_report_keys(*, customer: Customer) -> list[LicenseKey]:
+    """The keys a customer's own reports may cover (any key can be used floating: the
+    client's FloatingTimeInterval decides, not the key)."""
+    return list(LicenseKey.objects.filter(customer=customer).select_related("product")
+                .order_by("product__name", "product_id", "serial"))
+
+
 def customer_device_search(*, customer: Customer, query: str = "") -> QuerySet[Activation]:
     """Devices on all of a customer's keys whose friendly name or machine code contains
     `query` (any case)."""
