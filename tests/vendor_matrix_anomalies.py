@@ -36,6 +36,6 @@ ROWS: dict[str, Row] = {
     "anomaly_block_key": Row(finding_of, get=NOT_ALLOWED, post=WRITE_OBJECT_POST),
     "anomaly_model": Row(),
     "anomaly_settings": Row(get=NOT_ALLOWED, post=WRITE_VENDOR_POST, data=lambda w: {
-        "sensitivity": "2.0", "enabled": "on", "email_digest": "on"}),
+        "sensitivity": "8.0", "enabled": "on", "email_digest": "on"}),
     "anomaly_retrain": Row(get=NOT_ALLOWED, post=WRITE_VENDOR_POST),
 }

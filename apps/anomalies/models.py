@@ -13,10 +13,12 @@ from django.db.models import Q
 from apps.accounts.models import Vendor
 from apps.core.models import TimeStampedModel
 
-# Sensitivity scales the detector's threshold: higher flags more (and more false alarms).
-SENSITIVITY_CHOICES = [(0.5, "Low: only the clearest cases"), (1.0, "Normal"),
-                       (2.0, "High: more findings, more false alarms")]
-DEFAULT_SENSITIVITY = 1.0
+# Sensitivity is the detector's target of false-alarm windows per day on normal traffic: its
+# threshold is set so that normal hours cross it about that often (higher: more findings).
+SENSITIVITY_CHOICES = [(0.5, "Low: about one false alarm every two days"),
+                       (2.0, "Normal: about two false alarms a day"),
+                       (8.0, "High: more findings, about eight false alarms a day")]
+DEFAULT_SENSITIVITY = 2.0
 
 
 class AnomalySettings(TimeStampedModel):

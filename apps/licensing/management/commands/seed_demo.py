@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Membership, Role, User, Vendor
 from apps.accounts.services import vendor_create
+from apps.anomalies.demo import anomaly_demo_seed
 from apps.licensing import services
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             if not AccessToken.objects.for_vendor(vendor).filter(name="Demo token").exists():
                 services.token_create(vendor=vendor, actor=SEED_ACTOR, name="Demo token",
                                       permissions=API_METHODS)
+        anomaly_demo_seed(vendor=vendor)  # a few days of Web API log, a detector, findings
         if options["json"]:
             self._print_json(vendor, options["base_url"])
         else:

@@ -1,0 +1,56 @@
+"""`python manage.py detect_anomalies --vendor EMAIL [--since ISO-or-unix] [--output FILE]`:
+score the vendor's Web API log with the active detector (training one first if there is none)
+and store the findings, as the Celery task does every few minutes. With --output, every
+scored group, flagged or not, is written as one JSON object per line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
+
+from apps.anomalies.services import anomaly_detect
+from apps.licensing.management.commands.import_webapi_log import owned_vendor
+
+
+def parse_since(value: str) -> dt.datetime:
+    """Unix seconds or an ISO 8601 date/time (UTC unless it says otherwise)."""
+    try:
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    parsed = parse_datetime(value) or parse_datetime(f"{value}T00:00:00")
+    if parsed is None:
+        raise CommandError(f"--since: not a Unix time or ISO date/time: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+class Command(BaseCommand):
+    help = "Score a vendor's Web API log for anomalies and store the findings."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--vendor", required=True, metavar="EMAIL",
+                            help="e-mail of the owner of the vendor")
+        parser.add_argument("--since", help="score rows from this time (ISO 8601 or Unix "
+                                            "seconds); default: since the last run")
+        parser.add_argument("--output", metavar="FILE.jsonl",
+                            help="write every scored group as one JSON object per line")
+
+    def handle(self, *args, **options) -> None:
+        vendor = owned_vendor(options["vendor"])
+        since = parse_since(options["since"]) if options["since"] else None
+        result = anomaly_detect(vendor=vendor, since=since, train_if_missing=True)
+        if result.version is None:
+            raise CommandError("No detector could be trained: see the failed version on the "
+                               "model page (or run train_anomaly_model).")
+        if options["output"]:
+            with open(options["output"], "w", encoding="utf-8") as out:
+                for group in result.scored:
+                    out.write(json.dumps(group.as_json()) + "\n")
+        flagged = sum(1 for group in result.scored if group.anomaly)
+        self.stdout.write(
+            f"{vendor.name}: scored {result.rows} rows in {len(result.scored)} groups with "
+            f"detector v{result.version.number}; {flagged} flagged, {len(result.created)} new "
+            f"finding(s), {len(result.updated)} updated.")
