@@ -22,11 +22,11 @@ def _reader() -> Any | None:
     path = getattr(settings, "GEOIP_DATABASE", "")
     if not path:
         return None
-    try:
-        import maxminddb
+    import maxminddb
 
+    try:
         return maxminddb.open_database(path)
-    except (OSError, ValueError) as error:  # a missing or unreadable file must not break the API
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as error:  # never break the API
         logger.error("GeoIP database %s cannot be opened: %s", path, error)
         return None
 

@@ -32,7 +32,7 @@ def _log(vendor, **fields) -> WebApiLog:
 def _fields(entry: WebApiLog) -> tuple:
     return (entry.pk, entry.vendor_id, entry.time, entry.product_id, entry.key, entry.ip,
             entry.state, entry.machine_code, entry.friendly_name, entry.floating_expires,
-            entry.method)
+            entry.method, entry.country)
 
 
 def _write(tmp_path, lines: list[str]) -> str:
@@ -63,7 +63,8 @@ def test_export_has_exactly_the_cryptolens_columns_and_unix_times(vendor):
 
 def test_export_then_import_round_trips_rows_and_ids(vendor, tmp_path):
     _log(vendor, product_id=7, key="ABCDE", ip="2001:db8::1", machine_code="m1",
-         friendly_name="-dash name", floating_expires=T0 + dt.timedelta(seconds=90))
+         friendly_name="-dash name", floating_expires=T0 + dt.timedelta(seconds=90),
+         country="SE")
     _log(vendor, state=6011, key="UNKNOWN-KEY", method="FloatingDeactivate")
     _log(vendor, state=1020, method="GetKey")
     before = sorted(_fields(e) for e in WebApiLog.objects.all())
@@ -101,16 +102,19 @@ def test_malformed_rows_are_reported_with_line_numbers_and_skipped(vendor, tmp_p
         "605,1,K1,,1709294400,,,,,GetKey,",
         "606,1," + "K" * 65 + ",,1709294400,1010,,,,GetKey,",
         "607,1,K1,,1709294400,1010,,,,GetKey,,extra",
-        "608,1,K1,,1709294400,1010,,,,GetKey,",
+        "608,1,K1,,1709294400,1010,,,,GetKey,se",
+        "609,1,K1,,1709294400,1010,,,,GetKey,Sweden",
     ])
 
     output = _import(path)
 
     assert sorted(WebApiLog.objects.values_list("pk", flat=True)) == [601, 608]
-    assert "Read 8 rows" in output and "2 inserted" in output and "6 rejected" in output
-    for line in (3, 4, 5, 6, 7, 8):
+    assert WebApiLog.objects.get(pk=608).country == "SE"
+    assert "Read 9 rows" in output and "2 inserted" in output and "7 rejected" in output
+    for line in (3, 4, 5, 6, 7, 8, 10):
         assert f"line {line}:" in output
     assert "line 2:" not in output and "line 9:" not in output
+    assert "Country is not a two-letter ISO 3166 code" in output
 
 
 def test_unknown_product_and_key_are_stored_as_given_with_empty_cells(vendor, tmp_path):
