@@ -1,0 +1,216 @@
+"""Training: featurise the vendor's history, clean it, fit the autoencoder, set the boundary.
+
+Why this order: the history contains the very anomalies we want to find, and an autoencoder
+trained on 2 % anomalous windows learns to reconstruct them (AP 0.86 -> 0.44 in the reference
+runs). So windows the vendor marked as real findings and the windows a robust shallow method
+(ECOD by default) ranks highest are dropped first; the threshold is then taken from windows
+held out of training, so the false-positive rate it reports is measured, not assumed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .baselines import fit_baseline
+from .features import FEATURES, featurise
+from .frame import LogFrame
+from .history import Profile, build_profile
+from .model import (
+    AutoEncoder,
+    RobustScaler,
+    deterministic,
+    encode,
+    knn_distance,
+    model_from_arrays,
+    state_arrays,
+    train_autoencoder,
+)
+from .threshold import pot_threshold
+
+VERSION = "ae-knn-1"
+MAGIC = b"LPAD1"
+
+
+class TrainingError(Exception):
+    """Training is impossible or meaningless (too little data...); the message says why."""
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Per-vendor settings. `sensitivity` is the number of false-alarm windows a day the
+    threshold aims at on normal traffic (higher = more findings); the rest are model knobs
+    whose defaults come from the reference measurements."""
+
+    seed: int = 0
+    sensitivity: float = 2.0
+    window_seconds: int = 3600
+    hidden: tuple[int, ...] = (32, 16)
+    bottleneck: int = 6
+    epochs: int = 15
+    batch_size: int = 512
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-5
+    hygiene: str = "ecod"  # "ecod" or "iforest": which method cleans the training windows
+    contamination: float = 0.05  # fraction of training windows it drops
+    holdout_fraction: float = 0.2
+    latent_weight: float = 0.5  # share of the latent kNN distance in the score
+    knn_k: int = 10
+    knn_reference: int = 8000
+    max_train_windows: int = 150_000
+    warmup_seconds: int = 3 * 86400  # first days: every machine is "new", not trained on
+    min_rows: int = 500
+    min_windows: int = 200
+    threads: int = 1
+
+
+@dataclass
+class TrainedDetector:
+    """Everything scoring needs: model, scaler, normal latent codes, threshold, profile."""
+
+    config: DetectorConfig
+    scaler: RobustScaler
+    model: AutoEncoder
+    reference: np.ndarray
+    error_scale: np.ndarray
+    norms: np.ndarray  # (recon, knn) normalisers
+    threshold: float
+    profile: Profile
+    usual: np.ndarray  # (2 kinds, n_features, lo/hi) raw usual ranges
+    metadata: dict = field(default_factory=dict)
+
+    def combine(self, errors: np.ndarray, latents: np.ndarray) -> np.ndarray:
+        """Anomaly score: normalised reconstruction error mixed with latent kNN distance."""
+        recon = errors.mean(axis=1) / self.norms[0]
+        knn = knn_distance(self.reference, latents, self.config.knn_k) / self.norms[1]
+        w = self.config.latent_weight
+        return (1 - w) * recon + w * knn
+
+    def to_bytes(self) -> bytes:
+        """One blob: magic + np.savez (weights, scaler, profile; no pickle) + JSON."""
+        arrays = {"median": self.scaler.median, "scale": self.scaler.scale,
+                  "reference": self.reference, "error_scale": self.error_scale,
+                  "norms": self.norms, "usual": self.usual, **state_arrays(self.model),
+                  **self.profile.arrays()}
+        meta = {"config": asdict(self.config), "threshold": self.threshold,
+                "metadata": self.metadata}
+        arrays["json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return MAGIC + buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> TrainedDetector:
+        if not blob.startswith(MAGIC):
+            raise ValueError("not a trained anomaly detector blob")
+        with np.load(io.BytesIO(blob[len(MAGIC):]), allow_pickle=False) as data:
+            a = {k: data[k] for k in data.files}
+        meta = json.loads(a.pop("json").tobytes().decode())
+        cfg = meta["config"]
+        cfg["hidden"] = tuple(cfg["hidden"])
+        config = DetectorConfig(**cfg)
+        model = model_from_arrays(a, len(FEATURES), config.hidden, config.bottleneck)
+        return cls(config, RobustScaler(a["median"], a["scale"]), model, a["reference"],
+                   a["error_scale"], a["norms"], float(meta["threshold"]),
+                   Profile.from_arrays(a), a["usual"], meta["metadata"])
+
+
+def _select_training(frame: LogFrame, ids: list[str], start: np.ndarray,
+                     config: DetectorConfig, exclude: frozenset[str]) -> np.ndarray:
+    """Windows eligible for training: after the warm-up, not marked by the vendor."""
+    t0, t1 = float(frame.time.min()), float(frame.time.max())
+    warmup = min(config.warmup_seconds, 0.25 * (t1 - t0))
+    warm = start >= t0 + warmup
+    marked = np.fromiter((g in exclude for g in ids), dtype=bool, count=len(ids))
+    return warm & ~marked
+
+
+def _clean(x: np.ndarray, candidates: np.ndarray, config: DetectorConfig,
+           rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Drop the `contamination` share the hygiene method scores highest; subsample."""
+    idx = np.flatnonzero(candidates)
+    n_drop = round(config.contamination * len(idx))
+    if n_drop:
+        scores = fit_baseline(config.hygiene, x[idx], seed=config.seed).score(x[idx])
+        keep = np.sort(np.argsort(-scores, kind="stable")[n_drop:])
+        idx = idx[keep]
+    if len(idx) > config.max_train_windows:
+        idx = np.sort(rng.choice(idx, config.max_train_windows, replace=False))
+    return idx, n_drop
+
+
+def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
+                   exclude_groups: frozenset[str] = frozenset()) -> TrainedDetector:
+    """Train on `frame` (the vendor's history). Raises TrainingError when it cannot."""
+    config = config or DetectorConfig()
+    started = time.perf_counter()
+    if len(frame) < config.min_rows:
+        raise TrainingError(f"Too little log data to learn from: {len(frame)} rows, at least "
+                            f"{config.min_rows} are needed.")
+    feat = featurise(frame, window_seconds=config.window_seconds, profile=Profile())
+    w = feat.windows
+    ids = w.group_ids()
+    candidates = _select_training(frame, ids, w.start, config, frozenset(exclude_groups))
+    if candidates.sum() < config.min_windows:
+        raise TrainingError(f"Too few usable log windows to learn from: {int(candidates.sum())}"
+                            f", at least {config.min_windows} are needed (log more days).")
+    rng = np.random.default_rng(config.seed)
+    scaler = RobustScaler.fit(w.features[candidates])
+    x = scaler.transform(w.features)
+    train_idx, n_drop = _clean(x, candidates, config, rng)
+    perm = rng.permutation(train_idx)
+    n_hold = max(int(len(perm) * config.holdout_fraction), 1)
+    hold_idx, fit_idx = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
+    with deterministic(config.seed, config.threads):
+        model, losses = train_autoencoder(
+            x[fit_idx], seed=config.seed, hidden=config.hidden, bottleneck=config.bottleneck,
+            epochs=config.epochs, batch_size=config.batch_size, lr=config.learning_rate,
+            weight_decay=config.weight_decay)
+        lat_fit, err_fit = encode(model, x[fit_idx])
+        lat_hold, err_hold = encode(model, x[hold_idx])
+        ref_n = min(config.knn_reference, len(lat_fit))
+        reference = lat_fit[np.sort(rng.choice(len(lat_fit), ref_n, replace=False))]
+        knn_hold = knn_distance(reference, lat_hold, config.knn_k)
+    norms = np.array([max(np.quantile(err_hold.mean(1), 0.9), 1e-9),
+                      max(np.quantile(knn_hold, 0.9), 1e-9)])
+    detector = TrainedDetector(config, scaler, model, reference, err_fit.mean(0) + 1e-6,
+                               norms, 0.0, Profile(), _usual(w.raw, w.kind, fit_idx))
+    hold_scores = detector.combine(err_hold, lat_hold)
+    span_days = max((frame.time.max() - frame.time.min()) / 86400, 1 / 24)
+    per_day = candidates.sum() / span_days
+    quantile = float(np.clip(1 - config.sensitivity / per_day, 0.9, 1 - 1e-7))
+    detector.threshold, method = pot_threshold(hold_scores, quantile)
+    detector.profile = build_profile(
+        entity_hash=w.entity_hash, n=w.raw[:, 0].astype(np.float64), hod=w.hod, kind=w.kind,
+        pairs=feat.pairs, known_keys=feat.known_keys, until=float(frame.time.max()))
+    counts, edges = np.histogram(hold_scores, bins=30)
+    detector.metadata = {
+        "version": VERSION, "n_rows": len(frame), "n_windows": len(w),
+        "n_training_windows": len(fit_idx), "n_holdout_windows": len(hold_idx),
+        "dropped_windows": {"hygiene": n_drop, "hygiene_method": config.hygiene,
+                            "excluded_by_vendor": int(sum(g in exclude_groups for g in ids)),
+                            "warmup": int((~candidates).sum())},
+        "feature_names": list(FEATURES), "threshold": detector.threshold,
+        "threshold_method": method, "sensitivity": config.sensitivity,
+        "windows_per_day": float(per_day), "train_loss": [float(v) for v in losses],
+        "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+        "false_positive_rate": float((hold_scores > detector.threshold).mean()),
+        "trained_seconds": time.perf_counter() - started, "seed": config.seed,
+        "trained_from": float(frame.time.min()), "trained_until": float(frame.time.max()),
+    }
+    return detector
+
+
+def _usual(raw: np.ndarray, kind: np.ndarray, fit_idx: np.ndarray) -> np.ndarray:
+    """p1-p99 of each raw feature over training windows, per kind (key / IP)."""
+    usual = np.zeros((2, raw.shape[1], 2), dtype=np.float64)
+    for k in (0, 1):
+        sel = fit_idx[kind[fit_idx] == k]
+        if len(sel):
+            usual[k, :, 0] = np.percentile(raw[sel], 1, axis=0)
+            usual[k, :, 1] = np.percentile(raw[sel], 99, axis=0)
+    return usual

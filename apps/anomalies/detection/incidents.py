@@ -1,0 +1,78 @@
+"""Flagged windows -> incidents, so a vendor reads a handful of findings a day.
+
+Why merge: a key shared for two days flags ~48 hourly windows; they are one finding. Windows
+of one key (or IP) merge when they overlap or follow each other within `gap_seconds`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .scoring import ScoredGroup
+
+HIGH, MEDIUM = 3.0, 1.5  # score / threshold ratios for the severity bands
+
+
+@dataclass
+class Incident:
+    kind: str
+    subject: str
+    product_id: int | None
+    start: float
+    end: float
+    score: float
+    severity: str
+    label: str
+    reasons: list[str]
+    log_ids: list[int]
+    groups: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        iso = {k: dt.datetime.fromtimestamp(getattr(self, k), tz=dt.UTC).isoformat()
+               for k in ("start", "end")}
+        return {"kind": self.kind, "subject": self.subject, "product_id": self.product_id,
+                **iso, "score": self.score, "severity": self.severity, "label": self.label,
+                "reasons": self.reasons, "log_ids": self.log_ids, "groups": self.groups}
+
+
+def severity(score: float, threshold: float) -> str:
+    """How far above the boundary: x3 or more is high, x1.5 medium, else low."""
+    ratio = score / threshold if threshold > 0 else float("inf")
+    return "high" if ratio >= HIGH else "medium" if ratio >= MEDIUM else "low"
+
+
+def _build(run: list[ScoredGroup]) -> Incident:
+    top = max(run, key=lambda g: g.score)
+    labels = Counter(g.label for g in run if g.label)
+    label = labels.most_common(1)[0][0] if labels else top.label
+    reasons = list(top.reasons)
+    ids = sorted({i for g in run for i in g.log_ids})
+    return Incident(top.kind, top.key if top.kind == "key" else top.ip or "", top.product_id,
+                    min(g.start for g in run), max(g.end for g in run), top.score,
+                    severity(top.score, top.threshold), label or "Unusual activity", reasons,
+                    ids, [g.group for g in run])
+
+
+def merge_incidents(scored: Iterable[ScoredGroup], *, gap_seconds: float = 0.0) -> list[Incident]:
+    """Merge flagged groups of the same kind, subject and product into incidents, most
+    severe (highest score) first."""
+    flagged = sorted((g for g in scored if g.anomaly),
+                     key=lambda g: (g.kind, g.key or "", g.ip or "", g.product_id or -1, g.start))
+    incidents: list[Incident] = []
+    run: list[ScoredGroup] = []
+    for g in flagged:
+        if run:
+            last = run[-1]
+            same = (g.kind, g.key, g.ip, g.product_id) == (last.kind, last.key, last.ip,
+                                                          last.product_id)
+            if same and g.start <= max(x.end for x in run) + gap_seconds:
+                run.append(g)
+                continue
+            incidents.append(_build(run))
+        run = [g]
+    if run:
+        incidents.append(_build(run))
+    return sorted(incidents, key=lambda i: -i.score)
