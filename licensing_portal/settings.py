@@ -258,3 +258,8 @@ CELERY_TASK_ROUTES = globals().get("CELERY_TASK_ROUTES") or {}
 CELERY_TASK_ROUTES["apps.anomalies.tasks.anomaly_model_retrain"] = {"queue": ANOMALY_QUEUE}
 
 # --- License server (apps.license_server) ---
+# The portal's address as customers' license servers reach it, written into each configuration
+# file (they relay to it and upload their logs there). Empty: the address the vendor's browser
+# used when issuing the file. The license server itself reads only LICENSE_SERVER_* variables
+# of its own (apps/license_server/server/options.py), never these settings.
+LICENSE_SERVER_PORTAL_URL = os.environ.get("LICENSE_SERVER_PORTAL_URL", "").rstrip("/")

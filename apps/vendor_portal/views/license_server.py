@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -45,7 +46,8 @@ def license_server_create(request: HttpRequest) -> HttpResponse:
                 vendor=request.vendor, actor=Actor.for_user(request.user), name=data["name"],
                 customer=data["customer"], valid_until=data["valid_until"],
                 keys=resolve_keys(vendor=request.vendor, lines=data["keys"]),
-                portal_url=request.build_absolute_uri("/").rstrip("/"))
+                portal_url=settings.LICENSE_SERVER_PORTAL_URL
+                or request.build_absolute_uri("/").rstrip("/"))
         except DomainError as error:
             add_domain_error(form, error)
         else:
