@@ -16,6 +16,7 @@ from apps.licensing.models import (
     LicenseKey,
     ObjectLogEntry,
     Product,
+    WebApiLog,
 )
 from apps.licensing.signing import public_key_xml
 
@@ -101,3 +102,18 @@ def test_each_json_call_gives_a_fresh_working_token(db):
     assert services.token_authenticate(first["token"]) is not None
     assert services.token_authenticate(second["token"]) is not None
     assert (first["product_id"], first["key"]) == (second["product_id"], second["key"])
+
+
+def test_demo_floating_key_has_two_weeks_of_usage_for_the_reports(seeded):
+    from apps.licensing.reports.floating import floating_usage
+
+    floating = LicenseKey.objects.get(product__vendor=seeded, notes="Floating, 5 concurrent")
+    now = timezone.now()
+    usage = floating_usage(vendor=seeded, start=now - timezone.timedelta(days=15), end=now,
+                           keys=[(floating.product_id, floating.key)], resolution="day")
+    rows = WebApiLog.objects.filter(vendor=seeded).count()
+
+    assert 3 <= usage.peak_overall <= floating.max_no_of_machines  # never over the limit
+    assert usage.keys[0].seats_started >= 20
+    _seed()
+    assert WebApiLog.objects.filter(vendor=seeded).count() == rows  # seeded once

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Concat, TruncDay, TruncMonth
 
 from apps.accounts.models import Vendor
@@ -78,8 +78,12 @@ def new_keys(scope: Scope) -> dict[dt.date, int]:
 
 
 def verification_by_key(scope: Scope, *, worst_first: bool = True) -> list[dict]:
-    """Per key: verification calls (key reads and activations), successes, failures, ratio."""
-    rows = (scope.log().filter(VERIFICATIONS).values("product_id", "key")
+    """Per key of the catalogue: verification calls (key reads and activations), successes,
+    failures, ratio. Keys that do not exist always fail; top_failing_keys lists those."""
+    known = LicenseKey.objects.filter(product_id=OuterRef("product_id"), key=OuterRef("key"),
+                                      product__vendor=scope.vendor)
+    rows = (scope.log().filter(VERIFICATIONS).filter(Exists(known))
+            .values("product_id", "key")
             .annotate(total=Count("id"), ok=Count("id", filter=VERIFIED_OK))
             .order_by())
     result = [{**row, "failed": row["total"] - row["ok"],
@@ -102,6 +106,10 @@ def top_failing_keys(scope: Scope, limit: int = TOP) -> list[dict]:
     for row in rows:
         row["known"] = (row["product_id"], row["key"]) in known
     return rows
+
+
+def has_countries(scope: Scope) -> bool:
+    return scope.log().exclude(country="").exists()
 
 
 def activations_by_country(scope: Scope) -> list[tuple[str, int]]:

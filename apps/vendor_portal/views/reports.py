@@ -77,7 +77,7 @@ def usage_report(request: HttpRequest) -> HttpResponse:
             for r in failing))
     return csv_for(request, chart_list) or render(request, "vendor_portal/report_usage.html", {
         **context, "charts": chart_list, "verification": verification[:usage.TOP],
-        "failing": failing, "scope": scope})
+        "failing": failing, "has_countries": usage.has_countries(scope)})
 
 
 @vendor_member("read")

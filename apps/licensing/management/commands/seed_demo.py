@@ -18,6 +18,7 @@ from apps.anomalies.demo import anomaly_demo_seed
 from apps.licensing import services
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor
+from apps.licensing.demo import usage_demo_seed
 from apps.licensing.models import AccessToken, Activation, LicenseKey, Product
 from apps.licensing.signing import public_key_xml
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
             vendor = self._vendor()
             if not Product.objects.for_vendor(vendor).exists():
                 self._catalog(vendor)
+            self._usage(vendor)
             if not AccessToken.objects.for_vendor(vendor).filter(name="Demo token").exists():
                 services.token_create(vendor=vendor, actor=SEED_ACTOR, name="Demo token",
                                       permissions=API_METHODS)
@@ -101,6 +103,14 @@ class Command(BaseCommand):
         expired = make(server, period=30, max_no_of_machines=2, notes="Expired last year")
         services.key_extend(key=expired, actor=SEED_ACTOR, days=-400)
         make(editor, period=0, max_no_of_machines=0, notes="Not node-locked")
+
+    def _usage(self, vendor: Vendor) -> None:
+        """Two weeks of Web API log for the reports (floating build agents, office PCs)."""
+        keys = LicenseKey.objects.for_vendor(vendor)
+        floating = keys.filter(notes="Floating, 5 concurrent").first()
+        node_locked = keys.filter(notes="Node-locked, 3 seats").first()
+        if floating and node_locked:
+            usage_demo_seed(vendor=vendor, floating=floating, node_locked=node_locked)
 
     def _print_json(self, vendor: Vendor, base_url: str) -> None:
         _, token_string = services.token_create(
