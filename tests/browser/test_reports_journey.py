@@ -46,7 +46,7 @@ def test_floating_usage_chart_of_the_demo_key_renders_with_data(page, demo, scre
     canvas.wait_for()
     peak, limit, refused = _chart_points(page, "floating-seats")
     assert max(peak) >= 3 and sum(peak) > 0
-    assert set(limit) == {demo.max_no_of_machines}
+    assert set(limit) == {demo.max_no_of_machines} and len(refused) == len(peak)
     box = canvas.bounding_box()
     assert box["width"] > 400 and box["height"] > 200
     figure = page.locator("[data-figure=peak]").inner_text()
