@@ -138,6 +138,9 @@ def test_relay_cache_floating_seats_and_the_journal_across_an_outage(world, port
     cached, message = _activate(world, world.node_locked, "device-1", world.vendor_xml)
     assert cached is not None, message
     assert "device-1" in {m.Mid for m in cached.activated_machines}
+    # The very bytes the portal signed, relayed and then served from the cache unchanged.
+    assert (cached.raw_response.license_key, cached.raw_response.signature) == (
+        relayed.raw_response.license_key, relayed.raw_response.signature)
     assert _activate(world, world.node_locked, "device-2", world.vendor_xml) == (
         None, wire.UNREACHABLE)
 

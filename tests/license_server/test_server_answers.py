@@ -12,6 +12,7 @@ import pytest
 
 from apps.license_server.server import cli, configuration, crypto, wire
 from apps.license_server.server.options import Options
+from apps.license_server.server.store import StorageError
 from apps.license_server.server.uploader import Uploader
 
 from . import keys
@@ -36,7 +37,8 @@ def _server(tmp_path: Path, *, config_text: str | None = None, **overrides):
 def _call(server, method: str = "key/Activate", **params: str) -> dict:
     form = {"ProductId": str(PRODUCT), "Key": KEY, "Sign": "True", "SignMethod": "1",
             "ModelVersion": "3", **params}
-    request = wire.Request.parse(raw_path=f"/api/{method}", http_method="POST",
+    path = method if method.lower().startswith("api") else f"api/{method}"
+    request = wire.Request.parse(raw_path=f"/{path}", http_method="POST",
                                  body=urlencode(form).encode(),
                                  content_type="application/x-www-form-urlencoded",
                                  ip="192.0.2.7", user_agent="test")
@@ -199,3 +201,27 @@ def test_a_revoked_configuration_stops_local_floating(tmp_path):
     answer = _call(server, MachineCode="pc-1", FloatingTimeInterval="300")
 
     assert answer == {"result": 1, "message": configuration.REVOKED}
+
+
+def test_a_key_that_is_not_node_locked_serves_any_device_from_its_file(tmp_path):
+    server = _server(tmp_path)
+    (tmp_path / "licenses" / "key.skm").write_bytes(
+        keys.skm(keys.license_obj(product_id=PRODUCT, key=KEY, max_machines=0)))
+    server = cli.build(server.options)[0]
+
+    answer = _call(server, "API//Key/Activate/", MachineCode="any-pc")
+
+    assert answer["result"] == 0
+    assert _license(answer, "vendor")["MaxNoOfMachines"] == 0
+
+
+def test_a_full_disk_refuses_the_seat_with_a_clear_error(tmp_path, monkeypatch):
+    server = _server(tmp_path)
+
+    def disk_full(**kwargs: object) -> None:
+        raise StorageError("database or disk is full")
+
+    monkeypatch.setattr(server.store, "take_seat", disk_full)
+    answer = _call(server, MachineCode="pc-1", FloatingTimeInterval="300")
+
+    assert answer == {"result": 1, "message": wire.STORAGE_FAILED}

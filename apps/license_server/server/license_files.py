@@ -44,7 +44,7 @@ class LicenseFile:
         return bool(self.license.get("Block"))
 
     def lists(self, machine_code: str) -> bool:
-        return bool(machine_code) and machine_code in wire.machine_codes(self.license)
+        return wire.lists_device(self.license, machine_code)
 
 
 def read_file(path: Path, vendor_key: rsa.RSAPublicKey) -> LicenseFile:

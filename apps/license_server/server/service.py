@@ -88,8 +88,8 @@ class LicenseServer:
                 return None
             hit = self.cache.lookup(product_id=product_id, key=key, machine_code=machine,
                                     sign_method=sign_method)
-            listed = hit is not None and machine in wire.machine_codes(
-                wire.license_json(wire.decode_answer(hit.body) or {}) or {})
+            listed = hit is not None and wire.lists_device(
+                wire.license_json(wire.decode_answer(hit.body) or {}) or {}, machine)
             return Outcome(hit.body, 2010, "cache") if listed and hit else None
         hit = self.cache.newest_for_key(product_id=product_id, key=key, sign_method=sign_method)
         return Outcome(hit.body, 1010, "cache") if hit else None

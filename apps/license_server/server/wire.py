@@ -40,7 +40,7 @@ STORAGE_FAILED = PREFIX + "could not write to its data folder (is the disk full?
 
 # method name (lower case) -> first two digits of its Web API log states
 METHODS = {"key.activate": 20, "key.getkey": 10, "key.deactivate": 60, "ai.registerevent": 50}
-_API_PATH = re.compile(r"/api/+([A-Za-z]+)/+([A-Za-z]+)/*$")
+_API_PATH = re.compile(r"/api/+([A-Za-z]+)/+([A-Za-z]+)/*$", re.IGNORECASE)
 
 
 def envelope(body: dict[str, Any] | None = None, *, message: str = "", result: int = 0
@@ -144,6 +144,15 @@ def machine_codes(license_obj: dict[str, Any]) -> list[str]:
             if isinstance(mid, str):
                 mids.append(mid)
     return mids
+
+
+def lists_device(license_obj: dict[str, Any], machine_code: str) -> bool:
+    """The device may use this license: it is listed, or the key is not node-locked
+    (MaxNoOfMachines 0, where Cryptolens records no devices at all)."""
+    lowered = {k.lower(): v for k, v in license_obj.items()}
+    if lowered.get("maxnoofmachines") == 0:
+        return True
+    return bool(machine_code) and machine_code in machine_codes(license_obj)
 
 
 def state(family: int, ok: bool, detail: int = 0) -> int:
