@@ -1,0 +1,110 @@
+"""anomaly_detect: findings from the active detector, idempotent re-runs, the watermark."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from apps.anomalies.models import AnomalySettings, Finding
+from apps.anomalies.services import anomaly_detect, anomaly_model_train
+
+
+@pytest.fixture
+def trained(loaded, tenant, fake_training):
+    anomaly_model_train(vendor=tenant.vendor)
+    return loaded
+
+
+def _signature(vendor) -> list[tuple]:
+    return sorted(Finding.objects.for_vendor(vendor).values_list(
+        "subject_kind", "subject", "label", "start", "end", "severity"))
+
+
+def test_without_a_detector_nothing_is_scored(loaded, tenant):
+    result = anomaly_detect(vendor=tenant.vendor)
+
+    assert result.version is None and result.scored == []
+    assert not Finding.objects.exists()
+
+
+def test_detect_stores_findings_with_reasons_and_existing_log_rows(trained, tenant):
+    result = anomaly_detect(vendor=tenant.vendor)
+
+    findings = list(Finding.objects.for_vendor(tenant.vendor))
+    assert result.rows == len(trained.frame)
+    assert findings and len(findings) == len(result.created)
+    assert all(f.reasons and f.groups and f.log_ids for f in findings)
+    assert {f.subject_kind for f in findings} <= {"key", "ip"}
+    logged = set(trained.frame.ids.tolist())
+    assert all(set(f.log_ids) <= logged for f in findings)
+    assert all(f.detector_version.status == "active" for f in findings)
+
+
+def test_injected_key_sharing_is_found(trained, tenant):
+    anomaly_detect(vendor=tenant.vendor)
+
+    shared = {label.key for label in trained.labels if label.kind == "key_sharing"}
+    found = set(Finding.objects.for_vendor(tenant.vendor).filter(subject_kind="key")
+                .values_list("subject", flat=True))
+    assert shared & found
+
+
+def test_scoring_the_same_rows_again_creates_no_duplicates(trained, tenant):
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    first = anomaly_detect(vendor=tenant.vendor, since=since)
+    before = _signature(tenant.vendor)
+
+    again = anomaly_detect(vendor=tenant.vendor, since=since)
+
+    assert again.created == []
+    assert len(again.updated) == len(first.created)
+    assert _signature(tenant.vendor) == before
+
+
+def test_the_next_run_starts_at_the_watermark(trained, tenant, settings):
+    anomaly_detect(vendor=tenant.vendor)
+    watermark = AnomalySettings.objects.get(vendor=tenant.vendor).scored_until
+    assert watermark.timestamp() == pytest.approx(float(trained.frame.time.max()))
+
+    second = anomaly_detect(vendor=tenant.vendor)
+
+    overlap = settings.ANOMALY_RESCORE_OVERLAP_SECONDS
+    expected = int((trained.frame.time >= watermark.timestamp() - overlap).sum())
+    assert second.rows == expected < len(trained.frame)
+    assert second.created == []
+
+
+def test_a_finding_marked_expected_stays_expected_when_scored_again(trained, tenant):
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    anomaly_detect(vendor=tenant.vendor, since=since)
+    Finding.objects.for_vendor(tenant.vendor).update(status=Finding.Status.EXPECTED)
+
+    anomaly_detect(vendor=tenant.vendor, since=since)
+
+    assert set(Finding.objects.for_vendor(tenant.vendor).values_list("status", flat=True)) == {
+        "expected"}
+
+
+def test_scored_groups_cover_every_row(trained, tenant):
+    result = anomaly_detect(vendor=tenant.vendor)
+
+    ids = {i for group in result.scored for i in group.log_ids}
+    assert ids == set(trained.frame.ids.tolist())
+    assert any(not group.anomaly for group in result.scored)
+
+
+def test_a_continuing_incident_widens_its_finding(trained, tenant):
+    """The same subject flagged again right after its finding's end extends that finding."""
+    anomaly_detect(vendor=tenant.vendor)
+    finding = Finding.objects.for_vendor(tenant.vendor).order_by("-score").first()
+    old_end = finding.end
+    finding.end = finding.start  # as if the previous run had seen only its first hour
+    finding.save()
+
+    anomaly_detect(vendor=tenant.vendor, since=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+
+    finding.refresh_from_db()
+    assert finding.end == old_end
+    assert Finding.objects.filter(vendor=tenant.vendor, subject=finding.subject,
+                                  label=finding.label, start=finding.start).count() == 1
