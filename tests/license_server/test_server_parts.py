@@ -176,3 +176,15 @@ def test_license_files_option_takes_several_paths(tmp_path):
 
     assert loaded.license_files == ["x", "y", "z"]
     assert Path(loaded.cache_folder).name == "license-server-data"
+
+
+@pytest.mark.parametrize("argv", [
+    ["--upstream", "ftp://portal.example"],
+    ["--offline", "--config", "/nonexistent/license-server.json"],
+    [],
+], ids=["bad-scheme", "missing-file", "no-upstream"])
+def test_bad_options_end_with_a_clear_message_not_a_traceback(tmp_path, capsys, argv):
+    from apps.license_server.server import cli
+
+    assert cli.main([*argv, "--cache-folder", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("license-server: ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -87,15 +88,17 @@ def check(options: Options) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    options, check_only = load(argv)
-    if check_only:
-        return check(options)
-    if not options.offline and not (options.upstream or options.configuration):
-        print("license-server: give --upstream (the portal's address) or --offline",
-              file=sys.stderr)
+    try:
+        options, check_only = load(argv)
+        if check_only:
+            return check(options)
+        if not options.offline and not (options.upstream or options.configuration):
+            raise ValueError("give --upstream (the portal's address) or --offline")
+        service, uploader = build(options)
+        server = make_server(service, options.host, options.port)
+    except (ValueError, OSError, sqlite3.Error) as exc:  # bad option, file, folder or port
+        print(f"license-server: {exc}", file=sys.stderr)
         return 2
-    service, uploader = build(options)
-    server = make_server(service, options.host, options.port)
     stop = threading.Event()
 
     def shut_down(signum: int, frame: object) -> None:

@@ -22,11 +22,19 @@ def make_handler(service: LicenseServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
-            self._serve(b"")
+            self._read_and_serve()
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
+            self._read_and_serve()
+
+        def _read_and_serve(self) -> None:
+            # Read any body, even of a GET, so the next request on the connection starts clean.
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY:
+                self.close_connection = True
                 self._reply(413, wire.error(wire.INCORRECT_INPUT))
                 return
             self._serve(self.rfile.read(length))
