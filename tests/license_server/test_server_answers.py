@@ -27,22 +27,25 @@ def _server(tmp_path: Path, *, config_text: str | None = None, **overrides):
     if config_text is None:
         config_text = keys.configuration_file(floating={(PRODUCT, KEY): 2})
     (tmp_path / "configuration.json").write_text(config_text)
-    options = Options(offline=True, cache_folder=str(tmp_path / "data"),
-                      license_files=[str(tmp_path / "licenses")],
-                      configuration=str(tmp_path / "configuration.json"),
-                      vendor_public_key=keys.xml("vendor"), **overrides)
+    options = Options(**{"offline": True, "cache_folder": str(tmp_path / "data"),
+                         "license_files": [str(tmp_path / "licenses")],
+                         "configuration": str(tmp_path / "configuration.json"),
+                         "vendor_public_key": keys.xml("vendor"), **overrides})
     return cli.build(options)[0]
 
 
-def _call(server, method: str = "key/Activate", **params: str) -> dict:
+def _request(method: str = "key/Activate", **params: str) -> wire.Request:
     form = {"ProductId": str(PRODUCT), "Key": KEY, "Sign": "True", "SignMethod": "1",
             "ModelVersion": "3", **params}
     path = method if method.lower().startswith("api") else f"api/{method}"
-    request = wire.Request.parse(raw_path=f"/{path}", http_method="POST",
-                                 body=urlencode(form).encode(),
-                                 content_type="application/x-www-form-urlencoded",
-                                 ip="192.0.2.7", user_agent="test")
-    return json.loads(server.handle(request))
+    return wire.Request.parse(raw_path=f"/{path}", http_method="POST",
+                              body=urlencode(form).encode(),
+                              content_type="application/x-www-form-urlencoded",
+                              ip="192.0.2.7", user_agent="test")
+
+
+def _call(server, method: str = "key/Activate", **params: str) -> dict:
+    return json.loads(server.handle(_request(method, **params)))
 
 
 def _license(answer: dict, signer: str) -> dict | None:
@@ -225,3 +228,42 @@ def test_a_full_disk_refuses_the_seat_with_a_clear_error(tmp_path, monkeypatch):
     answer = _call(server, MachineCode="pc-1", FloatingTimeInterval="300")
 
     assert answer == {"result": 1, "message": wire.STORAGE_FAILED}
+
+
+class FakeUpstream:
+    base = "http://portal.invalid"
+
+    def __init__(self, answer: bytes | None) -> None:
+        self.answer = answer
+        self.forwarded: list[bytes] = []
+
+    def forward(self, call: wire.Request) -> bytes | None:
+        self.forwarded.append(call.body)
+        return self.answer
+
+
+def test_relayed_answer_is_returned_unchanged_cached_and_not_uploaded_again(tmp_path):
+    server = _server(tmp_path, offline=False)
+    portal_answer = keys.skm(keys.license_obj(product_id=PRODUCT, key=KEY,
+                                              machines=["pc-9"])) + b" "
+    server.upstream = FakeUpstream(portal_answer)
+
+    relayed = server.handle(_request(MachineCode="pc-9", token="device-token"))
+    server.upstream = FakeUpstream(None)  # the portal goes away
+    cached = server.handle(_request(MachineCode="pc-9"))
+
+    assert relayed == portal_answer and cached == portal_answer
+    assert [r["Source"] for r in server.store.pending(10)] == ["cache"]
+    assert server.store.counts()["total"] == 2
+
+
+def test_floating_answers_from_the_portal_are_not_cached(tmp_path):
+    server = _server(tmp_path, offline=False, local_floating=False)
+    server.upstream = FakeUpstream(keys.skm(keys.license_obj(product_id=PRODUCT, key=KEY)))
+    server.handle(_request(MachineCode="pc-9", FloatingTimeInterval="300"))
+    server.upstream = FakeUpstream(None)
+
+    answer = json.loads(server.handle(_request(MachineCode="pc-9", FloatingTimeInterval="300")))
+
+    assert answer == {"result": 1, "message": wire.FLOATING_OFF}
+    assert server.cache.count() == 0
