@@ -32,7 +32,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_database_url() -> str:
+def database_url() -> str:
     db = connection.settings_dict
     user = urllib.parse.quote(db["USER"] or "", safe="")
     password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
@@ -85,7 +85,7 @@ class Portal(Process):
     def start(self) -> None:
         env = _base_env() | {
             "DJANGO_SETTINGS_MODULE": "licensing_portal.settings_test",
-            "DATABASE_URL": test_database_url(), "DEBUG": "1", "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": database_url(), "DEBUG": "1", "ALLOWED_HOSTS": "127.0.0.1",
             "SECRET_KEY": settings.SECRET_KEY, "LOG_LEVEL": "WARNING",
             "SIGNING_KEY_ENCRYPTION_SECRET": settings.SIGNING_KEY_ENCRYPTION_SECRET,
         }
