@@ -263,3 +263,7 @@ CELERY_TASK_ROUTES["apps.anomalies.tasks.anomaly_model_retrain"] = {"queue": ANO
 # used when issuing the file. The license server itself reads only LICENSE_SERVER_* variables
 # of its own (apps/license_server/server/options.py), never these settings.
 LICENSE_SERVER_PORTAL_URL = os.environ.get("LICENSE_SERVER_PORTAL_URL", "").rstrip("/")
+
+# --- Hardening: rate limits, headers, key rotation (issue 10) ---
+
+# --- Operations: retention, replicas, Celery reliability (issue 10) ---
