@@ -35,7 +35,9 @@ def make_version(tenant, number: int = 1, status: str = "active") -> DetectorVer
         metadata={"threshold": 4.0, "threshold_method": "pot", "n_training_windows": 1500,
                   "train_loss": [0.9, 0.5, 0.31, 0.3],
                   "score_histogram": {"edges": [0, 2, 4, 6, 8], "counts": [900, 80, 12, 3]},
-                  "false_positive_rate": 0.004})
+                  "false_positive_rate": 0.004,
+                  "dropped_windows": {"warmup": 990, "hygiene": 100, "hygiene_method": "ecod",
+                                      "excluded_by_vendor": 0}})
 
 
 def _url(name: str, finding: Finding | None = None) -> str:
@@ -72,7 +74,7 @@ def test_list_filters_by_status_severity_kind_and_subject(tenant, owner_client):
 
 
 def test_list_and_its_chart_download_as_csv(tenant, owner_client):
-    make_finding(tenant)
+    make_finding(tenant, ago_hours=0)  # ends at the start of this hour: today, always
 
     listing = owner_client.get(_url("anomaly_list"), {"format": "csv"})
     chart = owner_client.get(_url("anomaly_list"), {"csv": "findings-per-day"})
@@ -80,7 +82,8 @@ def test_list_and_its_chart_download_as_csv(tenant, owner_client):
     assert listing["Content-Type"].startswith("text/csv")
     assert tenant.key.key in listing.content.decode()
     rows = chart.content.decode().splitlines()
-    assert rows[0] == "Day,High,Medium,Low" and len(rows) == 31
+    assert rows[0] == "Day,All findings,High severity" and len(rows) == 31
+    assert rows[-1].endswith(",1,1")  # today: one finding, high
 
 
 def test_finding_page_shows_reasons_traffic_chart_and_links(tenant, owner_client):
@@ -195,10 +198,12 @@ def test_model_page_shows_the_active_version_with_loss_and_histogram(tenant, rea
     assert response.context["version"] == version
     loss, histogram = response.context["charts"]
     assert loss.series[0].values == [0.9, 0.5, 0.31, 0.3]
-    below, above = histogram.series
+    below, above, marker = histogram.series
     assert below.values == [900, 80, 0, 0] and above.values == [0, 0, 12, 3]
+    assert marker.values == [None, None, 900, None]  # the threshold 4.0 is in [4, 6)
     page = response.content.decode()
     assert "Too little data: 40 windows" in page and "7025" in page
+    assert "990 in the first days (warm-up); 100 ranked most unusual by ecod" in page
     assert 'id="anomaly-settings"' not in page  # read-only: no settings form
     data = json.loads(read_only_client.get(_url("anomaly_model"), {"csv": "training-loss"}
                                            ).content.decode().splitlines()[1].split(",")[1])

@@ -22,12 +22,12 @@ from apps.licensing.weblog_io import ImportResult, webapi_log_import
 def synthetic_log_generate(*, days: int, seed: int, customers: int,
                            start: dt.datetime | None = None, instances_per_kind: int = 2):
     """A labelled synthetic log of `days` days starting at `start` (default: `days` before
-    today, midnight UTC, so the log ends now)."""
+    today, midnight UTC, so the log ends at the start of today and never in the future)."""
     from apps.anomalies.detection.synthetic import GeneratorConfig, generate_license_logs
 
     if start is None:
         today = dt.datetime.now(tz=dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        start = today - dt.timedelta(days=days - 1)
+        start = today - dt.timedelta(days=days)
     return generate_license_logs(GeneratorConfig(
         days=days, seed=seed, customers=customers, start=start,
         instances_per_kind=instances_per_kind))

@@ -21,14 +21,13 @@ from apps.licensing.audit import Actor
 from ..forms.anomalies import AnomalySettingsForm, FindingFilterForm
 from .common import csv_response, paginate
 
-SEVERITY_LABELS = dict(Finding.Severity.choices)
-
 
 def _per_day_chart(vendor) -> Chart:
     labels, counts = selectors.findings_per_day(vendor=vendor)
+    every = [sum(day) for day in zip(*counts.values(), strict=True)]
     return Chart(id="findings-per-day", title="Findings per day (last 30 days)", x_label="Day",
-                 y_label="Findings", labels=labels, kind="bar", stacked=True,
-                 series=[Series(SEVERITY_LABELS[s], counts[s]) for s in ("high", "medium", "low")])
+                 y_label="Findings", labels=labels, kind="bar",
+                 series=[Series("All findings", every), Series("High severity", counts["high"])])
 
 
 def _list_csv(findings) -> HttpResponse:
@@ -122,17 +121,21 @@ def _loss_chart(version) -> Chart:
     if meta.get("validation_loss"):
         series.append(Series("Validation loss", list(meta["validation_loss"])))
     return Chart(id="training-loss", title="Training loss per epoch", x_label="Epoch",
-                 y_label="Reconstruction loss (mean squared error)",
+                 y_label="Loss (mean squared error)",
                  labels=[str(n + 1) for n in range(len(losses))], series=series)
 
 
 def _histogram_chart(version) -> Chart:
     """Scores of the training windows, split at the threshold: what lies right of the
-    boundary would have been flagged."""
+    boundary would have been flagged. So few windows lie there that their bars can be too
+    small to see; a marker bar in the threshold's bin shows where the boundary is."""
     histogram, threshold = version.metadata.get("score_histogram") or {}, version.threshold
     edges, counts = list(histogram.get("edges") or []), list(histogram.get("counts") or [])
     bins = list(zip(edges, edges[1:], counts, strict=False))
     above = [threshold is not None and low >= threshold for low, _, _ in bins]
+    tallest = max(counts, default=0)
+    marker = [tallest if threshold is not None and low <= threshold < high else None
+              for low, high, _ in bins]
     return Chart(
         id="score-histogram", kind="bar", stacked=True,
         title=f"Scores of the training windows (threshold {threshold:.3g})"
@@ -142,7 +145,19 @@ def _histogram_chart(version) -> Chart:
         series=[Series("Below the threshold", [0 if a else c for (_, _, c), a
                                                in zip(bins, above, strict=True)]),
                 Series("At or above the threshold", [c if a else 0 for (_, _, c), a
-                                                     in zip(bins, above, strict=True)])])
+                                                     in zip(bins, above, strict=True)]),
+                Series("Threshold (marker)", marker)])
+
+
+def _left_out(version) -> str:
+    """The training windows the detector did not learn from, in words."""
+    dropped = version.metadata.get("dropped_windows")
+    if not isinstance(dropped, dict):
+        return str(dropped or "")
+    parts = [(dropped.get("warmup"), "in the first days (warm-up)"),
+             (dropped.get("hygiene"), f"ranked most unusual by {dropped.get('hygiene_method')}"),
+             (dropped.get("excluded_by_vendor"), "of findings you reviewed")]
+    return "; ".join(f"{count} {why}" for count, why in parts if count)
 
 
 def _model_page(request: HttpRequest, form: AnomalySettingsForm | None = None
@@ -156,6 +171,7 @@ def _model_page(request: HttpRequest, form: AnomalySettingsForm | None = None
         name: getattr(current, name) for name in AnomalySettingsForm.base_fields})
     return render(request, "vendor_portal/anomaly_model.html", {
         "version": version, "charts": charts, "form": form, "settings": current,
+        "left_out": _left_out(version) if version else "",
         "versions": selectors.detector_versions(vendor=request.vendor), "query": "",
     })
 

@@ -1,0 +1,90 @@
+"""The vendor reviews anomaly findings in the browser: the findings list with its chart, a
+key-sharing finding on one of their keys (traffic chart, block the key), and the model page
+(loss curve, score histogram with the threshold)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.anomalies.demo import anomaly_demo_seed
+from apps.anomalies.models import Finding
+from tests.factories import (
+    PASSWORD,
+    CustomerFactory,
+    ProductFactory,
+    UserFactory,
+    make_key,
+    make_vendor,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def vendor_with_findings(transactional_db):
+    """A vendor with a customer's key, four days of generated log (a key-sharing anomaly moved
+    onto that key), a trained detector and its findings: what seed_demo gives the demo."""
+    owner = UserFactory(email="owner@anomalies.example")
+    vendor = make_vendor("Anomaly Vendor", owner=owner)
+    product = ProductFactory(vendor=vendor, name="Desktop Suite")
+    key = make_key(product, customer=CustomerFactory(vendor=vendor, name="Globex"),
+                   max_no_of_machines=3)
+    anomaly_demo_seed(vendor=vendor)
+    return owner, key
+
+
+def chart_data(page, chart_id: str) -> list[list]:
+    """The data Chart.js holds for each dataset of the canvas, once it has drawn."""
+    page.wait_for_function(
+        f"document.querySelector('canvas[data-chart=\"{chart_id}\"]')?.chart !== undefined")
+    return page.evaluate(f"document.querySelector('canvas[data-chart=\"{chart_id}\"]').chart"
+                         ".data.datasets.map(d => d.data)")
+
+
+def log_in(page, email: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(lambda url: "/accounts/" not in url)
+
+
+def test_vendor_reviews_findings_blocks_a_shared_key_and_reads_the_model(
+        page, screenshot, vendor_with_findings):
+    owner, key = vendor_with_findings
+    log_in(page, owner.email)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Anomalies").click()
+    page.get_by_role("heading", name="Anomalies").wait_for()
+    every, high = chart_data(page, "findings-per-day")
+    assert sum(every) == Finding.objects.count() > 0
+    assert sum(high) == Finding.objects.filter(severity="high").count()
+    rows = page.locator("#findings tbody tr")
+    assert rows.count() >= 3
+    assert "in 1 hour" in page.locator("#findings").inner_text()  # reasons are shown
+    screenshot(page, "anomalies-list")
+
+    page.fill("input[name=q]", key.key)
+    page.get_by_role("button", name="Filter").click()
+    page.locator("#findings tbody a", has_text="Key sharing").first.click()
+    page.get_by_role("heading", name=f"Key sharing: {key.key}").wait_for()
+    succeeded, failed, ips, machines = chart_data(page, "finding-traffic")
+    assert sum(succeeded) + sum(failed) > 0 and max(ips) > 1 and max(machines) > 1
+    assert page.get_by_role("link", name="Open the customer").is_visible()
+    screenshot(page, "anomaly-detail")
+
+    page.get_by_role("button", name="Block the key").click()
+    page.get_by_text(f"Key {key.key} blocked.").wait_for()
+    key.refresh_from_db()
+    assert key.block
+
+    page.get_by_role("link", name="Anomalies").first.click()
+    page.get_by_role("link", name="Detector model").click()
+    page.get_by_role("heading", name="Anomaly detector").wait_for()
+    (loss,) = chart_data(page, "training-loss")
+    below, above, marker = chart_data(page, "score-histogram")
+    assert len(loss) > 1 and all(value > 0 for value in loss)
+    assert sum(below) > 0 and len(below) == len(above) == len(marker)
+    assert len([v for v in marker if v]) == 1
+    assert page.locator("canvas[data-chart]").count() == 2
+    screenshot(page, "anomaly-model")
