@@ -381,6 +381,10 @@ class WebApiLog(models.Model):
             models.Index(fields=["vendor", "-id"]),
             models.Index(fields=["vendor", "product_id", "key", "-id"]),
             models.Index(fields=["vendor", "time"]),
+            # The floating-seat report reads only seat rows (2014, 2015, 6011) and refusals
+            # (2024) of a time range: a partial index skips the other calls.
+            models.Index(fields=["vendor", "time"], name="webapilog_floating_time",
+                         condition=Q(state__in=[2014, 2015, 6011, 2024])),
         ]
 
     def __str__(self) -> str:
@@ -389,6 +393,38 @@ class WebApiLog(models.Model):
     @property
     def succeeded(self) -> bool:
         return (self.state % 100) // 10 == 1
+
+
+class FloatingSession(models.Model):
+    """One floating seat held by one device on one key, from its first activation to its
+    release or expiry: the Web API log's heartbeats condensed (apps/licensing/reports/
+    sessions.py keeps it up to date), so seat reports read thousands of sessions instead of
+    millions of log rows. Derived data: it can always be rebuilt from the log."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    product_id = models.BigIntegerField(null=True, blank=True)
+    key = models.CharField(max_length=64)
+    machine_code = models.CharField(max_length=128)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    overdraft = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["vendor", "start"]),
+                   models.Index(fields=["vendor", "product_id", "key", "machine_code", "end"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.machine_code} {self.start:%Y-%m-%d %H:%M}-{self.end:%H:%M}"
+
+
+class ReportProgress(models.Model):
+    """How far (by log id) a vendor's derived report tables have read the Web API log."""
+
+    vendor = models.OneToOneField(Vendor, on_delete=models.CASCADE, related_name="+")
+    floating_log_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}: floating sessions up to log id {self.floating_log_id}"
 
 
 class Event(models.Model):
