@@ -267,3 +267,71 @@ LICENSE_SERVER_PORTAL_URL = os.environ.get("LICENSE_SERVER_PORTAL_URL", "").rstr
 # --- Hardening: rate limits, headers, key rotation (issue 10) ---
 
 # --- Operations: retention, replicas, Celery reliability (issue 10) ---
+# Database outages: connecting gives up after DB_CONNECT_TIMEOUT seconds instead of hanging a
+# worker, CONN_HEALTH_CHECKS (above) replaces a connection that died while idle, and the
+# middleware answers requests that still hit the outage with the Cryptolens envelope on /api/
+# and a 503 elsewhere, never a 500 page (docs/operations.md, "Faults").
+DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout",
+                                                              DB_CONNECT_TIMEOUT)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+MIDDLEWARE.append("apps.core.middleware.DatabaseUnavailableMiddleware")
+
+# Read replica (PostgreSQL streaming replica): reads of these append-only models go there
+# (reports, log pages, anomaly training), everything else stays on the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+DATABASE_REPLICA_READ_MODELS = env_list("DATABASE_REPLICA_READ_MODELS",
+                                        "licensing.WebApiLog,licensing.Event")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    if DATABASES["replica"]["ENGINE"].endswith("postgresql"):
+        DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["apps.core.dbrouters.PrimaryReplicaRouter"]
+
+# Redis outages: the cache fails open (a miss, rate limits stop counting) instead of raising
+# from every request; Web API log rows go straight to PostgreSQL and are never in Redis.
+REDIS_CACHE_TIMEOUT = float(os.environ.get("REDIS_CACHE_TIMEOUT", "0.5"))
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "apps.core.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_CACHE_TIMEOUT,
+                        "socket_timeout": REDIS_CACHE_TIMEOUT, "retry_after_seconds": 5},
+        }
+    }
+
+# Celery: a training whose worker dies (OOM killer, SIGKILL, a lost host) is delivered again
+# instead of being lost: acknowledged only when done (acks_late), and put back at once when
+# the pool process running it dies (reject_on_worker_lost). When the whole worker dies, Redis
+# hands the unacknowledged message to another worker after the visibility timeout, which must
+# be longer than the longest task (training) or a running task is started twice.
+CELERY_TASK_ANNOTATIONS = {
+    "apps.anomalies.tasks.anomaly_model_retrain": {"acks_late": True,
+                                                   "reject_on_worker_lost": True},
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker busy training does not hoard the next ones
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT",
+                                               str(ANOMALY_TRAIN_TIME_LIMIT + 600)))
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+
+# Web API log retention: rows older than this many days are deleted daily, in batches
+# (apps/licensing/services/retention.py). 0 keeps the log forever.
+WEBAPI_LOG_RETENTION_DAYS = int(os.environ.get("WEBAPI_LOG_RETENTION_DAYS", "0"))
+WEBAPI_LOG_RETENTION_BATCH_SIZE = int(os.environ.get("WEBAPI_LOG_RETENTION_BATCH_SIZE", "5000"))
+WEBAPI_LOG_RETENTION_MAX_BATCHES = int(os.environ.get("WEBAPI_LOG_RETENTION_MAX_BATCHES",
+                                                      "2000"))
+WEBAPI_LOG_RETENTION_TIME_LIMIT = int(os.environ.get("WEBAPI_LOG_RETENTION_TIME_LIMIT", "3600"))
+WEBAPI_LOG_RETENTION_HOUR = int(os.environ.get("WEBAPI_LOG_RETENTION_HOUR", "4"))
+WEBAPI_LOG_RETENTION_MINUTE = int(os.environ.get("WEBAPI_LOG_RETENTION_MINUTE", "30"))
+CELERY_BEAT_SCHEDULE["weblog-retention-daily"] = {
+    "task": "apps.licensing.tasks.weblog_prune_task",
+    "schedule": crontab(hour=WEBAPI_LOG_RETENTION_HOUR, minute=WEBAPI_LOG_RETENTION_MINUTE),
+}
