@@ -145,7 +145,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_DISPLAY = "apps.accounts.models.display_name"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# ACCOUNT_RATE_LIMITS: in the Hardening block below.
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
@@ -265,6 +265,57 @@ CELERY_TASK_ROUTES["apps.anomalies.tasks.anomaly_model_retrain"] = {"queue": ANO
 LICENSE_SERVER_PORTAL_URL = os.environ.get("LICENSE_SERVER_PORTAL_URL", "").rstrip("/")
 
 # --- Hardening: rate limits, headers, key rotation (issue 10) ---
+# Rates are "<requests>/<seconds>"; "0" switches one off. Counters live in the cache (Redis
+# when REDIS_URL is set). Defaults sit far above real clients and the benchmarks: they stop
+# floods and runaway loops, not normal traffic. See SECURITY.md.
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """"600/60" -> (600, 60): requests per window in seconds; "0" -> (0, 60), no limit."""
+    count, _, window = (os.environ.get(name) or default).strip().partition("/")
+    return int(count or 0), int(window or 60)
+
+
+# Web API: every authenticated call counts against its access token and its IP address.
+API_RATE_LIMIT_PER_TOKEN = env_rate("API_RATE_LIMIT_PER_TOKEN", "50000/10")
+API_RATE_LIMIT_PER_IP = env_rate("API_RATE_LIMIT_PER_IP", "50000/10")
+# HTTP status of a refused call. Cryptolens answers every error with 200 + {"result":1}; the
+# official clients read the body on 4xx too, so 429 also works where a proxy wants it.
+API_RATE_LIMIT_HTTP_STATUS = int(os.environ.get("API_RATE_LIMIT_HTTP_STATUS", "200"))
+# Public activation forms: submissions per IP address (all forms) and per license key.
+ACTIVATION_FORM_RATE_LIMIT_PER_IP = env_rate("ACTIVATION_FORM_RATE_LIMIT_PER_IP", "60/600")
+ACTIVATION_FORM_RATE_LIMIT_PER_KEY = env_rate("ACTIVATION_FORM_RATE_LIMIT_PER_KEY", "30/600")
+# django-allauth's limits, in its own syntax ("10/m/ip,5/5m/key"; "" switches one off).
+ACCOUNT_RATE_LIMITS = {
+    "login": os.environ.get("ACCOUNT_RATE_LIMIT_LOGIN", "30/m/ip"),
+    "login_failed": os.environ.get("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/5m/key"),
+    "signup": os.environ.get("ACCOUNT_RATE_LIMIT_SIGNUP", "20/m/ip"),
+    "reset_password": os.environ.get("ACCOUNT_RATE_LIMIT_RESET_PASSWORD", "20/m/ip,5/m/key"),
+    "reset_password_from_key": os.environ.get(
+        "ACCOUNT_RATE_LIMIT_RESET_PASSWORD_FROM_KEY", "20/m/ip"),
+    "confirm_email": os.environ.get("ACCOUNT_RATE_LIMIT_CONFIRM_EMAIL", "1/3m/key"),
+    "change_password": os.environ.get("ACCOUNT_RATE_LIMIT_CHANGE_PASSWORD", "5/m/user"),
+    "manage_email": os.environ.get("ACCOUNT_RATE_LIMIT_MANAGE_EMAIL", "10/m/user"),
+    "reauthenticate": os.environ.get("ACCOUNT_RATE_LIMIT_REAUTHENTICATE", "10/m/user"),
+}
+
+# Headers on every response (apps.core.security_headers.SecurityHeadersMiddleware). No inline
+# script or style anywhere: pages pass data with json_script and behaviour lives in static/js.
+CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY") or (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+PERMISSIONS_POLICY = os.environ.get("PERMISSIONS_POLICY") or (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+)
+MIDDLEWARE.insert(1, "apps.core.security_headers.SecurityHeadersMiddleware")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Sessions end after this many seconds (default 12 hours), also while in use.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(12 * 60 * 60)))
 
 # --- Operations: retention, replicas, Celery reliability (issue 10) ---
 # Database outages: connecting gives up after DB_CONNECT_TIMEOUT seconds instead of hanging a

@@ -49,7 +49,7 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_every_environment_variable_is_documented_in_env_example(path):
     source = (ROOT / path).read_text()
     used = set(re.findall(r'os\.environ\.get\(\s*"([A-Z_]+)"', source))
-    used |= set(re.findall(r'env_(?:bool|list)\(\s*"([A-Z_]+)"', source))
+    used |= set(re.findall(r'env_(?:bool|list|rate)\(\s*"([A-Z_]+)"', source))
     used |= set(re.findall(r'env="([A-Z_]+)"', source))
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert used, "the pattern found no variables: the test would pass vacuously"

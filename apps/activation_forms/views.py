@@ -3,13 +3,17 @@ JavaScript; the form's unguessable URL is what finds it."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from apps.core import ratelimit
 from apps.core.errors import DomainError
+from apps.core.hashing import sha256_hex
 from apps.core.net import client_ip
+from apps.core.ratelimit import Limit
 from apps.licensing.license_files import LicenseFile
 from apps.licensing.models import ActivationForm
 from apps.licensing.services.activation_forms import (
@@ -36,6 +40,9 @@ def activation_form(request: HttpRequest, slug: str) -> HttpResponse:
     form = ActivationRequestForm(request.POST or None, ask_friendly_name=page.ask_friendly_name)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        retry_after = _submission_retry_after(page, ip, data["key"])
+        if retry_after:
+            return _too_many_attempts(request, page, retry_after)
         try:
             file = activation_form_submit(
                 form=page, key_string=data["key"], machine_code=data["machine_code"],
@@ -48,6 +55,19 @@ def activation_form(request: HttpRequest, slug: str) -> HttpResponse:
             return _download(file)
     return render(request, "activation_forms/activation_form.html",
                   {"page": page, "form": form, "vendor": page.product.vendor})
+
+
+def _submission_retry_after(page: ActivationForm, ip: str | None, key_string: str) -> int:
+    """Count a submission against its IP's budget (all forms) and its key's (any IP);
+    settings ACTIVATION_FORM_RATE_LIMIT_PER_IP / _PER_KEY. Failures have their own, tighter
+    limit in the service."""
+    ip_limit, ip_window = settings.ACTIVATION_FORM_RATE_LIMIT_PER_IP
+    key_limit, key_window = settings.ACTIVATION_FORM_RATE_LIMIT_PER_KEY
+    key_digest = sha256_hex(key_string.strip().upper())[:32]
+    limits = [Limit(f"af-key:{page.product_id}:{key_digest}", key_limit, key_window)]
+    if ip:
+        limits.append(Limit(f"af-ip:{ip}", ip_limit, ip_window))
+    return ratelimit.hit(limits)
 
 
 def _download(file: LicenseFile) -> HttpResponse:

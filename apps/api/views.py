@@ -1,12 +1,14 @@
 """The Web API dispatcher: /api/<controller>/<Method>, Cryptolens Web API v3 on the wire.
 
-Every answer is HTTP 200 JSON with an integer `result` (0 ok, 1 error) and a string `message`;
-never a redirect, never a 500 page."""
+Every answer is JSON with an integer `result` (0 ok, 1 error) and a string `message`, on
+HTTP 200 (a rate-limited call may be set to 429, see API_RATE_LIMIT_HTTP_STATUS); never a
+redirect, never a 500 page."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -38,6 +40,15 @@ def error(message: str) -> JsonResponse:
     return envelope(message=message, result=1)
 
 
+def too_many_requests(retry_after: int) -> JsonResponse:
+    """Cryptolens' error envelope, so every client shows the message. HTTP 200 by default
+    (API_RATE_LIMIT_HTTP_STATUS), as Cryptolens answers all errors; Retry-After either way."""
+    response = error(errors.TOO_MANY_REQUESTS)
+    response.status_code = settings.API_RATE_LIMIT_HTTP_STATUS
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @csrf_exempt
 def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse:
     if request.method not in ("GET", "POST"):
@@ -47,7 +58,7 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
         return error(errors.UNKNOWN_METHOD)
     ip = client_ip(request)
     if ratelimit.is_blocked(ip):
-        return error(errors.TOO_MANY_REQUESTS)
+        return too_many_requests(ratelimit.failure_retry_after())
     try:
         params = Params(request)
         token = token_authenticate(params.str("token", max_length=512))
@@ -58,6 +69,9 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
     if token is None:
         ratelimit.record_failure(ip)
         return error(errors.UNABLE_TO_AUTHENTICATE)
+    retry_after = ratelimit.call_retry_after(ip, token.pk)
+    if retry_after:
+        return too_many_requests(retry_after)
     token_touch(token)
     record = CallRecord(
         vendor_id=token.vendor_id, method=entry.name, state=entry.state_family * 100 + 10,

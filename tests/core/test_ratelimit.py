@@ -1,0 +1,65 @@
+"""The fixed-window counters behind every rate limit, on the local cache and on Redis."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache, caches
+from django.test import override_settings
+
+from apps.core.ratelimit import Limit, hit
+
+WINDOW_START = 6_000_000.0
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_the_limit_plus_one_hit_is_refused_until_the_window_ends():
+    limits = [Limit("t:a", 2, 60)]
+    assert hit(limits, now=WINDOW_START) == 0
+    assert hit(limits, now=WINDOW_START + 1) == 0
+    assert hit(limits, now=WINDOW_START + 20) == 40
+    assert hit(limits, now=WINDOW_START + 60) == 0  # a new window
+
+
+def test_each_limit_counts_on_its_own_and_the_longest_wait_wins():
+    short, long = Limit("t:short", 1, 10), Limit("t:long", 1, 100)
+    hit([short, long], now=WINDOW_START)
+    assert hit([short, long], now=WINDOW_START + 5) == 95
+    assert hit([Limit("t:other", 1, 10)], now=WINDOW_START + 5) == 0
+
+
+def test_a_zero_limit_is_no_limit():
+    assert all(hit([Limit("t:off", 0, 60)], now=WINDOW_START) == 0 for _ in range(5))
+
+
+def test_a_broken_cache_lets_the_request_through(monkeypatch):
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr("apps.core.ratelimit._incr_all", broken)
+    assert hit([Limit("t:x", 1, 60)], now=WINDOW_START) == 0
+
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+def test_on_redis_the_counters_are_one_pipelined_round_trip():
+    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                               "LOCATION": REDIS_URL, "KEY_PREFIX": "ratelimit-test"}}
+    with override_settings(CACHES=redis_cache):
+        caches["default"].clear()
+        limits = [Limit("t:redis-a", 2, 60), Limit("t:redis-b", 5, 60)]
+        assert [hit(limits, now=WINDOW_START) for _ in range(3)] == [0, 0, 60]
+        client = caches["default"]._cache.get_client(write=True)
+        key = caches["default"].make_and_validate_key(f"rl:t:redis-a:{int(WINDOW_START) // 60}")
+        assert int(client.get(key)) == 3
+        assert 0 < client.ttl(key) <= 61
+        caches["default"].clear()
