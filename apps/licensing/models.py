@@ -405,16 +405,18 @@ class FloatingSession(models.Model):
     product_id = models.BigIntegerField(null=True, blank=True)
     key = models.CharField(max_length=64)
     machine_code = models.CharField(max_length=128)
-    start = models.DateTimeField()
-    end = models.DateTimeField()
+    # Unix seconds: the reports' window functions work in whole seconds on both databases.
+    start_t = models.BigIntegerField()
+    end_t = models.BigIntegerField()
     overdraft = models.BooleanField(default=False)
 
     class Meta:
-        indexes = [models.Index(fields=["vendor", "start"]),
-                   models.Index(fields=["vendor", "product_id", "key", "machine_code", "end"])]
+        indexes = [models.Index(fields=["vendor", "start_t"]),
+                   models.Index(fields=["vendor", "product_id", "key", "machine_code",
+                                        "end_t"])]
 
     def __str__(self) -> str:
-        return f"{self.key} {self.machine_code} {self.start:%Y-%m-%d %H:%M}-{self.end:%H:%M}"
+        return f"{self.key} {self.machine_code} {self.start_t}-{self.end_t}"
 
 
 class ReportProgress(models.Model):

@@ -25,6 +25,7 @@ from apps.accounts.models import Vendor
 from apps.core.csvexport import safe_cell
 
 from .models import WebApiLog
+from .reports.sessions import floating_sessions_rewind
 
 COLUMNS = ["Id", "ProductId", "Key", "IP", "Time", "State", "MachineCode", "FriendlyName",
            "FloatingExpires", "Method", "Country"]
@@ -102,6 +103,7 @@ class ImportResult:
     inserted: int = 0
     skipped: int = 0  # the Id is already in the log (this file's earlier rows included)
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    lowest_id: int | None = None  # of the rows read: derived report tables re-read from it
 
 
 def _unquote(value: str) -> str:
@@ -253,8 +255,10 @@ def webapi_log_import(*, vendor: Vendor, lines: Iterable[str],
         try:
             if len(cells) > len(names):
                 raise RowError(f"{len(cells)} cells for {len(names)} columns")
-            batch.append(parse_row(vendor, dict(zip(names, (c.strip() for c in cells),
-                                                    strict=False))))
+            row = parse_row(vendor, dict(zip(names, (c.strip() for c in cells), strict=False)))
+            batch.append(row)
+            if result.lowest_id is None or row[0] < result.lowest_id:
+                result.lowest_id = row[0]
         except RowError as error:
             result.rejected.append((reader.line_num, str(error)))
         if len(batch) >= batch_size:
@@ -264,4 +268,6 @@ def webapi_log_import(*, vendor: Vendor, lines: Iterable[str],
         save(batch, result)
     if result.inserted:
         _reset_id_sequence()
+        # Imported rows may carry ids below what the floating sessions have read.
+        floating_sessions_rewind(vendor=vendor, before_id=result.lowest_id)
     return result

@@ -27,13 +27,13 @@ class Migration(migrations.Migration):
                 ('product_id', models.BigIntegerField(blank=True, null=True)),
                 ('key', models.CharField(max_length=64)),
                 ('machine_code', models.CharField(max_length=128)),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
+                ('start_t', models.BigIntegerField()),
+                ('end_t', models.BigIntegerField()),
                 ('overdraft', models.BooleanField(default=False)),
                 ('vendor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.vendor')),
             ],
             options={
-                'indexes': [models.Index(fields=['vendor', 'start'], name='licensing_f_vendor__eac717_idx'), models.Index(fields=['vendor', 'product_id', 'key', 'machine_code', 'end'], name='licensing_f_vendor__3d9ea6_idx')],
+                'indexes': [models.Index(fields=['vendor', 'start_t'], name='licensing_f_vendor__73e3ea_idx'), models.Index(fields=['vendor', 'product_id', 'key', 'machine_code', 'end_t'], name='licensing_f_vendor__98ec67_idx')],
             },
         ),
     ]

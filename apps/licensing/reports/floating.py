@@ -1,16 +1,11 @@
 """Floating seat usage: how many floating seats were held at each moment, from the Web API
-log alone (so it also covers keys since deleted and logs imported from Cryptolens).
+log (so it also covers keys since deleted and logs imported from Cryptolens).
 
-A seat is an "island" of one device on one key: it starts with a floating activation (2014,
-or 2015 in overdraft), each further activation of the same device before the seat expires
-(a heartbeat) extends it to that call's FloatingExpires, and it ends at the last expiry or at a
-release (6011), whichever comes first — the same rule the API applies when it hands out seats
-(apps/licensing/services/seats.py). Concurrency is then a running sum of +1 (seat start) and
--1 (seat end) over time. Activations refused because every seat was taken are state 2024.
-
-Everything up to per-bucket and per-key aggregates runs in one SQL statement of window
-functions; rows from before the range are read too (LOOKBACK), so seats already held when the
-range starts are counted.
+The log's floating calls are first condensed into sessions (one row per seat held, see
+sessions.py; brought up to date at the start of each report). Concurrency is then a running
+sum of +1 (session start) and -1 (session end) over time, computed once per report into a
+scratch table by window functions, and aggregated from there per time bucket and per key.
+Activations refused because every seat was taken are state 2024, counted from the log.
 """
 
 from __future__ import annotations
@@ -21,52 +16,20 @@ from dataclasses import dataclass, field
 from apps.accounts.models import Vendor
 
 from .. import states
-from ..models import LicenseKey, WebApiLog
-from .sql import as_cte, epoch, fetch, from_unix, unix
+from ..models import FloatingSession, LicenseKey, WebApiLog
+from .sessions import floating_sessions_refresh
+from .sql import as_cte, epoch, fetch, from_unix, scratch_table, unix
 
-SEAT_STATES = (states.ACTIVATION_FLOATING, states.ACTIVATION_OVERDRAFT, states.FLOATING_RELEASED)
-# How far before the range to look for seats still held at its start: longer than any
-# floating interval a client sets in practice (Cryptolens' own maximum is a day).
-LOOKBACK = dt.timedelta(days=2)
 RESOLUTIONS = {"hour": 3600, "day": 86400}
 MAX_CHANGES = 5000  # the exact step series is kept for charts of one key; beyond, buckets only
 
-_SEATS = """
-WITH ev (product_id, lkey, machine, state, t0, x0) AS ({inner}),
-e AS (
-    SELECT product_id, lkey, machine, state, {t} AS t,
-           CASE WHEN state = {released} THEN NULL ELSE COALESCE({x}, {t}) END AS x,
-           CASE WHEN state = {released} THEN 1 ELSE 0 END AS rel
-    FROM ev
-),
-s AS (
-    SELECT e.*, COALESCE(SUM(rel) OVER (PARTITION BY product_id, lkey, machine
-        ORDER BY t, state ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS seg
-    FROM e
-),
-g AS (
-    SELECT s.*, MAX(x) OVER (PARTITION BY product_id, lkey, machine, seg
-        ORDER BY t, state ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-    FROM s
-),
-i AS (
-    SELECT g.*, SUM(CASE WHEN rel = 0 AND (reach IS NULL OR t >= reach) THEN 1 ELSE 0 END)
-        OVER (PARTITION BY product_id, lkey, machine, seg ORDER BY t, state
-              ROWS UNBOUNDED PRECEDING) AS island
-    FROM g
-),
-seats AS (
-    SELECT product_id, lkey, MIN(CASE WHEN rel = 0 THEN t END) AS start_t,
-           MAX(x) AS reach_t, MIN(CASE WHEN rel = 1 THEN t END) AS released_t,
-           MAX(CASE WHEN state = {overdraft} THEN 1 ELSE 0 END) AS od
-    FROM i GROUP BY product_id, lkey, machine, seg, island
-    HAVING MIN(CASE WHEN rel = 0 THEN t END) IS NOT NULL
-),
+_LEVELS = """
+WITH seats (product_id, lkey, start_t, end_t, od) AS ({inner}),
 d AS (
-    SELECT product_id, lkey, start_t AS t, 1 AS delta, od FROM seats
+    SELECT product_id, lkey, start_t AS t, 1 AS delta,
+           CASE WHEN od THEN 1 ELSE 0 END AS od FROM seats
     UNION ALL
-    SELECT product_id, lkey, CASE WHEN released_t IS NOT NULL AND released_t < reach_t
-                                  THEN released_t ELSE reach_t END, -1, od FROM seats
+    SELECT product_id, lkey, end_t, -1, CASE WHEN od THEN 1 ELSE 0 END FROM seats
 ),
 lv AS (
     SELECT d.*,
@@ -76,13 +39,14 @@ lv AS (
         LEAD(t) OVER (PARTITION BY product_id, lkey ORDER BY t, delta) AS key_next
     FROM d
 )
+SELECT * FROM lv
 """
 
 # Per bucket (and one "before the range" bucket, -1): net change and highest level reached.
 _BUCKETS = """
 SELECT CASE WHEN t < %s THEN -1 ELSE t - (t %% {width}) END AS bucket,
        SUM(delta), MAX(lvl)
-FROM lv WHERE t < %s GROUP BY 1 ORDER BY 1
+FROM {table} lv WHERE t < %s GROUP BY 1 ORDER BY 1
 """
 
 # Per key: peak inside the range, seconds at or over the key's limit, seats started (of them
@@ -97,11 +61,11 @@ SELECT lv.product_id, lv.lkey, COALESCE(MAX(k.max_no_of_machines), 0),
              ELSE 0 END),
     SUM(CASE WHEN delta = 1 AND t >= %s AND t < %s THEN 1 ELSE 0 END),
     SUM(CASE WHEN delta = 1 AND od = 1 AND t >= %s AND t < %s THEN 1 ELSE 0 END)
-FROM lv LEFT JOIN licensing_licensekey k ON k.product_id = lv.product_id AND k.key = lv.lkey
+FROM {table} lv LEFT JOIN licensing_licensekey k ON k.product_id = lv.product_id AND k.key = lv.lkey
 GROUP BY lv.product_id, lv.lkey ORDER BY lv.product_id, lv.lkey
 """
 
-_CHANGES = "SELECT t, SUM(delta) FROM lv GROUP BY t ORDER BY t"
+_CHANGES = "SELECT t, SUM(delta) FROM {table} lv GROUP BY t ORDER BY t"
 
 
 @dataclass
@@ -163,14 +127,19 @@ def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
     width = RESOLUTIONS[resolution]
     s, e = unix(start), unix(end)
     usage = FloatingUsage(start=start, end=end, resolution=resolution)
+    floating_sessions_refresh(vendor=vendor)
     log = _scope(WebApiLog.objects.filter(vendor=vendor), product_id, keys)
-    seat_rows = log.filter(state__in=SEAT_STATES, time__gte=start - LOOKBACK, time__lt=end)
-    inner, params = as_cte(seat_rows.values_list(
-        "product_id", "key", "machine_code", "state", "time", "floating_expires"))
-    head = _SEATS.format(inner=inner, t=epoch("t0"), x=epoch("x0"),
-                         released=states.FLOATING_RELEASED, overdraft=states.ACTIVATION_OVERDRAFT)
-    buckets = fetch(head + _BUCKETS.format(width=width), (*params, s, e))
-    key_rows = fetch(head + _KEYS, (*params, e, s, e, s, e, e, s, s, s, e, s, e))
+    # Sessions that overlap the range; those that began earlier count from its start.
+    held = _scope(FloatingSession.objects.filter(vendor=vendor), product_id, keys).filter(
+        start_t__lt=e, end_t__gt=s).order_by()
+    inner, params = as_cte(held.values_list("product_id", "key", "start_t", "end_t",
+                                            "overdraft"))
+    # The seat levels are computed once into a scratch table, then aggregated three ways.
+    with scratch_table(_LEVELS.format(inner=inner), params) as table:
+        buckets = fetch(_BUCKETS.format(width=width, table=table), (s, e))
+        key_rows = fetch(_KEYS.format(table=table), (e, s, e, s, e, e, s, s, s, e, s, e))
+        changes = (fetch(_CHANGES.format(table=table), ())
+                   if keys is not None and len(keys) == 1 else None)
     denied = _denied(log, start, end, width)
     _fill_buckets(usage, buckets, denied, s, e, width)
     usage.keys = [KeyUsage(product_id, key, limit, peak or 0, at_limit or 0, started or 0,
@@ -178,9 +147,8 @@ def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
                   for product_id, key, limit, peak, at_limit, started, od_started in key_rows
                   if peak or started]  # seats of the look-back that ended before the range
     _add_denied_only_keys(usage, denied)
-    if keys is not None and len(keys) == 1:
-        changes = fetch(head + _CHANGES, params)
-        usage.changes = _step_series(changes, s, e) if len(changes) <= MAX_CHANGES else None
+    if changes is not None and len(changes) <= MAX_CHANGES:
+        usage.changes = _step_series(changes, s, e)
     return usage
 
 
@@ -194,7 +162,8 @@ def _scope(log, product_id: int | None, keys: list[tuple[int, str]] | None):
 
 def _denied(log, start: dt.datetime, end: dt.datetime, width: int) -> dict:
     """Refused floating activations per (product, key): per bucket and in total."""
-    rows = log.filter(state=states.ACTIVATION_FLOATING_LIMIT, time__gte=start, time__lt=end)
+    rows = log.filter(state=states.ACTIVATION_FLOATING_LIMIT, time__gte=start,
+                      time__lt=end).order_by()
     inner, params = as_cte(rows.values_list("product_id", "key", "time"))
     found: dict = {}
     for bucket, product_id, key, count in fetch(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 # Whole Unix seconds of a timestamp column. Integers keep bucket arithmetic (t - t % 3600)
@@ -13,6 +16,19 @@ _EPOCH = {
     "postgresql": "CAST(FLOOR(EXTRACT(EPOCH FROM {})) AS BIGINT)",
     "sqlite": "CAST(strftime('%%s', {}) AS INTEGER)",
 }
+
+
+# One value per (product, key, machine): the partition of the seat windows. On PostgreSQL a
+# 64-bit hash, because sorting hundreds of thousands of rows by three text columns is most of
+# the report's time; a collision needs billions of distinct seats to become likely.
+_SEAT = {
+    "postgresql": "hashtextextended({0}::text || ':' || {1} || ':' || {2}, 0)",
+    "sqlite": "{0} || ':' || {1} || ':' || {2}",
+}
+
+
+def seat_id(product_id: str, key: str, machine_code: str) -> str:
+    return _SEAT[connection.vendor].format(product_id, key, machine_code)
 
 
 def epoch(column: str) -> str:
@@ -38,3 +54,25 @@ def fetch(sql: str, params: tuple) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+_scratch_names = itertools.count(1)
+
+
+@contextmanager
+def scratch_table(sql: str, params: tuple) -> Iterator[str]:
+    """A temporary table holding the rows of `sql` for the block, then dropped; its name.
+
+    On PostgreSQL the block gets enough sort memory for a report's window functions (the
+    default 4 MB spills them to disk) and no JIT (its compile time exceeds what it saves on
+    these one-off statements). Both settings are LOCAL: they end with the transaction."""
+    name = f"report_scratch_{next(_scratch_names)}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL work_mem = '128MB'")
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(f"CREATE TEMP TABLE {name} AS {sql}", params)
+        try:
+            yield name
+        finally:
+            cursor.execute(f"DROP TABLE {name}")

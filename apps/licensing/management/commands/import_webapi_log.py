@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import Membership, Role, Vendor
+from apps.licensing.reports.sessions import floating_sessions_refresh
 from apps.licensing.weblog_io import RowError, webapi_log_import
 
 REJECTS_SHOWN = 50
@@ -49,3 +50,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  line {line}: {reason}")
         if len(result.rejected) > REJECTS_SHOWN:
             self.stdout.write(f"  ... and {len(result.rejected) - REJECTS_SHOWN} more")
+        if result.inserted:
+            # Condense the floating calls now, so the first report after a migration is fast.
+            seats = floating_sessions_refresh(vendor=vendor)
+            self.stdout.write(f"Floating sessions brought up to date ({seats} seats touched).")
