@@ -1,0 +1,35 @@
+"""Sample gunicorn configuration for the portal (`gunicorn -c deploy/portal/gunicorn.conf.py
+licensing_portal.wsgi`), behind nginx (deploy/portal/nginx.conf). Flags given on the command
+line override these values; so do the GUNICORN_* variables below.
+
+Web processes keep no state of their own (sessions and data in PostgreSQL, rate-limit counters
+in Redis), so more capacity is more workers here or more hosts behind the load balancer.
+"""
+
+import multiprocessing
+import os
+
+# nginx on the same host proxies to this address; never expose gunicorn itself.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Sync workers: a request is short (a few ms of Python and SQL) and nginx buffers slow clients.
+# One worker per CPU plus one; each holds one PostgreSQL connection (CONN_MAX_AGE), so workers
+# x hosts must stay below PostgreSQL's max_connections (or put PgBouncer in between).
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# A request that takes this long is stuck (the API's queries take milliseconds): the worker is
+# killed and replaced. Long jobs (training, reports' exports) run in Celery, not here.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30  # systemd's stop / reload lets requests in flight finish
+keepalive = 5
+# Recycle workers now and then, so that a slow leak in a library never grows unbounded.
+max_requests = 5000
+max_requests_jitter = 500
+# Heartbeat files on tmpfs: a disk under load must not make the arbiter kill healthy workers.
+SHM = "/dev/shm"  # noqa: S108  (gunicorn only keeps heartbeat files there)
+worker_tmp_dir = SHM if os.path.isdir(SHM) else None
+# Trust X-Forwarded-* only from nginx on this host (see SECURE_PROXY_SSL_HEADER).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "licensing-portal"
