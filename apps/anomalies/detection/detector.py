@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .baselines import fit_baseline
-from .features import FEATURES, featurise
+from .features import FEATURES, featurise, scale_floors
 from .frame import LogFrame
 from .history import Profile, build_profile
 from .model import (
@@ -129,18 +129,24 @@ def _select_training(frame: LogFrame, ids: list[str], start: np.ndarray,
     return warm & ~marked
 
 
-def _clean(x: np.ndarray, candidates: np.ndarray, config: DetectorConfig,
-           rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """Drop the `contamination` share the hygiene method scores highest; subsample."""
-    idx = np.flatnonzero(candidates)
-    n_drop = round(config.contamination * len(idx))
+def _split(x: np.ndarray, candidates: np.ndarray, config: DetectorConfig,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """(fit windows, held-out windows, number dropped by hygiene).
+
+    The held-out windows are drawn *before* hygiene: they stand for the traffic the
+    threshold will face, rare-but-benign windows (a mistyped key, a trip abroad) included,
+    which hygiene would otherwise remove from both sides and so set the boundary too low.
+    Only the fit windows are cleaned by the hygiene method."""
+    idx = rng.permutation(np.flatnonzero(candidates))
+    n_hold = max(int(len(idx) * config.holdout_fraction), 1)
+    hold, fit = np.sort(idx[:n_hold]), np.sort(idx[n_hold:])
+    n_drop = round(config.contamination * len(fit))
     if n_drop:
-        scores = fit_baseline(config.hygiene, x[idx], seed=config.seed).score(x[idx])
-        keep = np.sort(np.argsort(-scores, kind="stable")[n_drop:])
-        idx = idx[keep]
-    if len(idx) > config.max_train_windows:
-        idx = np.sort(rng.choice(idx, config.max_train_windows, replace=False))
-    return idx, n_drop
+        scores = fit_baseline(config.hygiene, x[fit], seed=config.seed).score(x[fit])
+        fit = np.sort(fit[np.argsort(-scores, kind="stable")[n_drop:]])
+    if len(fit) > config.max_train_windows:
+        fit = np.sort(rng.choice(fit, config.max_train_windows, replace=False))
+    return fit, hold, n_drop
 
 
 def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
@@ -159,12 +165,9 @@ def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
         raise TrainingError(f"Too few usable log windows to learn from: {int(candidates.sum())}"
                             f", at least {config.min_windows} are needed (log more days).")
     rng = np.random.default_rng(config.seed)
-    scaler = RobustScaler.fit(w.features[candidates])
+    scaler = RobustScaler.fit(w.features[candidates], floors=scale_floors())
     x = scaler.transform(w.features)
-    train_idx, n_drop = _clean(x, candidates, config, rng)
-    perm = rng.permutation(train_idx)
-    n_hold = max(int(len(perm) * config.holdout_fraction), 1)
-    hold_idx, fit_idx = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
+    fit_idx, hold_idx, n_drop = _split(x, candidates, config, rng)
     with deterministic(config.seed, config.threads):
         model, losses = train_autoencoder(
             x[fit_idx], seed=config.seed, hidden=config.hidden, bottleneck=config.bottleneck,
@@ -185,7 +188,9 @@ def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
     quantile = float(np.clip(1 - config.sensitivity / per_day, 0.9, 1 - 1e-7))
     detector.threshold, method = pot_threshold(hold_scores, quantile)
     detector.profile = build_profile(
-        entity_hash=w.entity_hash, n=w.raw[:, 0].astype(np.float64), hod=w.hod, kind=w.kind,
+        entity_hash=w.entity_hash, n=w.raw[:, 0].astype(np.float64),
+        fails=(w.raw[:, 0] * w.raw[:, FEATURES.index("failure_ratio")]).astype(np.float64),
+        hod=w.hod, kind=w.kind,
         pairs=feat.pairs, known_keys=feat.known_keys, until=float(frame.time.max()))
     counts, edges = np.histogram(hold_scores, bins=30)
     detector.metadata = {

@@ -41,18 +41,30 @@ TEMPLATES: dict[str, str] = {
     "weekend": "active on a weekend",
     "regularity": "requests at machine-like regular intervals (variation {v:.2f}, "
                   "usual: {lo}-{hi})",
-    "history_depth": "little history for this {s} ({v:.0f} earlier requests)",
+    "history_windows": "little history for this {s} ({v:.0f} earlier active windows)",
+    "failure_surprise": "{v:.1f}x the failures this {s}'s own history predicts (usual: {lo}-{hi}x)",
+    "recent_machines": "{v:.0f} machine codes first seen in the last 24 hours (usual: {lo}-{hi})",
+    "foreign_new_machines": "{v:.1f} new machine codes used from countries new for this {s} "
+                            "(usual: {lo}-{hi})",
+    "recent_countries": "{v:.0f} countries first seen for this {s} in the last 24 hours "
+                        "(usual: {lo}-{hi})",
+    "recent_ips": "{v:.0f} IP addresses first seen for this {s} in the last 24 hours "
+                  "(usual: {lo}-{hi})",
 }
 RATIOS = frozenset(n for n, t in TEMPLATES.items() if t.startswith("{v:.0%}"))
 CATEGORIES: dict[str, dict[str, float]] = {
     "Brute-force key guessing": {"unknown_key_ratio": 1.0, "keys": 1.0},
     "Key sharing": {"machines": 1.0, "new_machines": 1.0, "countries": 1.0, "ips": 0.7,
-                    "new_ips": 0.7, "limit_ratio": 1.0, "new_countries": 0.5},
+                    "new_ips": 0.7, "limit_ratio": 1.0, "new_countries": 0.5,
+                    "recent_machines": 1.0, "recent_ips": 0.5, "recent_countries": 0.5},
     "API hammering": {"requests": 1.0, "relative_volume": 1.0, "regularity": 1.0},
     "Off-hours use from a new country": {"hour_typicality": 1.5, "new_countries": 0.6,
+                                         "foreign_new_machines": 0.5,
+                                         "recent_countries": 0.6,
                                          "hour_sin": 0.5, "hour_cos": 0.5},
     "Seat churn": {"deactivations": 1.2, "churn": 1.5, "new_activations": 0.8},
-    "Failed verifications": {"failure_ratio": 1.0, "other_failure_ratio": 1.2},
+    "Failed verifications": {"failure_ratio": 1.0, "other_failure_ratio": 1.2,
+                             "failure_surprise": 1.2},
     "Floating seats exhausted": {"floating_refused_ratio": 1.5, "floating_share": 0.5,
                                  "overdraft_ratio": 1.0},
 }
@@ -62,7 +74,7 @@ SKIP = frozenset({"is_ip"})
 def _fmt_range(name: str, lo: float, hi: float) -> tuple[str, str]:
     if name in RATIOS:
         return f"{lo:.0%}", f"{hi:.0%}"
-    if name in ("relative_volume", "hour_typicality", "regularity"):
+    if name in ("relative_volume", "hour_typicality", "regularity", "failure_surprise"):
         return f"{lo:.2g}", f"{hi:.2g}"
     return f"{lo:.0f}", f"{hi:.0f}"
 

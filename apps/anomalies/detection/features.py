@@ -22,17 +22,30 @@ from .history import Profile, contains, hash_strings, mix
 FEATURES = (
     "requests", "relative_volume", "failure_ratio", "unknown_key_ratio", "limit_ratio",
     "other_failure_ratio", "floating_refused_ratio", "floating_share", "overdraft_ratio",
-    "machines", "ips", "countries", "keys", "new_machines", "new_countries", "new_ips",
-    "new_activations", "deactivations", "churn", "hour_typicality", "hour_sin", "hour_cos",
-    "weekend", "regularity", "is_ip", "history_depth",
+    "failure_surprise", "machines", "ips", "countries", "keys", "new_machines",
+    "new_countries", "new_ips", "recent_machines", "recent_countries", "recent_ips",
+    "foreign_new_machines", "new_activations", "deactivations", "churn", "hour_typicality",
+    "hour_sin", "hour_cos", "weekend", "regularity", "is_ip", "history_windows",
 )
 # Counts enter the model as log1p(count); their raw values stay counts for explanations.
 LOG_FEATURES = frozenset({"requests", "machines", "ips", "countries", "keys", "new_machines",
-                          "new_countries", "new_ips", "new_activations", "deactivations",
-                          "churn", "history_depth"})
+                          "new_countries", "new_ips", "recent_machines", "recent_countries",
+                          "recent_ips", "foreign_new_machines", "new_activations",
+                          "deactivations", "churn",
+                          "history_windows"})
+# Features whose model input is log(raw) (raw is a ratio to the entity's own history).
+LOG_RATIO_FEATURES = frozenset({"relative_volume", "hour_typicality", "failure_surprise"})
+RATIO_FEATURES = frozenset({"failure_ratio", "unknown_key_ratio", "limit_ratio",
+                            "other_failure_ratio", "floating_refused_ratio", "floating_share",
+                            "overdraft_ratio"})
+RECENT_SECONDS = 86400  # "recent" machines/countries/IPs: first seen for the entity < 24 h ago
+HISTORY_CAP = 48  # history_windows saturates: a feature growing with time would drift
+ESTABLISHED = 24  # windows of history after which an entity's novelty counts in full
 FLOATING_STATES = (2014, 2015, 2024)
 HOUR_PRIOR = 5.0  # pseudo-requests of the global hour profile mixed into each entity's own
 VOLUME_PRIOR = 1.0  # pseudo-windows of the global mean volume
+FAIL_PRIOR = 20.0  # pseudo-requests of the global failure rate
+RATIO_PRIOR = 2.0  # pseudo-requests in the denominator of every ratio
 
 
 @dataclass
@@ -170,18 +183,19 @@ class _Context:
         cols = self._counts(rows, g, n_groups, n)
         cols.update(self._novelty(rows, g, n_groups, ent, entity_hash))
         hod = ((start % 86400) // 3600).astype(np.int64)
-        cols.update(self._history(gent, entity_hash[gent], hod, n, kind))
+        fails = np.bincount(g, weights=((f.state[rows] % 100) // 10 == 2).astype(np.float64),
+                            minlength=n_groups)
+        cols.update(self._history(gent, entity_hash[gent], hod, n, fails, kind))
         cols.update(_timing(f.time, order, g, n_groups, start, hod))
+        cols["foreign_new_machines"] *= np.minimum(cols["history_windows"] / ESTABLISHED, 1.0)
         cols["is_ip"] = np.full(n_groups, float(kind))
         raw = np.stack([cols[name] for name in FEATURES], axis=1)
         x = raw.copy()
         for j, name in enumerate(FEATURES):
             if name in LOG_FEATURES:
                 x[:, j] = np.log1p(raw[:, j])
-        x[:, FEATURES.index("relative_volume")] = np.log(raw[:, FEATURES.index(
-            "relative_volume")])
-        x[:, FEATURES.index("hour_typicality")] = np.log(raw[:, FEATURES.index(
-            "hour_typicality")])
+            elif name in LOG_RATIO_FEATURES:
+                x[:, j] = np.log(raw[:, j])
         return Windows(np.full(n_groups, kind, np.int8), subject[gent], product[gent], start,
                        start + ws, entity_hash[gent], hod, order,
                        np.r_[0, np.cumsum(n)].astype(np.int64), raw.astype(np.float32),
@@ -200,13 +214,16 @@ class _Context:
         n_float = count(floating)
         new_act = count((st == 2011) | (st == 2012))
         deact = count(st == 6010)
+        # Ratios are shrunk towards 0 by RATIO_PRIOR pseudo-requests: one refused request
+        # alone in a window is not "100 % failures", sixty out of sixty-two nearly are.
+        per = n + RATIO_PRIOR
         return {
-            "requests": n, "failure_ratio": count(fail) / n,
-            "unknown_key_ratio": count(~known) / n, "limit_ratio": count(st == 2021) / n,
-            "other_failure_ratio": count(fail & known & (st != 2021) & (st != 2024)) / n,
-            "floating_refused_ratio": count(st == 2024) / np.maximum(n_float, 1),
-            "floating_share": count(floating | (st == 6011)) / n,
-            "overdraft_ratio": count(st == 2015) / np.maximum(n_float, 1),
+            "requests": n, "failure_ratio": count(fail) / per,
+            "unknown_key_ratio": count(~known) / per, "limit_ratio": count(st == 2021) / per,
+            "other_failure_ratio": count(fail & known & (st != 2021) & (st != 2024)) / per,
+            "floating_refused_ratio": count(st == 2024) / (n_float + RATIO_PRIOR),
+            "floating_share": count(floating | (st == 6011)) / per,
+            "overdraft_ratio": count(st == 2015) / (n_float + RATIO_PRIOR),
             "new_activations": new_act, "deactivations": deact,
             "churn": np.minimum(new_act, deact),
             "keys": _distinct(g, self.key_entity[rows], np.ones(len(rows), bool), n_groups),
@@ -217,48 +234,74 @@ class _Context:
         """Distinct and first-seen machines, countries, IPs per window."""
         out: dict[str, np.ndarray] = {}
         seen: dict[str, np.ndarray] = {}
+        recent_rows: dict[str, np.ndarray] = {}
         for name, label in (("machine", "machines"), ("country", "countries"), ("ip", "ips")):
             vocab = self.frame.vocabs[name]
             codes = self.frame.codes[name][rows].astype(np.int64)
             valid = vocab[codes] != "" if len(codes) else np.zeros(0, bool)
             out[label] = _distinct(g, codes, valid, n_groups)
             width = max(len(vocab), 1)
-            pu, first = np.unique(ent[valid] * width + codes[valid], return_index=True)
+            pu, first, inv = np.unique(ent[valid] * width + codes[valid], return_index=True,
+                                       return_inverse=True)
             ph = mix(entity_hash[pu // width], self.attr_hash[name][pu % width])
             is_new = ~contains(self.profile.pairs[name], ph)
             out["new_" + label] = np.bincount(g[valid][first][is_new], minlength=n_groups)
+            t = self.frame.time[rows][valid]
+            recent = np.zeros(len(codes), bool)
+            recent[valid] = is_new[inv] & (t - t[first][inv] < RECENT_SECONDS)
+            out["recent_" + label] = _distinct(g, codes, recent, n_groups)
+            recent_rows[name] = recent
             seen[name] = ph
+        # A machine first seen lately *and* used from a country first seen lately: a stolen
+        # or leaked key, where a traveller (known machine) or a replaced PC (known country)
+        # has only one of the two. Scaled by history in aggregate(): for a brand-new key
+        # everything is new.
+        both = recent_rows["machine"] & recent_rows["country"]
+        out["foreign_new_machines"] = _distinct(g, self.frame.codes["machine"][rows], both,
+                                                n_groups)
         self.pairs.append(seen)
         return {k: v.astype(np.float64) for k, v in out.items()}
 
     def _history(self, gent: np.ndarray, ghash: np.ndarray, hod: np.ndarray, n: np.ndarray,
-                 kind: int) -> dict[str, np.ndarray]:
-        """Volume and hour-of-day relative to the entity's earlier windows (causal)."""
+                 fails: np.ndarray, kind: int) -> dict[str, np.ndarray]:
+        """Volume, failures and hour of day relative to the entity's earlier windows
+        (causal: profile + earlier windows of this frame, never later ones)."""
         p = self.profile
-        pidx = p.lookup(ghash)
-        has = pidx >= 0
-        if len(p.entity_hash):
-            safe = np.maximum(pidx, 0)
-            p_total = np.where(has, p.total[safe], 0.0)
-            p_windows = np.where(has, p.windows[safe], 0.0)
-            p_hod = np.where(has, p.hod[safe, hod], 0.0)
-        else:
-            p_total = p_windows = p_hod = np.zeros(len(n))
-        prev_total = _exclusive_cumsum(n, gent) + p_total
-        prev_windows = _exclusive_cumsum(np.ones(len(n)), gent) + p_windows
+        prior = _profile_values(p, ghash, hod, len(n))
+        prev_total = _exclusive_cumsum(n, gent) + prior["total"]
+        prev_windows = _exclusive_cumsum(np.ones(len(n)), gent) + prior["windows"]
+        prev_fails = _exclusive_cumsum(fails, gent) + prior["fails"]
         order = np.lexsort((np.arange(len(n)), hod, gent))
         prev_hod = np.empty(len(n))
         prev_hod[order] = _exclusive_cumsum(n[order], gent[order] * 24 + hod[order])
-        prev_hod += p_hod
+        prev_hod += prior["hod"]
         if len(p.entity_hash):
-            ghod, gvol = p.global_hod[kind], p.global_volume[kind]
+            ghod, gvol, gfail = p.global_hod[kind], p.global_volume[kind], p.global_fail[kind]
         else:
             h = np.bincount(hod, weights=n, minlength=24) + 1.0
-            ghod, gvol = h / h.sum(), float(n.mean()) if len(n) else 1.0
+            ghod = h / h.sum()
+            gvol = float(n.mean()) if len(n) else 1.0
+            gfail = float(fails.sum() / max(n.sum(), 1.0))
         mean = (prev_total + VOLUME_PRIOR * gvol) / (prev_windows + VOLUME_PRIOR)
         share = (prev_hod + HOUR_PRIOR * ghod[hod]) / (prev_total + HOUR_PRIOR)
+        fail_rate = (prev_fails + FAIL_PRIOR * gfail) / (prev_total + FAIL_PRIOR)
         return {"relative_volume": (n + 1.0) / (mean + 1.0), "hour_typicality": 24.0 * share,
-                "history_depth": prev_total}
+                "failure_surprise": (fails + 1.0) / (fail_rate * n + 1.0),
+                "history_windows": np.minimum(prev_windows, HISTORY_CAP)}
+
+
+def _profile_values(p: Profile, ghash: np.ndarray, hod: np.ndarray,
+                    n: int) -> dict[str, np.ndarray]:
+    """The profile's totals for each window's entity (zeros for entities it does not know)."""
+    if not len(p.entity_hash):
+        return {k: np.zeros(n) for k in ("total", "windows", "fails", "hod")}
+    pidx = p.lookup(ghash)
+    has = pidx >= 0
+    safe = np.maximum(pidx, 0)
+    return {"total": np.where(has, p.total[safe], 0.0),
+            "windows": np.where(has, p.windows[safe], 0.0),
+            "fails": np.where(has, p.fails[safe], 0.0),
+            "hod": np.where(has, p.hod[safe, hod], 0.0)}
 
 
 def _timing(time: np.ndarray, order: np.ndarray, g: np.ndarray, n_groups: int,
@@ -279,3 +322,13 @@ def _timing(time: np.ndarray, order: np.ndarray, g: np.ndarray, n_groups: int,
     weekday = ((start // 86400).astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
     return {"hour_sin": np.sin(angle), "hour_cos": np.cos(angle),
             "weekend": (weekday >= 5).astype(np.float64), "regularity": cv}
+
+
+def scale_floors() -> np.ndarray:
+    """Smallest robust-scaling unit per feature: a 10 % change of a ratio, a factor 1.35
+    of a count (log1p units) or of a history ratio, a quarter of a circle-coordinate."""
+    floors = {name: 0.3 for name in FEATURES}
+    floors.update({name: 0.1 for name in RATIO_FEATURES})
+    floors.update({"hour_sin": 0.5, "hour_cos": 0.5, "weekend": 1.0, "is_ip": 1.0,
+                   "regularity": 0.3, "history_windows": 1.0, "foreign_new_machines": 0.1})
+    return np.array([floors[name] for name in FEATURES])

@@ -51,11 +51,13 @@ class Profile:
     total: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
     windows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
     hod: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), np.float64))
+    fails: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
     pairs: dict[str, np.ndarray] = field(
         default_factory=lambda: {k: np.zeros(0, np.uint64) for k in PAIR_KINDS})
     known_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     global_hod: np.ndarray = field(default_factory=lambda: np.full((2, 24), 1 / 24))
     global_volume: np.ndarray = field(default_factory=lambda: np.ones(2))
+    global_fail: np.ndarray = field(default_factory=lambda: np.full(2, 0.01))
     until: float = float("-inf")
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
@@ -68,7 +70,8 @@ class Profile:
     def arrays(self) -> dict[str, np.ndarray]:
         """Flat arrays for the detector blob (np.savez, no pickle)."""
         out = {"p_entity_hash": self.entity_hash, "p_total": self.total,
-               "p_windows": self.windows, "p_hod": self.hod, "p_known_keys": self.known_keys,
+               "p_windows": self.windows, "p_hod": self.hod, "p_fails": self.fails,
+               "p_known_keys": self.known_keys, "p_global_fail": self.global_fail,
                "p_global_hod": self.global_hod, "p_global_volume": self.global_volume,
                "p_until": np.array([self.until])}
         out.update({f"p_pair_{k}": v for k, v in self.pairs.items()})
@@ -76,18 +79,21 @@ class Profile:
 
     @classmethod
     def from_arrays(cls, a: dict[str, np.ndarray]) -> Profile:
-        return cls(a["p_entity_hash"], a["p_total"], a["p_windows"], a["p_hod"],
+        return cls(a["p_entity_hash"], a["p_total"], a["p_windows"], a["p_hod"], a["p_fails"],
                    {k: a[f"p_pair_{k}"] for k in PAIR_KINDS}, a["p_known_keys"],
-                   a["p_global_hod"], a["p_global_volume"], float(a["p_until"][0]))
+                   a["p_global_hod"], a["p_global_volume"], a["p_global_fail"],
+                   float(a["p_until"][0]))
 
 
-def build_profile(*, entity_hash: np.ndarray, n: np.ndarray, hod: np.ndarray,
-                  kind: np.ndarray, pairs: dict[str, np.ndarray], known_keys: np.ndarray,
-                  until: float) -> Profile:
+def build_profile(*, entity_hash: np.ndarray, n: np.ndarray, fails: np.ndarray,
+                  hod: np.ndarray, kind: np.ndarray, pairs: dict[str, np.ndarray],
+                  known_keys: np.ndarray, until: float) -> Profile:
     """Profile from featurised windows (one entry per window) and the pair hashes seen."""
     uniq, inv = np.unique(entity_hash, return_inverse=True)
     total = np.bincount(inv, weights=n, minlength=len(uniq))
     windows = np.bincount(inv, minlength=len(uniq)).astype(np.float64)
+    fail_totals = np.bincount(inv, weights=fails, minlength=len(uniq))
+    global_fail = np.full(2, 0.01)
     hod_counts = np.zeros((len(uniq), 24))
     np.add.at(hod_counts, (inv, hod), n)
     global_hod = np.full((2, 24), 1 / 24)
@@ -98,6 +104,7 @@ def build_profile(*, entity_hash: np.ndarray, n: np.ndarray, hod: np.ndarray,
             h = np.bincount(hod[sel], weights=n[sel], minlength=24) + 1.0
             global_hod[k] = h / h.sum()
             global_volume[k] = float(n[sel].mean())
-    return Profile(uniq, total, windows, hod_counts,
+            global_fail[k] = float(fails[sel].sum() / max(n[sel].sum(), 1.0))
+    return Profile(uniq, total, windows, hod_counts, fail_totals,
                    {k: np.unique(v) for k, v in pairs.items()}, np.unique(known_keys),
-                   global_hod, global_volume, until)
+                   global_hod, global_volume, global_fail, until)

@@ -23,18 +23,20 @@ CLIP = 20.0
 @dataclass
 class RobustScaler:
     """Median / IQR scaling fitted on training windows, clipped to +-20 so one absurd value
-    cannot dominate the loss. Features with IQR 0 (mostly-zero counts) fall back to the
-    standard deviation, then to 1."""
+    cannot dominate the loss. Mostly-zero features (new machines, failure ratios) have an
+    IQR of 0; a per-feature floor on the scale keeps their rare benign values (one new
+    machine, one mistyped key) moderate instead of as extreme as a real attack, so both the
+    ranking among rare values and the clip keep their meaning."""
 
     median: np.ndarray
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> RobustScaler:
+    def fit(cls, x: np.ndarray, *, floors: np.ndarray | None = None) -> RobustScaler:
         med = np.median(x, axis=0)
         iqr = np.percentile(x, 75, axis=0) - np.percentile(x, 25, axis=0)
-        std = x.std(axis=0)
-        scale = np.where(iqr > 1e-6, iqr, np.where(std > 1e-6, std, 1.0))
+        floors = np.full(x.shape[1], 1e-3) if floors is None else floors
+        scale = np.maximum(iqr, floors)
         return cls(med.astype(np.float32), scale.astype(np.float32))
 
     def transform(self, x: np.ndarray) -> np.ndarray:

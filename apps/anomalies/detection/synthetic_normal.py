@@ -158,7 +158,8 @@ def side_events(world: World, events: Events, rng: np.random.Generator) -> None:
     t = world.t0 + day * 86400.0 + (rng.choice(24, n, p=hour_profile()) + rng.random(n)) * 3600 \
         - world.country_offset[country] * 3600
     step = np.arange(len(rep)) - np.repeat(np.cumsum(tries) - tries, tries)
-    events.add(time=t[rep] + 15.0 * step, key=codes[rep], machine=world.m_code[m[rep]],
+    gaps = rng.uniform(5, 90, len(rep))
+    events.add(time=t[rep] + gaps * step, key=codes[rep], machine=world.m_code[m[rep]],
                ip=world.m_ip[m[rep]], country=country[rep], state=2020, method=ACTIVATE,
                product=world.key_product[key[rep]])
 
