@@ -20,9 +20,10 @@ from .services.synthetic import (
     synthetic_log_shift_ids,
 )
 
-DEMO_DAYS = 4
+DEMO_DAYS = 5
 DEMO_CUSTOMERS = 40
 DEMO_SEED = 7
+DEMO_SENSITIVITY = 8.0  # "High": a demo should show a few findings a day
 
 
 def _onto_real_key(log, key: LicenseKey) -> None:
@@ -55,7 +56,7 @@ def anomaly_demo_seed(*, vendor: Vendor) -> DetectorVersion | None:
     synthetic_log_import(vendor=vendor, log=log)
     # The demo's findings are old news: no digest e-mail for them, but the digest stays on.
     settings_row, _ = AnomalySettings.objects.update_or_create(
-        vendor=vendor, defaults={"email_digest": False})
+        vendor=vendor, defaults={"email_digest": False, "sensitivity": DEMO_SENSITIVITY})
     version = anomaly_model_train(vendor=vendor)
     anomaly_detect(vendor=vendor)
     settings_row.email_digest = True
