@@ -92,6 +92,7 @@ def test_signed_up_vendor_creates_a_product_and_a_key(page, screenshot):
     assert list(LicenseKey.objects.filter(product__vendor=vendor).values_list(
         "key", flat=True)) == [new_key]
 
+    page.get_by_role("navigation", name="Main").get_by_text("Settings").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Security").click()
     public_key = page.locator("#public-key-xml").inner_text()
     assert public_key.startswith("<RSAKeyValue><Modulus>")
@@ -156,6 +157,7 @@ def test_vendor_creates_an_access_token_and_sees_its_secret_once(page, screensho
                                                                  demo_vendor):
     owner, key = demo_vendor
     log_in(page, owner.email)
+    page.get_by_role("navigation", name="Main").get_by_text("Settings").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Access tokens").click()
     page.get_by_role("link", name="New access token").click()
     page.get_by_label(re.compile(r"^Name:?$")).fill("Desktop client")
