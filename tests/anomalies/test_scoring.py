@@ -109,3 +109,42 @@ def test_a_continuing_incident_widens_its_finding(trained, tenant):
     assert finding.end == old_end
     assert Finding.objects.filter(vendor=tenant.vendor, subject=finding.subject,
                                   label=finding.label, start=finding.start).count() == 1
+
+
+@pytest.fixture(scope="session")
+def early_detector():
+    """A detector trained on the first two days of the tests' log only."""
+    from apps.anomalies.detection import DetectorConfig, train_detector
+
+    from .conftest import make_log
+
+    frame = make_log().frame
+    early = frame.take(frame.time < float(frame.time.min()) + 2 * 86400)
+    return train_detector(early, config=DetectorConfig(seed=0))
+
+
+def test_rows_since_training_are_the_history_of_new_windows(loaded, tenant, monkeypatch,
+                                                             early_detector):
+    """Scoring day 4 with a detector trained on days 1-2: day 3 is passed as history, so a
+    machine first seen on day 3 is not new on day 4."""
+    import apps.anomalies.detection as detection
+
+    monkeypatch.setattr(detection, "train_detector", lambda *a, **k: early_detector)
+    real_score, seen = detection.score_groups, {}
+
+    def spy(detector, frame, history=None):
+        seen["frame"], seen["history"] = frame, history
+        return real_score(detector, frame, history=history)
+
+    monkeypatch.setattr(detection, "score_groups", spy)
+    anomaly_model_train(vendor=tenant.vendor)
+    day_4 = dt.datetime.fromtimestamp(float(loaded.frame.time.min()) + 3 * 86400, tz=dt.UTC)
+
+    result = anomaly_detect(vendor=tenant.vendor, since=day_4)
+
+    until = early_detector.profile.until
+    # From the profile's end on; the detector itself drops the rows it has counted already.
+    expected = (loaded.frame.time >= until) & (loaded.frame.time < day_4.timestamp())
+    assert len(seen["history"]) == int(expected.sum()) > 0
+    assert float(seen["frame"].time.min()) >= day_4.timestamp()
+    assert result.scored

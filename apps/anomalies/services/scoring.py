@@ -77,7 +77,8 @@ def _scoring_start(row: AnomalySettings, since: dt.datetime | None) -> dt.dateti
 
 def _history(*, vendor: Vendor, detector, start: dt.datetime | None):
     """Rows between the end of the detector's training profile and `start`: what a key did
-    since training counts as its history when its new windows are scored."""
+    since training counts as its history when its new windows are scored. (The profile's
+    last second is read again; the detector drops the rows its profile already counts.)"""
     from apps.anomalies.detection import LogFrame
 
     until = getattr(getattr(detector, "profile", None), "until", None)
