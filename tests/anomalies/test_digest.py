@@ -55,7 +55,7 @@ def test_each_vendor_gets_its_own_mail(tenant, other_tenant, mailoutbox):
 
 
 def test_detection_mails_new_high_findings_once(loaded, tenant, fake_training, mailoutbox,
-                                               django_capture_on_commit_callbacks):
+                                               all_high, django_capture_on_commit_callbacks):
     anomaly_model_train(vendor=tenant.vendor)
     with django_capture_on_commit_callbacks(execute=True):
         anomaly_detect(vendor=tenant.vendor)
@@ -69,6 +69,7 @@ def test_detection_mails_new_high_findings_once(loaded, tenant, fake_training, m
 
 
 def test_no_mail_when_the_vendor_turned_the_digest_off(loaded, tenant, fake_training, mailoutbox,
+                                                       all_high,
                                                        django_capture_on_commit_callbacks):
     AnomalySettings.objects.create(vendor=tenant.vendor, email_digest=False)
     anomaly_model_train(vendor=tenant.vendor)
