@@ -13,9 +13,9 @@ import pytest
 from apps.anomalies.services.synthetic import (
     free_id_offset,
     synthetic_log_generate,
-    synthetic_log_import,
     synthetic_log_shift_ids,
 )
+from apps.licensing.models import WebApiLog
 
 LOG_START = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # a Monday
 LOG_DAYS, LOG_CUSTOMERS, LOG_SEED = 4, 20, 11
@@ -38,15 +38,25 @@ def trained_detector():
     return train_detector(make_log().frame, config=DetectorConfig(seed=0, sensitivity=8.0))
 
 
+def _when(unix: float | None) -> dt.datetime | None:
+    return None if unix is None else dt.datetime.fromtimestamp(unix, tz=dt.UTC)
+
+
 def load_log(vendor, start: dt.datetime = LOG_START, rows: int | None = None):
-    """Generate the tests' log (or its first `rows` rows) and import it into `vendor`'s Web
-    API log; the returned log carries the Ids the rows got in the database."""
+    """Generate the tests' log (or its first `rows` rows) and store it as `vendor`'s Web API
+    log; the returned log carries the Ids the rows got in the database. Stored directly, not
+    through the CSV import (three times faster; the import path has its own tests in
+    test_commands.py)."""
     log = make_log(start)
     if rows is not None:
         log.frame = log.frame.take(np.arange(rows))
     synthetic_log_shift_ids(log, offset=free_id_offset())
-    result = synthetic_log_import(vendor=vendor, log=log)
-    assert result.inserted == len(log.frame) and not result.rejected
+    WebApiLog.objects.bulk_create([
+        WebApiLog(id=pk, vendor=vendor, product_id=product_id, key=key, ip=ip or None,
+                  time=_when(time), state=state, machine_code=machine, friendly_name=friendly,
+                  floating_expires=_when(expires), method=method, country=country)
+        for (pk, product_id, key, ip, time, state, machine, friendly, expires, method,
+             country) in log.frame.rows()], batch_size=2000)
     return log
 
 
