@@ -10,6 +10,8 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from apps.licensing.models import ObjectLogEntry
 
+from .csp import page_problems
+
 LOGIN = "login"  # 302 to the login page with ?next=<the requested path>
 
 
@@ -36,6 +38,8 @@ def mismatch(name: str, method: str, expected, response, url: str) -> str | None
         return f"{name} {method}: expected login redirect, got {response.status_code} {where}"
     if response.status_code != expected:
         return f"{name} {method}: expected {expected}, got {response.status_code}"
+    if problems := page_problems(response):  # every page rendered is checked against the CSP
+        return f"{name} {method}: {'; '.join(problems)}"
     return None
 
 

@@ -56,8 +56,13 @@ def page(browser, live_server, transactional_db) -> Iterator:
     page = context.new_page()
     # Destructive buttons ask for confirmation; the journeys confirm, as a user would.
     page.on("dialog", lambda dialog: dialog.accept())
+    # Anything the Content-Security-Policy blocks is reported on the console: fail on it.
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert blocked == [], "the Content-Security-Policy blocked something"
 
 
 @pytest.fixture
