@@ -15,7 +15,7 @@ from django.urls import get_resolver, reverse
 
 from apps.accounts.models import CustomerMembership, Membership, Reseller, Vendor
 from apps.accounts.portal import portal_link_create
-from apps.licensing.models import ActivationForm, IssuanceRight, LicenseTemplate
+from apps.licensing.models import ActivationForm, IssuanceRight, LicenseTemplate, SigningKey
 from tests.matrix import (
     LOGIN,
     csrf_problems,
@@ -79,6 +79,15 @@ def _reseller_objects(w: World) -> tuple[Reseller, LicenseTemplate, IssuanceRigh
     right = IssuanceRight.objects.get_or_create(reseller=reseller, template=template,
                                                 defaults={"quota": 5})[0]
     return reseller, template, right
+
+
+def _previous_signing_key(w: World) -> dict:
+    """A superseded (listed, inactive) signing key of the tenant, made once."""
+    active = w.tenant.vendor.signing_key
+    key = SigningKey.objects.filter(vendor=w.tenant.vendor, active_for__isnull=True).first() or \
+        SigningKey.objects.create(vendor=w.tenant.vendor, public_key_pem=active.public_key_pem,
+                                  private_key_encrypted=active.private_key_encrypted)
+    return {"signing_key_id": key.pk}
 
 
 def _template(w: World) -> dict:
@@ -184,6 +193,10 @@ MATRIX: dict[str, Row] = {
     "token_revoke": Row(kwargs=lambda w: {"token_id": w.token_id}, get=NOT_ALLOWED,
                         post=WRITE_OBJECT_POST),
     "security": Row(),
+    # Signing keys: owners only; another vendor's owner adds a key to his own vendor.
+    "signing_key_rotate": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 403, 403, 302)),
+    "signing_key_retire": Row(kwargs=_previous_signing_key, get=NOT_ALLOWED,
+                              post=OWNER_OBJECT_POST),
     "object_log": Row(),
     "webapi_log": Row(),
     "usage_report": Row(),

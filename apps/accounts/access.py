@@ -30,6 +30,7 @@ from apps.licensing.models import (
     LicenseKey,
     LicenseTemplate,
     Product,
+    SigningKey,
 )
 
 from .models import CustomerMembership, Invitation, Membership, PortalLink, Reseller
@@ -165,6 +166,13 @@ def access_activation_form(membership: Membership, pk: int, *, level: Level = "r
     check_level(membership, level)
     return _get(ActivationForm.objects.for_vendor(membership.vendor).select_related("product"),
                 pk=pk)
+
+
+def access_signing_key(membership: Membership, pk: int, *, level: Level = "owner"
+                       ) -> SigningKey:
+    """A listed (not retired) signing key of the vendor, or 404. Only owners manage keys."""
+    check_level(membership, level)
+    return _get(SigningKey.objects.for_vendor(membership.vendor).listed(), pk=pk)
 
 
 # --- Customer portal ---------------------------------------------------------------------

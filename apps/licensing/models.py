@@ -233,15 +233,46 @@ class Activation(models.Model):
         return self.machine_code
 
 
-class SigningKey(TimeStampedModel):
-    """A vendor's RSA-2048 key pair. The private key is stored encrypted (see signing.py)."""
+class SigningKeyQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> SigningKeyQuerySet:
+        return self.filter(vendor=vendor)
 
-    vendor = models.OneToOneField(Vendor, on_delete=models.CASCADE, related_name="signing_key")
+    def listed(self) -> SigningKeyQuerySet:
+        return self.filter(retired_at__isnull=True)
+
+
+class SigningKey(TimeStampedModel):
+    """A vendor's RSA-2048 key pair. The private key is stored encrypted (see signing.py).
+
+    A vendor may hold several: the one with `active_for` set, `vendor.signing_key`, signs
+    everything; older ones stay listed with their public key until the owner retires them,
+    and are never used to sign again."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="signing_keys")
+    active_for = models.OneToOneField(Vendor, on_delete=models.CASCADE, null=True, blank=True,
+                                      related_name="signing_key", editable=False)
     public_key_pem = models.TextField()
     private_key_encrypted = models.TextField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SigningKeyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(active_for__isnull=True) | Q(active_for=models.F("vendor")),
+                name="signing_key_active_for_own_vendor"),
+            models.CheckConstraint(
+                condition=Q(active_for__isnull=True) | Q(retired_at__isnull=True),
+                name="signing_key_active_is_not_retired"),
+        ]
 
     def __str__(self) -> str:
-        return f"Signing key of {self.vendor}"
+        return f"Signing key of {self.vendor} ({self.created:%Y-%m-%d})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active_for_id is not None
 
 
 class AccessTokenQuerySet(models.QuerySet):

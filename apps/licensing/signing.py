@@ -67,6 +67,16 @@ def sign(encrypted_private_key: str, data: bytes, *, algorithm: str = "sha256") 
     return _load_private(encrypted_private_key).sign(data, padding.PKCS1v15(), hash_alg)
 
 
+def fingerprint(public_pem: str) -> str:
+    """SHA-256 of the public key (DER SubjectPublicKeyInfo), as colon-separated hex pairs:
+    what a vendor compares with the key built into their software."""
+    der = load_public_key(public_pem).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return ":".join(f"{byte:02X}" for byte in digest.finalize())
+
+
 def _b64_int(value: int) -> str:
     raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
     return base64.b64encode(raw).decode()

@@ -2,7 +2,14 @@
 
 from .activations import activation_release
 from .catalog import customer_create, customer_update, product_create, product_update
-from .credentials import signing_key_create, token_authenticate, token_create, token_revoke
+from .credentials import (
+    signing_key_create,
+    signing_key_retire,
+    signing_key_rotate,
+    token_authenticate,
+    token_create,
+    token_revoke,
+)
 from .data_objects import (
     data_object_add,
     data_object_change_int,
@@ -27,6 +34,8 @@ __all__ = [
     "product_create",
     "product_update",
     "signing_key_create",
+    "signing_key_retire",
+    "signing_key_rotate",
     "token_authenticate",
     "token_create",
     "token_revoke",

@@ -19,15 +19,58 @@ from ..models import AccessToken, LicenseKey, LicenseTemplate, Product, SigningK
 
 @transaction.atomic
 def signing_key_create(*, vendor: Vendor) -> SigningKey:
-    """Give the vendor its RSA-2048 key pair (once; an existing key is kept)."""
-    existing = SigningKey.objects.filter(vendor=vendor).first()
+    """Give the vendor its RSA-2048 key pair (once; the active key is kept)."""
+    existing = SigningKey.objects.filter(active_for=vendor).first()
     if existing:
         return existing
+    return _signing_key_new(vendor, Actor.for_system())
+
+
+def _signing_key_new(vendor: Vendor, actor: Actor) -> SigningKey:
     public_pem, private_encrypted = signing.generate_key_pair()
     key = SigningKey.objects.create(
-        vendor=vendor, public_key_pem=public_pem, private_key_encrypted=private_encrypted
+        vendor=vendor, active_for=vendor, public_key_pem=public_pem,
+        private_key_encrypted=private_encrypted,
     )
-    log_change(vendor=vendor, actor=Actor.for_system(), obj=key, action="created")
+    log_change(vendor=vendor, actor=actor, obj=key, action="created",
+               changes={"fingerprint": [None, signing.fingerprint(public_pem)]})
+    return key
+
+
+@transaction.atomic
+def signing_key_rotate(*, vendor: Vendor, actor: Actor) -> SigningKey:
+    """Make a new key pair the vendor's active signing key and return it.
+
+    Every license, license file and configuration signed from now on uses the new key. The
+    previous key signs nothing more but stays listed, so that software still shipping its
+    public key can be moved over, until the owner retires it."""
+    Vendor.objects.select_for_update().get(pk=vendor.pk)  # one rotation at a time
+    previous = SigningKey.objects.filter(active_for=vendor).first()
+    if previous is not None:
+        previous.active_for = None
+        previous.save(update_fields=["active_for", "updated"])
+        log_change(vendor=vendor, actor=actor, obj=previous, action="superseded")
+    key = _signing_key_new(vendor, actor)
+    vendor._state.fields_cache.pop("signing_key", None)
+    # Cached tokens carry their vendor's key: this process forgets them now, the others
+    # within TOKEN_CACHE_SECONDS.
+    transaction.on_commit(lambda: _token_cache_forget_vendor(vendor.pk))
+    return key
+
+
+@transaction.atomic
+def signing_key_retire(*, key: SigningKey, actor: Actor) -> SigningKey:
+    """Retire a previous signing key: it leaves the list and is never used again. The active
+    key cannot be retired; add a new one first."""
+    key = SigningKey.objects.select_for_update().get(pk=key.pk)
+    if key.active_for_id is not None:
+        raise DomainError("This key signs every license. Add a new key before retiring it.")
+    if key.retired_at is not None:
+        raise DomainError("This key is already retired.")
+    key.retired_at = timezone.now()
+    key.save(update_fields=["retired_at", "updated"])
+    log_change(vendor=key.vendor, actor=actor, obj=key, action="retired",
+               changes={"fingerprint": [signing.fingerprint(key.public_key_pem), None]})
     return key
 
 
@@ -120,6 +163,12 @@ def token_authenticate(token_string: str) -> AccessToken | None:
 
 def token_cache_clear() -> None:
     _token_cache.clear()
+
+
+def _token_cache_forget_vendor(vendor_id: int) -> None:
+    for token_id, (_, token) in list(_token_cache.items()):
+        if token.vendor_id == vendor_id:
+            _token_cache.pop(token_id, None)
 
 
 TOUCH_INTERVAL_SECONDS = 60
