@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .baselines import fit_baseline
-from .features import FEATURES, featurise, scale_floors
+from .features import FEATURES, Windows, featurise, scale_floors
 from .frame import LogFrame
 from .history import Profile, build_profile
 from .model import (
@@ -51,17 +51,17 @@ class DetectorConfig:
     window_seconds: int = 3600
     hidden: tuple[int, ...] = (32, 16)
     bottleneck: int = 6
-    epochs: int = 15
+    epochs: int = 20
     batch_size: int = 512
     learning_rate: float = 2e-3
     weight_decay: float = 1e-5
     hygiene: str = "ecod"  # "ecod" or "iforest": which method cleans the training windows
-    contamination: float = 0.05  # fraction of training windows it drops
+    contamination: float = 0.02  # fraction of training windows it drops
     holdout_fraction: float = 0.2
     latent_weight: float = 0.5  # share of the latent kNN distance in the score
     knn_k: int = 10
-    knn_reference: int = 8000
-    max_train_windows: int = 150_000
+    knn_reference: int = 2000
+    max_train_windows: int = 60_000  # a random sample beyond this: 20 epochs stay fast
     warmup_seconds: int = 3 * 86400  # first days: every machine is "new", not trained on
     min_rows: int = 500
     min_windows: int = 200
@@ -119,34 +119,44 @@ class TrainedDetector:
                    Profile.from_arrays(a), a["usual"], meta["metadata"])
 
 
-def _select_training(frame: LogFrame, ids: list[str], start: np.ndarray,
-                     config: DetectorConfig, exclude: frozenset[str]) -> np.ndarray:
-    """Windows eligible for training: after the warm-up, not marked by the vendor."""
-    t0, t1 = float(frame.time.min()), float(frame.time.max())
-    warmup = min(config.warmup_seconds, 0.25 * (t1 - t0))
-    warm = start >= t0 + warmup
-    marked = np.fromiter((g in exclude for g in ids), dtype=bool, count=len(ids))
-    return warm & ~marked
+@dataclass
+class TrainingSelection:
+    """Which windows (indices into the featurised training windows) play which part."""
+
+    candidates: np.ndarray  # bool: after the warm-up and not marked by the vendor
+    marked: np.ndarray  # bool: in exclude_groups
+    fit: np.ndarray  # indices the autoencoder is trained on (after hygiene)
+    holdout: np.ndarray  # indices the threshold is calibrated on (never trained on)
+    dropped: np.ndarray  # indices removed by the hygiene method
 
 
-def _split(x: np.ndarray, candidates: np.ndarray, config: DetectorConfig,
-           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
-    """(fit windows, held-out windows, number dropped by hygiene).
+def select_training_windows(frame: LogFrame, ids: list[str], start: np.ndarray,
+                            x: np.ndarray, config: DetectorConfig,
+                            exclude: frozenset[str]) -> TrainingSelection:
+    """Warm-up and vendor-marked windows out, then a held-out share, then hygiene.
 
     The held-out windows are drawn *before* hygiene: they stand for the traffic the
     threshold will face, rare-but-benign windows (a mistyped key, a trip abroad) included,
     which hygiene would otherwise remove from both sides and so set the boundary too low.
-    Only the fit windows are cleaned by the hygiene method."""
+    Only the fit windows are cleaned: the `contamination` share the hygiene method (ECOD or
+    IsolationForest) scores highest is dropped."""
+    t0, t1 = float(frame.time.min()), float(frame.time.max())
+    warm = start >= t0 + min(config.warmup_seconds, 0.25 * (t1 - t0))
+    marked = np.fromiter((g in exclude for g in ids), dtype=bool, count=len(ids))
+    candidates = warm & ~marked
+    rng = np.random.default_rng(config.seed)
     idx = rng.permutation(np.flatnonzero(candidates))
     n_hold = max(int(len(idx) * config.holdout_fraction), 1)
     hold, fit = np.sort(idx[:n_hold]), np.sort(idx[n_hold:])
+    dropped = np.zeros(0, dtype=np.int64)
     n_drop = round(config.contamination * len(fit))
-    if n_drop:
+    if n_drop and len(fit) > n_drop:
         scores = fit_baseline(config.hygiene, x[fit], seed=config.seed).score(x[fit])
-        fit = np.sort(fit[np.argsort(-scores, kind="stable")[n_drop:]])
+        order = np.argsort(-scores, kind="stable")
+        dropped, fit = np.sort(fit[order[:n_drop]]), np.sort(fit[order[n_drop:]])
     if len(fit) > config.max_train_windows:
         fit = np.sort(rng.choice(fit, config.max_train_windows, replace=False))
-    return fit, hold, n_drop
+    return TrainingSelection(candidates, marked, fit, hold, dropped)
 
 
 def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
@@ -160,54 +170,67 @@ def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
     feat = featurise(frame, window_seconds=config.window_seconds, profile=Profile())
     w = feat.windows
     ids = w.group_ids()
-    candidates = _select_training(frame, ids, w.start, config, frozenset(exclude_groups))
-    if candidates.sum() < config.min_windows:
-        raise TrainingError(f"Too few usable log windows to learn from: {int(candidates.sum())}"
-                            f", at least {config.min_windows} are needed (log more days).")
-    rng = np.random.default_rng(config.seed)
-    scaler = RobustScaler.fit(w.features[candidates], floors=scale_floors())
+    t0, t1 = float(frame.time.min()), float(frame.time.max())
+    warm = w.start >= t0 + min(config.warmup_seconds, 0.25 * (t1 - t0))
+    if warm.sum() < config.min_windows:
+        raise TrainingError(f"Too few usable log windows to learn from: {int(warm.sum())}, "
+                            f"at least {config.min_windows} are needed (log more days).")
+    scaler = RobustScaler.fit(w.features[warm], floors=scale_floors())
     x = scaler.transform(w.features)
-    fit_idx, hold_idx, n_drop = _split(x, candidates, config, rng)
+    sel = select_training_windows(frame, ids, w.start, x, config, frozenset(exclude_groups))
+    if len(sel.fit) < config.min_windows:
+        raise TrainingError(f"Too few log windows left to learn from: {len(sel.fit)} after "
+                            f"excluding marked findings, at least {config.min_windows} needed.")
+    detector, hold_scores, losses = _fit(x, w, sel, scaler, config)
+    span_days = max((t1 - t0) / 86400, 1 / 24)
+    per_day = sel.candidates.sum() / span_days
+    quantile = float(np.clip(1 - config.sensitivity / per_day, 0.9, 1 - 1e-7))
+    detector.threshold, method = pot_threshold(hold_scores, quantile)
+    detector.profile = build_profile(
+        entity_hash=w.entity_hash, n=w.raw[:, 0].astype(np.float64),
+        fails=(w.raw[:, 0] * w.raw[:, FEATURES.index("failure_ratio")]).astype(np.float64),
+        hod=w.hod, kind=w.kind, pairs=feat.pairs, known_keys=feat.known_keys, until=t1)
+    counts, edges = np.histogram(hold_scores, bins=30)
+    detector.metadata = {
+        "version": VERSION, "n_rows": len(frame), "n_windows": len(w),
+        "n_training_windows": len(sel.fit), "n_holdout_windows": len(sel.holdout),
+        "dropped_windows": {"hygiene": len(sel.dropped), "hygiene_method": config.hygiene,
+                            "hygiene_fraction": config.contamination,
+                            "excluded_by_vendor": int(sel.marked.sum()),
+                            "warmup": int((~warm).sum())},
+        "feature_names": list(FEATURES), "threshold": detector.threshold,
+        "threshold_method": method, "sensitivity": config.sensitivity,
+        "windows_per_day": float(per_day), "train_loss": losses,
+        "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+        "false_positive_rate": float((hold_scores > detector.threshold).mean()),
+        "trained_seconds": time.perf_counter() - started, "seed": config.seed,
+        "trained_from": t0, "trained_until": t1,
+    }
+    return detector
+
+
+def _fit(x: np.ndarray, w: Windows, sel: TrainingSelection, scaler: RobustScaler,
+         config: DetectorConfig) -> tuple[TrainedDetector, np.ndarray, list[float]]:
+    """Train the autoencoder on the fit windows; score the held-out ones. Both score parts
+    are normalised by their held-out p90 so that neither dominates by units alone."""
+    rng = np.random.default_rng(config.seed + 1)
     with deterministic(config.seed, config.threads):
         model, losses = train_autoencoder(
-            x[fit_idx], seed=config.seed, hidden=config.hidden, bottleneck=config.bottleneck,
+            x[sel.fit], seed=config.seed, hidden=config.hidden, bottleneck=config.bottleneck,
             epochs=config.epochs, batch_size=config.batch_size, lr=config.learning_rate,
             weight_decay=config.weight_decay)
-        lat_fit, err_fit = encode(model, x[fit_idx])
-        lat_hold, err_hold = encode(model, x[hold_idx])
+        lat_fit, err_fit = encode(model, x[sel.fit])
+        lat_hold, err_hold = encode(model, x[sel.holdout])
         ref_n = min(config.knn_reference, len(lat_fit))
         reference = lat_fit[np.sort(rng.choice(len(lat_fit), ref_n, replace=False))]
         knn_hold = knn_distance(reference, lat_hold, config.knn_k)
     norms = np.array([max(np.quantile(err_hold.mean(1), 0.9), 1e-9),
                       max(np.quantile(knn_hold, 0.9), 1e-9)])
     detector = TrainedDetector(config, scaler, model, reference, err_fit.mean(0) + 1e-6,
-                               norms, 0.0, Profile(), _usual(w.raw, w.kind, fit_idx))
-    hold_scores = detector.combine(err_hold, lat_hold)
-    span_days = max((frame.time.max() - frame.time.min()) / 86400, 1 / 24)
-    per_day = candidates.sum() / span_days
-    quantile = float(np.clip(1 - config.sensitivity / per_day, 0.9, 1 - 1e-7))
-    detector.threshold, method = pot_threshold(hold_scores, quantile)
-    detector.profile = build_profile(
-        entity_hash=w.entity_hash, n=w.raw[:, 0].astype(np.float64),
-        fails=(w.raw[:, 0] * w.raw[:, FEATURES.index("failure_ratio")]).astype(np.float64),
-        hod=w.hod, kind=w.kind,
-        pairs=feat.pairs, known_keys=feat.known_keys, until=float(frame.time.max()))
-    counts, edges = np.histogram(hold_scores, bins=30)
-    detector.metadata = {
-        "version": VERSION, "n_rows": len(frame), "n_windows": len(w),
-        "n_training_windows": len(fit_idx), "n_holdout_windows": len(hold_idx),
-        "dropped_windows": {"hygiene": n_drop, "hygiene_method": config.hygiene,
-                            "excluded_by_vendor": int(sum(g in exclude_groups for g in ids)),
-                            "warmup": int((~candidates).sum())},
-        "feature_names": list(FEATURES), "threshold": detector.threshold,
-        "threshold_method": method, "sensitivity": config.sensitivity,
-        "windows_per_day": float(per_day), "train_loss": [float(v) for v in losses],
-        "score_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
-        "false_positive_rate": float((hold_scores > detector.threshold).mean()),
-        "trained_seconds": time.perf_counter() - started, "seed": config.seed,
-        "trained_from": float(frame.time.min()), "trained_until": float(frame.time.max()),
-    }
-    return detector
+                               norms, 0.0, Profile(), _usual(w.raw, w.kind, sel.fit))
+    with deterministic(config.seed, config.threads):
+        hold_scores = detector.combine(err_hold, lat_hold)
+    return detector, hold_scores, [float(v) for v in losses]
 
 
 def _usual(raw: np.ndarray, kind: np.ndarray, fit_idx: np.ndarray) -> np.ndarray:
