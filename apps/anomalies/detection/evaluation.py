@@ -132,7 +132,9 @@ def evaluate(log: SyntheticLog, *, train_days: float = 21, config: DetectorConfi
                        seconds)]
     results[0].extra.update({"threshold_method": detector.metadata["threshold_method"],
                              "holdout_fpr": detector.metadata["false_positive_rate"]})
-    x_train = _baseline_training(detector, train)
+    x_train, contaminated = _baseline_training(detector, train, log)
+    for r in results:
+        r.extra["training_contamination"] = contaminated
     x_test = detector.scaler.transform(sw.windows.features)
     quantile = 1 - config.sensitivity / detector.metadata["windows_per_day"]
     for name in baselines:
@@ -142,14 +144,20 @@ def evaluate(log: SyntheticLog, *, train_days: float = 21, config: DetectorConfi
         scores = model.score(x_test)
         results.append(measure(name, scores, thr, sw, t, log.labels, days,
                                time.perf_counter() - started))
+        results[-1].extra["training_contamination"] = contaminated
     return results
 
 
-def _baseline_training(detector: TrainedDetector, train: LogFrame) -> np.ndarray:
-    """The autoencoder's candidate windows (after warm-up), same scaling; no hygiene, the
-    shallow methods are robust to it by design."""
+def _baseline_training(detector: TrainedDetector, train: LogFrame,
+                       log: SyntheticLog) -> tuple[np.ndarray, float]:
+    """The autoencoder's candidate windows (after warm-up), same scaling, for the shallow
+    baselines (no hygiene: they are robust to it by design); and the share of those windows
+    holding injected rows (the training contamination actually reached)."""
     cfg = detector.config
     w = featurise(train, window_seconds=cfg.window_seconds, profile=Profile()).windows
     t0, t1 = float(train.time.min()), float(train.time.max())
     warm = w.start >= t0 + min(cfg.warmup_seconds, 0.25 * (t1 - t0))
-    return detector.scaler.transform(w.features[warm])
+    bad = np.isin(train.ids, [i for lab in log.labels for i in lab.row_ids])
+    rows, groups = w.row_group(len(train))
+    has = np.bincount(groups, weights=bad[rows], minlength=len(w)) > 0
+    return detector.scaler.transform(w.features[warm]), float(has[warm].mean())
