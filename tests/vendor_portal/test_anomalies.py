@@ -107,6 +107,10 @@ def test_finding_page_shows_reasons_traffic_chart_and_links(tenant, owner_client
     assert log_url.startswith(reverse("vendor_portal:webapi_log"))
     assert f"key={tenant.key.key}" in log_url and f"product_id={tenant.product.pk}" in log_url
     assert f"start={int(finding.start.timestamp())}" in log_url
+    WebApiLog.objects.create(vendor=tenant.vendor, time=finding.end, key=tenant.key.key,
+                             product_id=tenant.product.pk, state=1010, method="key.GetKey")
+    listed = owner_client.get(log_url).context["entries"]
+    assert len(listed) == 10  # the finding's rows, not the call at its (exclusive) end
     csv = owner_client.get(_url("anomaly_detail", finding), {"csv": "finding-traffic"})
     assert csv.content.decode().startswith("Hour (UTC),Successful calls,Failed calls")
 

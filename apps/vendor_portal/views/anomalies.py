@@ -3,6 +3,7 @@ writes go through apps.anomalies.services; torch is never imported here."""
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -62,8 +63,9 @@ def _log_url(finding: Finding) -> str:
     """The Web API log browser filtered to the finding's subject and time span."""
     subject = ({"key": finding.subject, "product_id": finding.product_id or ""}
                if finding.is_key else {"ip": finding.subject})
+    # The finding's end is the end of its last window (exclusive); the browser's is inclusive.
     params = {**subject, "start": int(finding.start.timestamp()),
-              "end": int(finding.end.timestamp()) + 1}
+              "end": math.ceil(finding.end.timestamp()) - 1}
     return f"{reverse('vendor_portal:webapi_log')}?{urlencode(params)}"
 
 
