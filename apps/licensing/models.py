@@ -416,6 +416,13 @@ class WebApiLog(models.Model):
             # (2024) of a time range: a partial index skips the other calls.
             models.Index(fields=["vendor", "time"], name="webapilog_floating_time",
                          condition=Q(state__in=[2014, 2015, 6011, 2024])),
+            # Usage reports: successful activations (devices, end users, countries) and
+            # failed calls (top failing keys) of a range.
+            models.Index(fields=["vendor", "time"], name="webapilog_activated_time",
+                         condition=Q(state__gte=2010, state__lt=2020)),
+            models.Index(fields=["vendor", "time"], name="webapilog_failed_time",
+                         condition=Q(state__gte=1020, state__lt=1030)
+                         | Q(state__gte=2020, state__lt=2030)),
         ]
 
     def __str__(self) -> str:

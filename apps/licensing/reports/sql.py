@@ -60,17 +60,25 @@ _scratch_names = itertools.count(1)
 
 
 @contextmanager
-def scratch_table(sql: str, params: tuple) -> Iterator[str]:
-    """A temporary table holding the rows of `sql` for the block, then dropped; its name.
-
-    On PostgreSQL the block gets enough sort memory for a report's window functions (the
-    default 4 MB spills them to disk) and no JIT (its compile time exceeds what it saves on
-    these one-off statements). Both settings are LOCAL: they end with the transaction."""
-    name = f"report_scratch_{next(_scratch_names)}"
-    with transaction.atomic(), connection.cursor() as cursor:
+def report_session() -> Iterator[None]:
+    """A transaction tuned for one report's statements. On PostgreSQL: enough memory for
+    window functions, sorts and hashes (the default 4 MB spills them to disk) and no JIT (its
+    compile time exceeds what it saves on these one-off statements). LOCAL settings end with
+    the transaction."""
+    with transaction.atomic():
         if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL work_mem = '128MB'")
-            cursor.execute("SET LOCAL jit = off")
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '128MB'")
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+@contextmanager
+def scratch_table(sql: str, params: tuple) -> Iterator[str]:
+    """A temporary table holding the rows of `sql` for the block (in a report_session),
+    then dropped; its name."""
+    name = f"report_scratch_{next(_scratch_names)}"
+    with report_session(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE {name} AS {sql}", params)
         try:
             yield name

@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Concat, TruncDay, TruncMonth
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth
 
 from apps.accounts.models import Vendor
 
 from ..models import LicenseKey, WebApiLog
+from .sql import as_cte, fetch, report_session
 
 # Successful activations (a device holds or takes a seat) and successful key reads.
 ACTIVATED = Q(state__gte=2010, state__lt=2020)
@@ -59,17 +60,35 @@ def _series(rows: QuerySet, field: str, resolution: str, value) -> dict[dt.date,
             row["n"] for row in bucketed}
 
 
+def _distinct_per_bucket(rows: QuerySet, resolution: str, *fields: str) -> dict[dt.date, int]:
+    """How many distinct `fields` tuples each bucket has. DISTINCT first, then a count per
+    bucket: PostgreSQL hashes the distinct rows, where COUNT(DISTINCT ...) per group sorts."""
+    distinct = (rows.annotate(bucket=TRUNC[resolution]("time", tzinfo=dt.UTC)).order_by()
+                .values_list("bucket", *fields).distinct())
+    inner, params = as_cte(distinct)
+    with report_session():
+        counted = fetch(f"SELECT bucket, COUNT(*) FROM ({inner}) d GROUP BY bucket", params)  # noqa: S608
+    return {_date(bucket): n for bucket, n in counted}
+
+
+def _date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):  # SQLite hands raw SQL results back as text
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
 def active_devices(scope: Scope, resolution: str = "day") -> dict[dt.date, int]:
     """Distinct machine codes with a successful activation (heartbeats included) per bucket."""
     rows = scope.log().filter(ACTIVATED).exclude(machine_code="")
-    return _series(rows, "time", resolution, Count("machine_code", distinct=True))
+    return _distinct_per_bucket(rows, resolution, "machine_code")
 
 
 def end_users(scope: Scope) -> dict[dt.date, int]:
     """Distinct (key, machine code) pairs with a successful activation, per month."""
     rows = scope.log().filter(ACTIVATED).exclude(machine_code="")
-    pair = Concat(F("product_id"), Value(":"), F("key"), Value(":"), F("machine_code"))
-    return _series(rows, "time", "month", Count(pair, distinct=True))
+    return _distinct_per_bucket(rows, "month", "product_id", "key", "machine_code")
 
 
 def new_keys(scope: Scope) -> dict[dt.date, int]:
@@ -80,14 +99,18 @@ def new_keys(scope: Scope) -> dict[dt.date, int]:
 def verification_by_key(scope: Scope, *, worst_first: bool = True) -> list[dict]:
     """Per key of the catalogue: verification calls (key reads and activations), successes,
     failures, ratio. Keys that do not exist always fail; top_failing_keys lists those."""
-    known = LicenseKey.objects.filter(product_id=OuterRef("product_id"), key=OuterRef("key"),
-                                      product__vendor=scope.vendor)
-    rows = (scope.log().filter(VERIFICATIONS).filter(Exists(known))
-            .values("product_id", "key")
-            .annotate(total=Count("id"), ok=Count("id", filter=VERIFIED_OK))
-            .order_by())
-    result = [{**row, "failed": row["total"] - row["ok"],
-               "ratio": row["ok"] / row["total"] if row["total"] else 0.0} for row in rows]
+    grouped = (scope.log().filter(VERIFICATIONS).values("product_id", "key")
+               .annotate(total=Count("id"), ok=Count("id", filter=VERIFIED_OK)).order_by())
+    inner, params = as_cte(grouped)
+    # Group first, then keep the keys of the catalogue: one join per key, not per row.
+    with report_session():
+        rows = fetch(f"""SELECT g.product_id, g.key, g.total, g.ok FROM ({inner}) g
+            JOIN licensing_licensekey k ON k.product_id = g.product_id AND k.key = g.key
+            JOIN licensing_product p ON p.id = k.product_id AND p.vendor_id = %s""",  # noqa: S608
+                     (*params, scope.vendor.pk))
+    result = [{"product_id": product_id, "key": key, "total": total, "ok": ok,
+               "failed": total - ok, "ratio": ok / total if total else 0.0}
+              for product_id, key, total, ok in rows]
     result.sort(key=lambda r: (r["ratio"], -r["total"]) if worst_first
                 else (-r["total"], r["key"]))
     return result
