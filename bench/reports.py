@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--import-sample", type=int, default=1_000_000,
                         help="rows of the first file, whose import time is reported alone")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keepdb", action="store_true",
+                        help="keep the loaded database for the next run, and reuse a kept one")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("bench/reports.py measures PostgreSQL: set DATABASE_URL=postgres://...")
@@ -55,7 +57,7 @@ def main() -> None:
     from django.conf import settings
     from django.test.utils import get_runner
 
-    runner = get_runner(settings)(verbosity=0, interactive=False)
+    runner = get_runner(settings)(verbosity=0, interactive=False, keepdb=args.keepdb)
     old_config = runner.setup_databases()
     try:
         run(args)
@@ -235,11 +237,29 @@ def reports(vendor, products, customers, keys, repeat: int) -> list[tuple[str, f
     return [(name, timed(fn, repeat)) for name, fn in cases.items()]
 
 
+def kept() -> tuple | None:
+    """The catalogue of a database kept by an earlier --keepdb run, if it has one."""
+    from apps.accounts.models import Vendor
+    from apps.licensing.models import Customer, LicenseKey, Product
+
+    vendor = Vendor.objects.filter(name="Bench vendor").first()
+    if vendor is None:
+        return None
+    return (vendor, list(Product.objects.filter(vendor=vendor).order_by("pk")),
+            list(Customer.objects.filter(vendor=vendor).order_by("pk")),
+            list(LicenseKey.objects.filter(product__vendor=vendor).order_by("serial")))
+
+
 def run(args: argparse.Namespace) -> None:
     from apps.licensing.models import WebApiLog
 
-    vendor, products, customers, keys = catalogue()
-    load(vendor, keys, args)
+    reused = kept() if args.keepdb else None
+    if reused:
+        vendor, products, customers, keys = reused
+        print("Reusing the database kept by an earlier --keepdb run.")
+    else:
+        vendor, products, customers, keys = catalogue()
+        load(vendor, keys, args)
     total = WebApiLog.objects.count()
     print(f"\n{total:,} log rows; reports over the last 30 days, best of {args.repeat}:\n")
     print(f"{'report':42} {'seconds':>8}  goal < 1 s")
