@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from apps.anomalies.models import AnomalySettings, Finding
+from apps.anomalies.models import AnomalySettings, DetectorVersion, Finding
 from apps.anomalies.services import anomaly_detect, anomaly_model_train
 
 
@@ -148,3 +148,47 @@ def test_rows_since_training_are_the_history_of_new_windows(loaded, tenant, monk
     assert len(seen["history"]) == int(expected.sum()) > 0
     assert float(seen["frame"].time.min()) >= day_4.timestamp()
     assert result.scored
+
+
+def _incident(start_hour: int, end_hour: int, score: float, reasons: list[str], ids: list[int],
+              severity: str = "low"):
+    from apps.anomalies.detection import Incident
+
+    t0 = dt.datetime(2026, 1, 7, tzinfo=dt.UTC).timestamp()
+    return Incident("key", "AAAAA-BBBBB-CCCCC-DDDDD", 7, t0 + start_hour * 3600,
+                    t0 + end_hour * 3600, score, severity, "Key sharing", reasons, ids,
+                    [f"g{start_hour}"])
+
+
+def test_an_incident_merges_into_the_finding_it_touches(tenant):
+    from apps.anomalies.services.scoring import _store_incident
+
+    version = DetectorVersion.objects.create(vendor=tenant.vendor, number=1, status="active")
+    first, created = _store_incident(vendor=tenant.vendor, version=version, incident=_incident(
+        10, 11, 5.0, ["12 requests in 1 hour"], [1, 2]))
+    assert created
+
+    _, created = _store_incident(vendor=tenant.vendor, version=version, incident=_incident(
+        11, 12, 9.0, ["30 requests in 1 hour"], [3], severity="high"))
+    _, again = _store_incident(vendor=tenant.vendor, version=version, incident=_incident(
+        10, 11, 4.0, ["13 requests in 1 hour"], [2]))
+
+    first.refresh_from_db()
+    assert not created and not again
+    assert (first.start.hour, first.end.hour) == (10, 12)
+    assert (first.score, first.severity) == (9.0, "high")
+    assert first.reasons == ["30 requests in 1 hour"]  # the strongest window's, no pile-up
+    assert first.log_ids == [1, 2, 3] and first.groups == ["g10", "g11"]
+    assert Finding.objects.count() == 1
+
+
+def test_a_separate_incident_of_the_same_key_is_a_new_finding(tenant):
+    from apps.anomalies.services.scoring import _store_incident
+
+    version = DetectorVersion.objects.create(vendor=tenant.vendor, number=1, status="active")
+    _store_incident(vendor=tenant.vendor, version=version,
+                    incident=_incident(1, 2, 5.0, ["a"], [1]))
+    _, created = _store_incident(vendor=tenant.vendor, version=version,
+                                 incident=_incident(5, 6, 5.0, ["b"], [9]))
+
+    assert created and Finding.objects.count() == 2

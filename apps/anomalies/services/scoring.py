@@ -54,10 +54,12 @@ def _store_incident(*, vendor: Vendor, version: DetectorVersion, incident) -> tu
             reasons=list(incident.reasons), log_ids=sorted(int(i) for i in incident.log_ids),
             groups=list(incident.groups)), True
     existing.start, existing.end = min(existing.start, start), max(existing.end, end)
-    existing.score = max(existing.score, float(incident.score))
+    if float(incident.score) >= existing.score:
+        # The strongest window explains the finding; a window re-scored as it fills up would
+        # otherwise pile up near-copies of its reasons ("12 requests", "13 requests").
+        existing.score, existing.reasons = float(incident.score), list(incident.reasons)
     if SEVERITY_RANK[incident.severity] > SEVERITY_RANK.get(existing.severity, 0):
         existing.severity = incident.severity
-    existing.reasons = _union(existing.reasons, list(incident.reasons))
     existing.log_ids = sorted(set(existing.log_ids) | {int(i) for i in incident.log_ids})
     existing.groups = _union(existing.groups, list(incident.groups))
     existing.detector_version = version
