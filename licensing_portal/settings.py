@@ -225,6 +225,12 @@ ACTIVATION_FORM_FAILURE_WINDOW_SECONDS = int(
 # Reports. Optional MaxMind-format country database (GeoLite2-Country.mmdb) for the Web API
 # log's Country column; empty: countries stay empty and the reports say so.
 GEOIP_DATABASE = os.environ.get("GEOIP_DATABASE", "")
+# Floating calls are condensed into seat sessions for the reports: every few minutes in the
+# background (reports also catch up on whatever is left when they are opened).
+CELERY_BEAT_SCHEDULE["floating-sessions-refresh"] = {
+    "task": "apps.licensing.tasks.floating_sessions_refresh_task",
+    "schedule": int(os.environ.get("FLOATING_SESSIONS_REFRESH_SECONDS", "300")),
+}
 
 # --- Anomaly detection (apps.anomalies) ---
 # Days of Web API log (counted back from the newest row) each training reads.

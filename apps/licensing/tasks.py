@@ -21,3 +21,16 @@ def weblog_prune_task() -> int:
     return weblog_prune(days=settings.WEBAPI_LOG_RETENTION_DAYS,
                         batch_size=settings.WEBAPI_LOG_RETENTION_BATCH_SIZE,
                         max_batches=settings.WEBAPI_LOG_RETENTION_MAX_BATCHES)
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=30,
+             retry_backoff_max=600, max_retries=5)
+def floating_sessions_refresh_task() -> int:
+    """Condense every vendor's new floating calls into seat sessions, so a report never has a
+    large backlog to read first. Incremental and idempotent (one run per vendor at a time,
+    under a row lock); returns the seats touched."""
+    from apps.accounts.models import Vendor
+
+    from .reports.sessions import floating_sessions_refresh
+
+    return sum(floating_sessions_refresh(vendor=vendor) for vendor in Vendor.objects.all())

@@ -101,3 +101,14 @@ def test_rows_younger_than_the_settling_time_wait_for_the_next_refresh(key):
                              floating_expires=timezone.now() + TEN_MINUTES)
     assert floating_sessions_refresh(vendor=key.product.vendor) == 0
     assert not FloatingSession.objects.exists()
+
+
+def test_the_periodic_task_condenses_every_vendors_new_calls(key):
+    from apps.licensing.tasks import floating_sessions_refresh_task
+
+    _call(key, 0)
+    _call(key, 5)
+
+    assert floating_sessions_refresh_task.delay().get() == 1
+    assert _sessions(key) == [("A", 0, 15, False)]
+    assert floating_sessions_refresh_task.delay().get() == 0  # nothing new
