@@ -8,6 +8,7 @@ import pytest
 
 from apps.anomalies.models import AnomalySettings, DetectorVersion, Finding
 from apps.anomalies.services import anomaly_detect, anomaly_model_train
+from apps.licensing.models import WebApiLog
 
 
 @pytest.fixture
@@ -192,3 +193,14 @@ def test_a_separate_incident_of_the_same_key_is_a_new_finding(tenant):
                                  incident=_incident(5, 6, 5.0, ["b"], [9]))
 
     assert created and Finding.objects.count() == 2
+
+
+def test_the_first_run_scores_the_training_period_not_all_history(trained, tenant, settings):
+    oldest = dt.datetime.fromtimestamp(float(trained.frame.time.min()), tz=dt.UTC)
+    WebApiLog.objects.create(vendor=tenant.vendor, time=oldest - dt.timedelta(days=90),
+                             state=1010, method="key.GetKey", key="OLD")
+
+    result = anomaly_detect(vendor=tenant.vendor)
+
+    assert settings.ANOMALY_TRAIN_DAYS < 90
+    assert result.rows == len(trained.frame)

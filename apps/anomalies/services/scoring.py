@@ -11,7 +11,7 @@ from django.db import transaction
 from apps.accounts.models import Vendor
 
 from ..models import AnomalySettings, DetectorVersion, Finding
-from .rows import log_rows
+from .rows import log_rows, training_since
 from .training import active_version, anomaly_model_train, anomaly_settings_get
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -72,8 +72,8 @@ def _scoring_start(row: AnomalySettings, since: dt.datetime | None) -> dt.dateti
     the last, possibly partial window of the previous run is scored again with its new rows."""
     if since is not None:
         return since
-    if row.scored_until is None:
-        return None
+    if row.scored_until is None:  # first run: the training period, not years of imported log
+        return training_since(vendor=row.vendor, days=settings.ANOMALY_TRAIN_DAYS)
     return row.scored_until - dt.timedelta(seconds=settings.ANOMALY_RESCORE_OVERLAP_SECONDS)
 
 
