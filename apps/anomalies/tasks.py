@@ -38,7 +38,7 @@ def _vendors_with_log(**settings_filter) -> list[int]:
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=600, max_retries=5,
              acks_late=True, time_limit=settings.ANOMALY_TRAIN_TIME_LIMIT,
-             soft_time_limit=settings.ANOMALY_TRAIN_TIME_LIMIT - 30)
+             soft_time_limit=max(settings.ANOMALY_TRAIN_TIME_LIMIT - 30, 1))
 def anomaly_model_retrain(vendor_id: int) -> int | None:
     """Train a new detector version for one vendor; returns its id (active or failed). Safe to
     run twice: each run stores its own version and the newest success is the active one."""
