@@ -138,3 +138,16 @@ def test_the_generated_log_trains_for_real_under_the_services(tenant, other_tena
     assert version.status == DetectorVersion.Status.ACTIVE, version.error
     assert version.rows_trained == len(log.frame)
     assert version.metadata["n_rows"] == len(log.frame)
+
+
+def test_marking_a_finding_expected_keeps_its_windows_out_of_the_next_training(
+        some_rows, tenant, fake_training):
+    from apps.anomalies.services import finding_mark_expected
+    from apps.licensing.audit import Actor
+
+    finding = _finding(tenant.vendor, "new", ["key:1:A:100", "ip:10.0.0.1:100"])
+    anomaly_model_train(vendor=tenant.vendor)
+    finding_mark_expected(finding=finding, actor=Actor.for_user(tenant.owner))
+    anomaly_model_train(vendor=tenant.vendor)
+
+    assert fake_training.excluded == [frozenset(), frozenset(finding.groups)]
