@@ -5,6 +5,7 @@ are never used."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -12,10 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from licensing.models import LicenseKey as ClientLicenseKey
 
 from apps.accounts.models import Vendor
 from apps.core.errors import DomainError
+from apps.license_server.server.configuration import ConfigurationError, parse
+from apps.license_server.services import license_server_configuration_create
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor
 from apps.licensing.license_files import license_file
@@ -174,3 +178,17 @@ def test_private_keys_are_stored_encrypted(tenant):
     for key in SigningKey.objects.for_vendor(tenant.vendor):
         assert "PRIVATE KEY" not in key.private_key_encrypted
         assert key.private_key_encrypted.startswith("gAAAAA")  # a Fernet token
+
+
+def test_license_server_configurations_are_signed_by_the_new_key(tenant):
+    old_xml = public_key_xml(tenant.vendor.signing_key.public_key_pem)
+    new_xml = public_key_xml(signing_key_rotate(vendor=tenant.vendor,
+                                                actor=OWNER).public_key_pem)
+
+    _, text = license_server_configuration_create(
+        vendor=tenant.vendor, actor=OWNER, name="After rotation",
+        valid_until=timezone.now() + dt.timedelta(days=30), portal_url="https://portal.example")
+
+    assert parse(text, vendor_public_key_xml=new_xml).name == "After rotation"
+    with pytest.raises(ConfigurationError):
+        parse(text, vendor_public_key_xml=old_xml)
