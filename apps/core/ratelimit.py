@@ -40,6 +40,8 @@ def hit(limits: Sequence[Limit], *, now: float | None = None) -> int:
     except Exception:  # a broken cache must not take the API down with it
         logger.warning("Rate limiter unavailable; request let through", exc_info=True)
         return 0
+    if counts is None:  # the fail-open cache knows Redis is down (and said so once)
+        return 0
     retry_after = 0
     for lim, count in zip(active, counts, strict=True):
         if count > lim.limit:
@@ -47,16 +49,23 @@ def hit(limits: Sequence[Limit], *, now: float | None = None) -> int:
     return retry_after
 
 
-def _incr_all(keys: list[str], windows: list[int]) -> list[int]:
+def _incr_all(keys: list[str], windows: list[int]) -> list[int] | None:
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         full_keys = [cache.make_and_validate_key(key) for key in keys]
-        client = cache._cache.get_client(full_keys[0], write=True)
-        pipe = client.pipeline(transaction=False)
-        for key, window in zip(full_keys, windows, strict=True):
-            pipe.set(key, 0, ex=window + 1, nx=True)
-            pipe.incr(key)
-        return [int(n) for n in pipe.execute()[1::2]]
+
+        def pipeline() -> list[int]:
+            client = cache._cache.get_client(full_keys[0], write=True)
+            pipe = client.pipeline(transaction=False)
+            for key, window in zip(full_keys, windows, strict=True):
+                pipe.set(key, 0, ex=window + 1, nx=True)
+                pipe.incr(key)
+            return [int(n) for n in pipe.execute()[1::2]]
+
+        # apps.core.cache.FailOpenRedisCache (production) skips Redis for a few seconds after
+        # a failure instead of paying a connection attempt per request: go through it.
+        guard = getattr(cache, "_guard", None)
+        return guard(pipeline, None) if guard else pipeline()
     counts = []
     for key, window in zip(keys, windows, strict=True):
         cache.add(key, 0, timeout=window + 1)

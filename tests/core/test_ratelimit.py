@@ -63,3 +63,23 @@ def test_on_redis_the_counters_are_one_pipelined_round_trip():
         assert int(client.get(key)) == 3
         assert 0 < client.ttl(key) <= 61
         caches["default"].clear()
+
+
+FAIL_OPEN = "apps.core.cache.FailOpenRedisCache"
+
+
+def test_with_redis_down_the_fail_open_cache_lets_requests_through():
+    dead = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": "redis://127.0.0.1:1/0",
+                        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
+    with override_settings(CACHES=dead):
+        assert [hit([Limit("t:down", 1, 60)], now=WINDOW_START) for _ in range(3)] == [0, 0, 0]
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+def test_the_production_fail_open_cache_counts_on_redis():
+    redis_cache = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": REDIS_URL,
+                               "KEY_PREFIX": "ratelimit-test-fo"}}
+    with override_settings(CACHES=redis_cache):
+        caches["default"].clear()
+        assert [hit([Limit("t:fo", 2, 60)], now=WINDOW_START) for _ in range(3)] == [0, 0, 60]
+        caches["default"].clear()
