@@ -34,6 +34,7 @@ from .threshold import pot_threshold
 
 VERSION = "ae-knn-1"
 MAGIC = b"LPAD1"
+ERROR_WEIGHT_RANGE = 5.0
 
 
 class TrainingError(Exception):
@@ -57,9 +58,12 @@ class DetectorConfig:
     weight_decay: float = 1e-5
     hygiene: str = "ecod"  # "ecod" or "iforest": which method cleans the training windows
     contamination: float = 0.02  # fraction of training windows it drops
+    hygiene_persistence: int = 3  # rank by the score sustained over +-3 windows of an entity
+    clean_holdout: bool = True  # the same hygiene on the held-out (threshold) windows
     holdout_fraction: float = 0.2
     latent_weight: float = 0.5  # share of the latent kNN distance in the score
     knn_k: int = 10
+    error_weighting: bool = False
     knn_reference: int = 2000
     max_train_windows: int = 60_000  # a random sample beyond this: 20 epochs stay fast
     warmup_seconds: int = 3 * 86400  # first days: every machine is "new", not trained on
@@ -83,9 +87,19 @@ class TrainedDetector:
     usual: np.ndarray  # (2 kinds, n_features, lo/hi) raw usual ranges
     metadata: dict = field(default_factory=dict)
 
+    def reconstruction(self, errors: np.ndarray) -> np.ndarray:
+        """Weighted mean squared error. With `error_weighting`, features the model normally
+        reconstructs well (rare signals: new countries, refused seats) weigh up to 5x more
+        and noisy ones (request counts) down to 0.2x, relative to the median feature."""
+        if not self.config.error_weighting:
+            return errors.mean(axis=1)
+        med = np.median(self.error_scale)
+        weights = np.clip(med / self.error_scale, 1 / ERROR_WEIGHT_RANGE, ERROR_WEIGHT_RANGE)
+        return (errors * weights).mean(axis=1)
+
     def combine(self, errors: np.ndarray, latents: np.ndarray) -> np.ndarray:
         """Anomaly score: normalised reconstruction error mixed with latent kNN distance."""
-        recon = errors.mean(axis=1) / self.norms[0]
+        recon = self.reconstruction(errors) / self.norms[0]
         knn = knn_distance(self.reference, latents, self.config.knn_k) / self.norms[1]
         w = self.config.latent_weight
         return (1 - w) * recon + w * knn
@@ -130,16 +144,41 @@ class TrainingSelection:
     dropped: np.ndarray  # indices removed by the hygiene method
 
 
+def persistent_scores(scores: np.ndarray, entity: np.ndarray, start: np.ndarray,
+                      window_seconds: int, reach: int) -> np.ndarray:
+    """Each window's score capped by the highest score among the same entity's windows up
+    to `reach` windows before or after it (-inf without any).
+
+    Why: the anomalies hidden in a history are persistent -- a leaked key, a hammering client,
+    seat juggling last hours or days -- while rare but benign events (a mistyped key, one
+    replaced PC) are single windows. Ranking by this score lets hygiene drop the former and
+    keep the latter, which the model must learn are normal."""
+    _, ent = np.unique(entity, return_inverse=True)
+    slot = np.floor(start / window_seconds).astype(np.int64)
+    width = int(slot.max() - slot.min()) + 2 * reach + 3
+    key = ent.astype(np.int64) * width + (slot - slot.min() + reach + 1)
+    order = np.argsort(key, kind="stable")
+    sorted_key, sorted_score = key[order], scores[order]
+    best = np.full(len(scores), -np.inf)
+    for d in [*range(-reach, 0), *range(1, reach + 1)]:
+        pos = np.searchsorted(sorted_key, key + d).clip(0, len(key) - 1)
+        found = sorted_key[pos] == key + d
+        best = np.where(found, np.maximum(best, sorted_score[pos]), best)
+    return np.minimum(scores, best)
+
+
 def select_training_windows(frame: LogFrame, ids: list[str], start: np.ndarray,
                             x: np.ndarray, config: DetectorConfig,
-                            exclude: frozenset[str]) -> TrainingSelection:
+                            exclude: frozenset[str],
+                            entity: np.ndarray | None = None) -> TrainingSelection:
     """Warm-up and vendor-marked windows out, then a held-out share, then hygiene.
 
     The held-out windows are drawn *before* hygiene: they stand for the traffic the
     threshold will face, rare-but-benign windows (a mistyped key, a trip abroad) included,
     which hygiene would otherwise remove from both sides and so set the boundary too low.
     Only the fit windows are cleaned: the `contamination` share the hygiene method (ECOD or
-    IsolationForest) scores highest is dropped."""
+    IsolationForest) scores highest is dropped, scores made persistent (see
+    persistent_scores) when `entity` is given and `hygiene_persistence` > 0."""
     t0, t1 = float(frame.time.min()), float(frame.time.max())
     warm = start >= t0 + min(config.warmup_seconds, 0.25 * (t1 - t0))
     marked = np.fromiter((g in exclude for g in ids), dtype=bool, count=len(ids))
@@ -151,9 +190,19 @@ def select_training_windows(frame: LogFrame, ids: list[str], start: np.ndarray,
     dropped = np.zeros(0, dtype=np.int64)
     n_drop = round(config.contamination * len(fit))
     if n_drop and len(fit) > n_drop:
-        scores = fit_baseline(config.hygiene, x[fit], seed=config.seed).score(x[fit])
-        order = np.argsort(-scores, kind="stable")
+        cand = np.flatnonzero(candidates)
+        scores = np.full(len(ids), -np.inf)
+        scores[cand] = fit_baseline(config.hygiene, x[fit], seed=config.seed).score(x[cand])
+        if config.hygiene_persistence and entity is not None:
+            scores = persistent_scores(scores, entity, start, config.window_seconds,
+                                       config.hygiene_persistence)
+        order = np.argsort(-scores[fit], kind="stable")
         dropped, fit = np.sort(fit[order[:n_drop]]), np.sort(fit[order[n_drop:]])
+        if config.clean_holdout:
+            n_hold_drop = round(config.contamination * len(hold))
+            order = np.argsort(-scores[hold], kind="stable")
+            dropped = np.sort(np.r_[dropped, hold[order[:n_hold_drop]]])
+            hold = np.sort(hold[order[n_hold_drop:]])
     if len(fit) > config.max_train_windows:
         fit = np.sort(rng.choice(fit, config.max_train_windows, replace=False))
     return TrainingSelection(candidates, marked, fit, hold, dropped)
@@ -177,7 +226,8 @@ def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
                             f"at least {config.min_windows} are needed (log more days).")
     scaler = RobustScaler.fit(w.features[warm], floors=scale_floors())
     x = scaler.transform(w.features)
-    sel = select_training_windows(frame, ids, w.start, x, config, frozenset(exclude_groups))
+    sel = select_training_windows(frame, ids, w.start, x, config, frozenset(exclude_groups),
+                                  w.entity_hash)
     if len(sel.fit) < config.min_windows:
         raise TrainingError(f"Too few log windows left to learn from: {len(sel.fit)} after "
                             f"excluding marked findings, at least {config.min_windows} needed.")
@@ -224,10 +274,10 @@ def _fit(x: np.ndarray, w: Windows, sel: TrainingSelection, scaler: RobustScaler
         ref_n = min(config.knn_reference, len(lat_fit))
         reference = lat_fit[np.sort(rng.choice(len(lat_fit), ref_n, replace=False))]
         knn_hold = knn_distance(reference, lat_hold, config.knn_k)
-    norms = np.array([max(np.quantile(err_hold.mean(1), 0.9), 1e-9),
-                      max(np.quantile(knn_hold, 0.9), 1e-9)])
     detector = TrainedDetector(config, scaler, model, reference, err_fit.mean(0) + 1e-6,
-                               norms, 0.0, Profile(), _usual(w.raw, w.kind, sel.fit))
+                               np.ones(2), 0.0, Profile(), _usual(w.raw, w.kind, sel.fit))
+    detector.norms = np.array([max(np.quantile(detector.reconstruction(err_hold), 0.9), 1e-9),
+                               max(np.quantile(knn_hold, 0.9), 1e-9)])
     with deterministic(config.seed, config.threads):
         hold_scores = detector.combine(err_hold, lat_hold)
     return detector, hold_scores, [float(v) for v in losses]

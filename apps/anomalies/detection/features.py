@@ -22,17 +22,16 @@ from .history import Profile, contains, hash_strings, mix
 FEATURES = (
     "requests", "relative_volume", "failure_ratio", "unknown_key_ratio", "limit_ratio",
     "other_failure_ratio", "floating_refused_ratio", "floating_share", "overdraft_ratio",
-    "failure_surprise", "machines", "ips", "countries", "keys", "new_machines",
+    "failures", "failure_surprise", "machines", "ips", "countries", "keys", "new_machines",
     "new_countries", "new_ips", "recent_machines", "recent_countries", "recent_ips",
     "foreign_new_machines", "new_activations", "deactivations", "churn", "hour_typicality",
     "hour_sin", "hour_cos", "weekend", "regularity", "is_ip", "history_windows",
 )
 # Counts enter the model as log1p(count); their raw values stay counts for explanations.
-LOG_FEATURES = frozenset({"requests", "machines", "ips", "countries", "keys", "new_machines",
-                          "new_countries", "new_ips", "recent_machines", "recent_countries",
-                          "recent_ips", "foreign_new_machines", "new_activations",
-                          "deactivations", "churn",
-                          "history_windows"})
+LOG_FEATURES = frozenset({
+    "requests", "failures", "machines", "ips", "countries", "keys", "new_machines",
+    "new_countries", "new_ips", "recent_machines", "recent_countries", "recent_ips",
+    "foreign_new_machines", "new_activations", "deactivations", "churn", "history_windows"})
 # Features whose model input is log(raw) (raw is a ratio to the entity's own history).
 LOG_RATIO_FEATURES = frozenset({"relative_volume", "hour_typicality", "failure_surprise"})
 RATIO_FEATURES = frozenset({"failure_ratio", "unknown_key_ratio", "limit_ratio",
@@ -218,7 +217,7 @@ class _Context:
         # alone in a window is not "100 % failures", sixty out of sixty-two nearly are.
         per = n + RATIO_PRIOR
         return {
-            "requests": n, "failure_ratio": count(fail) / per,
+            "requests": n, "failures": count(fail), "failure_ratio": count(fail) / per,
             "unknown_key_ratio": count(~known) / per, "limit_ratio": count(st == 2021) / per,
             "other_failure_ratio": count(fail & known & (st != 2021) & (st != 2024)) / per,
             "floating_refused_ratio": count(st == 2024) / (n_float + RATIO_PRIOR),

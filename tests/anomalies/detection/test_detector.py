@@ -115,8 +115,11 @@ def test_vendor_marked_groups_are_never_trained_on(sharing_log: SyntheticLog) ->
 def test_hygiene_drops_the_configured_share(sharing_log: SyntheticLog, method: str) -> None:
     config = dataclasses.replace(SMALL, hygiene=method, contamination=0.1)
     _, sel = _selection(sharing_log, config, frozenset())
-    before = len(sel.fit) + len(sel.dropped)
-    assert len(sel.dropped) == round(0.1 * before)
+    n = int(sel.candidates.sum())
+    n_hold = int(n * config.holdout_fraction)
+    # the same share leaves the training windows and the threshold's held-out windows
+    assert len(sel.dropped) == round(0.1 * (n - n_hold)) + round(0.1 * n_hold)
+    assert len(sel.fit) + len(sel.holdout) + len(sel.dropped) == n
     assert not set(sel.dropped) & set(sel.fit)
     assert not set(sel.holdout) & set(sel.fit)
 
@@ -128,3 +131,16 @@ def test_too_little_data_raises_a_clear_training_error(sharing_log: SyntheticLog
     day = sharing_log.frame.take(sharing_log.frame.time < sharing_log.frame.time.min() + 86400)
     with pytest.raises(TrainingError, match="Too few usable log windows"):
         train_detector(day, config=dataclasses.replace(SMALL, min_windows=5000))
+
+
+def test_hygiene_ranks_persistent_oddities_above_single_windows() -> None:
+    from apps.anomalies.detection.detector import persistent_scores
+
+    # entity 1: one odd window alone; entity 2: three odd windows in a row.
+    entity = np.array([1, 1, 1, 2, 2, 2, 3])
+    start = np.array([0, 10, 20, 5, 6, 7, 0]) * 3600.0
+    scores = np.array([1.0, 9.0, 1.0, 8.0, 7.0, 8.0, 5.0])
+    out = persistent_scores(scores, entity, start, 3600, 3)
+    assert out[1] == -np.inf  # no window of entity 1 within 3 hours of it
+    assert list(out[3:6]) == [8.0, 7.0, 8.0]  # each capped by its best neighbour
+    assert out[6] == -np.inf  # an entity with one window has nothing to sustain it
