@@ -284,7 +284,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=90,
                         help="steady phase at a fixed rate, seconds (90)")
     parser.add_argument("--ramp", default="2,4,8,16", help="client threads per ramp step")
-    parser.add_argument("--ramp-seconds", type=float, default=8, help="per ramp step (8)")
+    parser.add_argument("--ramp-seconds", type=float, default=12, help="per ramp step (12)")
     parser.add_argument("--load", type=float, default=0.5,
                         help="steady rate as a fraction of the peak (0.5)")
     parser.add_argument("--rate", type=float, help="steady rate in req/s (skips the ramp)")

@@ -11,10 +11,12 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 from . import apiload, common
 
 REDIS_PORT = 6399
+REDIS_LOG = f"/tmp/ops-redis-{REDIS_PORT}.log"
 
 
 def _redis_up() -> bool:
@@ -25,7 +27,7 @@ def _redis_up() -> bool:
 def _start_redis() -> None:
     subprocess.run(["redis-server", "--port", str(REDIS_PORT), "--bind", common.HOST,
                     "--save", "", "--appendonly", "no", "--daemonize", "yes",
-                    "--logfile", f"/tmp/ops-redis-{REDIS_PORT}.log"], check=True)
+                    "--logfile", REDIS_LOG], check=True)
     deadline = time.monotonic() + 20
     while not _redis_up():
         if time.monotonic() > deadline:
@@ -51,6 +53,7 @@ def run(seconds: float) -> bool:
         common.close_connections()
         _kill_redis()
         common.drop_database(db, name)
+        Path(REDIS_LOG).unlink(missing_ok=True)
 
 
 def _scenario(seconds: float, url: str) -> bool:

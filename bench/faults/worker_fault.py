@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from . import common
-from .redis_fault import REDIS_PORT, _kill_redis, _start_redis
+from .redis_fault import REDIS_LOG, REDIS_PORT, _kill_redis, _start_redis
 
 VISIBILITY_S = 20
 TRAIN_TIMEOUT_S = 300
@@ -42,6 +42,7 @@ def run(seconds: float) -> bool:
         common.close_connections()
         _kill_redis()
         common.drop_database(db, name)
+        Path(REDIS_LOG).unlink(missing_ok=True)
 
 
 def _versions(vendor_id: int) -> list[tuple[int, str]]:
