@@ -8,48 +8,34 @@ processes):
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
-from django.core.cache import cache
 
 from apps.core import ratelimit as core_ratelimit
 
 
-def _bucket(ip: str) -> str:
-    window = int(time.time()) // settings.API_FAILURE_WINDOW_SECONDS
-    return f"api-fail:{ip}:{window}"
+def _failures(ip: str) -> core_ratelimit.Limit:
+    return core_ratelimit.Limit(f"api-fail:{ip}", settings.API_MAX_FAILURES_PER_WINDOW,
+                                settings.API_FAILURE_WINDOW_SECONDS)
 
 
-def record_failure(ip: str | None) -> None:
-    if not ip:
-        return
-    key = _bucket(ip)
-    if cache.add(key, 1, timeout=settings.API_FAILURE_WINDOW_SECONDS):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=settings.API_FAILURE_WINDOW_SECONDS)
+def record_failure(ip: str | None) -> int:
+    """Count a failed look-up of this IP; the seconds to wait when that puts it over the
+    limit (answer "too many requests", so that a guesser learns nothing), else 0."""
+    return core_ratelimit.hit([_failures(ip)]) if ip else 0
 
 
 def is_blocked(ip: str | None) -> bool:
-    if not ip:
-        return False
-    return (cache.get(_bucket(ip)) or 0) >= settings.API_MAX_FAILURES_PER_WINDOW
-
-
-def failure_retry_after() -> int:
-    window = settings.API_FAILURE_WINDOW_SECONDS
-    return window - int(time.time()) % window
+    """Whether this IP has used up its failed look-ups (without counting this request)."""
+    return bool(ip) and core_ratelimit.hit([], peek=[_failures(ip)]) > 0
 
 
 def call_retry_after(ip: str | None, token_id: int) -> int:
-    """Count an authenticated call against its token's and its IP's budgets (one cache round
-    trip for both); the seconds to wait when either is spent, else 0."""
+    """For an authenticated call, in one cache round trip: count it against its token's and
+    its IP's budgets and check the IP's failed look-ups; the seconds to wait when any is
+    used up, else 0."""
     token_limit, token_window = settings.API_RATE_LIMIT_PER_TOKEN
     ip_limit, ip_window = settings.API_RATE_LIMIT_PER_IP
     limits = [core_ratelimit.Limit(f"api-token:{token_id}", token_limit, token_window)]
     if ip:
         limits.append(core_ratelimit.Limit(f"api-ip:{ip}", ip_limit, ip_window))
-    return core_ratelimit.hit(limits)
+    return core_ratelimit.hit(limits, peek=[_failures(ip)] if ip else [])

@@ -57,8 +57,6 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
     if entry is None:
         return error(errors.UNKNOWN_METHOD)
     ip = client_ip(request)
-    if ratelimit.is_blocked(ip):
-        return too_many_requests(ratelimit.failure_retry_after())
     try:
         params = Params(request)
         token = token_authenticate(params.str("token", max_length=512))
@@ -66,9 +64,13 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
         return error(exc.message)
     except SuspiciousOperation:  # too many fields, or a body over DATA_UPLOAD_MAX_MEMORY_SIZE
         return error(errors.INCORRECT_INPUT)
+    # One cache round trip per call: a bad token counts as a failed look-up, a good one
+    # against its budgets (and the IP's failures are checked in the same trip). An IP over
+    # its failures gets "too many requests" either way, so guessing shows nothing.
     if token is None:
-        ratelimit.record_failure(ip)
-        return error(errors.UNABLE_TO_AUTHENTICATE)
+        retry_after = ratelimit.record_failure(ip)
+        return too_many_requests(retry_after) if retry_after else \
+            error(errors.UNABLE_TO_AUTHENTICATE)
     retry_after = ratelimit.call_retry_after(ip, token.pk)
     if retry_after:
         return too_many_requests(retry_after)

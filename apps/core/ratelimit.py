@@ -1,8 +1,9 @@
 """Fixed-window request counters in the cache (Redis in production, so they hold across
 processes and hosts).
 
-One call to `hit()` counts every bucket it is given in one cache round trip: on Redis a
-pipeline of `SET key 0 EX window NX` + `INCR key` per bucket; on other caches add + incr.
+One call to `hit()` counts every limit it is given, and reads those it only peeks at, in one
+cache round trip: on Redis a pipeline of `SET key 0 EX window NX` + `INCR key` per counted
+limit and `GET key` per peeked one; on other caches add + incr and get.
 A cache outage never refuses a request: the limiter fails open and says so in the log."""
 
 from __future__ import annotations
@@ -27,47 +28,67 @@ class Limit:
     window: int
 
 
-def hit(limits: Sequence[Limit], *, now: float | None = None) -> int:
-    """Count one request against each limit; return the seconds until the caller may try
-    again when any limit is exceeded, else 0."""
+def hit(limits: Sequence[Limit], *, peek: Sequence[Limit] = (),
+        now: float | None = None) -> int:
+    """Count one request against each of `limits`, and look (without counting) whether any
+    of `peek` is already used up; return the seconds until the caller may try again when a
+    limit is exceeded, else 0. All in one cache round trip."""
     now = time.time() if now is None else now
-    active = [lim for lim in limits if lim.limit > 0 and lim.window > 0]
-    if not active:
+    counted = [lim for lim in limits if lim.limit > 0 and lim.window > 0]
+    peeked = [lim for lim in peek if lim.limit > 0 and lim.window > 0]
+    if not counted and not peeked:
         return 0
-    keys = [f"rl:{lim.name}:{int(now) // lim.window}" for lim in active]
     try:
-        counts = _incr_all(keys, [lim.window for lim in active])
+        counts = _exchange([(_key(lim, now), lim.window, True) for lim in counted]
+                           + [(_key(lim, now), lim.window, False) for lim in peeked])
     except Exception:  # a broken cache must not take the API down with it
         logger.warning("Rate limiter unavailable; request let through", exc_info=True)
         return 0
     if counts is None:  # the fail-open cache knows Redis is down (and said so once)
         return 0
-    retry_after = 0
-    for lim, count in zip(active, counts, strict=True):
-        if count > lim.limit:
-            retry_after = max(retry_after, lim.window - int(now) % lim.window)
-    return retry_after
+    over = [lim for lim, n in zip(counted, counts, strict=False) if n > lim.limit]
+    over += [lim for lim, n in zip(peeked, counts[len(counted):], strict=True)
+             if n >= lim.limit]
+    return max((lim.window - int(now) % lim.window for lim in over), default=0)
 
 
-def _incr_all(keys: list[str], windows: list[int]) -> list[int] | None:
+def _key(lim: Limit, now: float) -> str:
+    return f"rl:{lim.name}:{int(now) // lim.window}"
+
+
+def _exchange(requests: list[tuple[str, int, bool]]) -> list[int] | None:
+    """For each (key, window, count): the counter after adding 1 (count) or as it is."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        full_keys = [cache.make_and_validate_key(key) for key in keys]
+        full = [(cache.make_and_validate_key(key), window, count)
+                for key, window, count in requests]
 
         def pipeline() -> list[int]:
-            client = cache._cache.get_client(full_keys[0], write=True)
+            client = cache._cache.get_client(full[0][0], write=True)
             pipe = client.pipeline(transaction=False)
-            for key, window in zip(full_keys, windows, strict=True):
-                pipe.set(key, 0, ex=window + 1, nx=True)
-                pipe.incr(key)
-            return [int(n) for n in pipe.execute()[1::2]]
+            for key, window, count in full:
+                if count:
+                    pipe.set(key, 0, ex=window + 1, nx=True)
+                    pipe.incr(key)
+                else:
+                    pipe.get(key)
+            results = iter(pipe.execute())
+            counts = []
+            for _, _, count in full:
+                if count:
+                    next(results)  # SET NX: True, or None when the window's key exists
+                counts.append(int(next(results) or 0))
+            return counts
 
         # apps.core.cache.FailOpenRedisCache (production) skips Redis for a few seconds after
         # a failure instead of paying a connection attempt per request: go through it.
         guard = getattr(cache, "_guard", None)
         return guard(pipeline, None) if guard else pipeline()
     counts = []
-    for key, window in zip(keys, windows, strict=True):
+    for key, window, count in requests:
+        if not count:
+            counts.append(int(cache.get(key) or 0))
+            continue
         cache.add(key, 0, timeout=window + 1)
         try:
             counts.append(cache.incr(key))

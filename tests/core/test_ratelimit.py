@@ -43,7 +43,7 @@ def test_a_broken_cache_lets_the_request_through(monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr("apps.core.ratelimit._incr_all", broken)
+    monkeypatch.setattr("apps.core.ratelimit._exchange", broken)
     assert hit([Limit("t:x", 1, 60)], now=WINDOW_START) == 0
 
 
@@ -58,6 +58,9 @@ def test_on_redis_the_counters_are_one_pipelined_round_trip():
         caches["default"].clear()
         limits = [Limit("t:redis-a", 2, 60), Limit("t:redis-b", 5, 60)]
         assert [hit(limits, now=WINDOW_START) for _ in range(3)] == [0, 0, 60]
+        assert hit([], peek=[Limit("t:redis-b", 3, 60)], now=WINDOW_START) == 60
+        assert hit([], peek=[Limit("t:redis-b", 4, 60)], now=WINDOW_START) == 0
+        assert hit([], peek=[Limit("t:redis-none", 1, 60)], now=WINDOW_START) == 0
         client = caches["default"]._cache.get_client(write=True)
         key = caches["default"].make_and_validate_key(f"rl:t:redis-a:{int(WINDOW_START) // 60}")
         assert int(client.get(key)) == 3
@@ -83,3 +86,12 @@ def test_the_production_fail_open_cache_counts_on_redis():
         caches["default"].clear()
         assert [hit([Limit("t:fo", 2, 60)], now=WINDOW_START) for _ in range(3)] == [0, 0, 60]
         caches["default"].clear()
+
+
+def test_a_peeked_limit_is_read_not_counted():
+    failures = Limit("t:peek", 2, 60)
+    assert hit([], peek=[failures], now=WINDOW_START) == 0
+    hit([failures], now=WINDOW_START)
+    assert hit([Limit("t:calls", 100, 60)], peek=[failures], now=WINDOW_START) == 0
+    hit([failures], now=WINDOW_START)
+    assert hit([Limit("t:calls", 100, 60)], peek=[failures], now=WINDOW_START + 10) == 50
