@@ -75,8 +75,9 @@ def format_report(runs: list[BenchmarkRun], *, train_days: int = 21) -> str:
         rows = np.mean([r.rows for r in sruns])
         dirty = 100 * np.mean([r.results[0].extra["training_contamination"] for r in sruns])
         out += ["", f"== {scenario}: {len(sruns)} seeds, {rows:,.0f} rows per log, training "
-                f"windows holding injected rows: {dirty:.2f} %, test positives "
-                f"{first['positives']} of {first['groups']} groups (seed {sruns[0].seed})", head]
+                f"windows holding injected rows: {dirty:.2f} %, test period: "
+                f"{first['instances']} instances, {first['positives']} positive of "
+                f"{first['groups']} groups (seed {sruns[0].seed})", head]
         names = [r.detector for r in sruns[0].results]
         for i, name in enumerate(names):
             rs = [run.results[i] for run in sruns]

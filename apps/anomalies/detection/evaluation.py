@@ -105,16 +105,20 @@ def measure(name: str, scores: np.ndarray, threshold: float, sw: ScoredWindows, 
     n_inc = inc.max() + 1 if flagged.any() else 0
     true_inc = np.zeros(max(n_inc, 1), bool)
     true_inc[inc[flagged & t.has_anomalous_rows]] = True
-    found = np.array([flagged[g].any() for g in t.instance_windows], dtype=bool)
-    kinds = sorted({lab.kind for lab in labels})
-    by_kind = {k: float(np.mean([f for f, lab in zip(found, labels, strict=True)
-                                 if lab.kind == k])) for k in kinds}
+    # Only instances with rows in the scored period can be found (the contaminated
+    # scenario also injects into the training days).
+    present = [n for n, g in enumerate(t.instance_windows) if len(g)]
+    found = np.array([flagged[t.instance_windows[n]].any() for n in present], dtype=bool)
+    kinds = sorted({labels[n].kind for n in present})
+    by_kind = {k: float(np.mean([f for f, n in zip(found, present, strict=True)
+                                 if labels[n].kind == k])) for k in kinds}
     negatives = t.label == 0
     return Result(name, float(roc_auc_score(y, s)), float(average_precision_score(y, s)),
                   float(found.mean()) if len(found) else float("nan"), by_kind,
                   float((n_inc - true_inc[:n_inc].sum()) / days),
                   float(flagged[negatives].mean()), seconds,
-                  {"incidents": int(n_inc), "positives": int(y.sum()), "groups": len(y)})
+                  {"incidents": int(n_inc), "positives": int(y.sum()), "groups": len(y),
+                   "instances": len(present)})
 
 
 def evaluate(log: SyntheticLog, *, train_days: float = 21, config: DetectorConfig | None = None,
