@@ -23,6 +23,7 @@ from .detector import DetectorConfig, TrainedDetector, train_detector
 from .features import featurise
 from .frame import LogFrame
 from .history import Profile
+from .incidents import MERGE_GAP_SECONDS
 from .scoring import ScoredWindows, score_windows
 from .synthetic import AnomalyLabel, SyntheticLog
 from .threshold import pot_threshold
@@ -79,7 +80,7 @@ def truth(sw: ScoredWindows, labels: list[AnomalyLabel]) -> Truth:
 
 
 def incidents_of(sw_kind: np.ndarray, entity: np.ndarray, start: np.ndarray, end: np.ndarray,
-                 flagged: np.ndarray) -> np.ndarray:
+                 flagged: np.ndarray, gap: float = MERGE_GAP_SECONDS) -> np.ndarray:
     """Incident number of each flagged window (same merge rule as merge_incidents)."""
     idx = np.flatnonzero(flagged)
     order = idx[np.lexsort((start[idx], entity[idx], sw_kind[idx]))]
@@ -87,7 +88,7 @@ def incidents_of(sw_kind: np.ndarray, entity: np.ndarray, start: np.ndarray, end
     n, prev, prev_end = -1, None, -np.inf
     for i in order:
         key = (sw_kind[i], entity[i])
-        if key != prev or start[i] > prev_end:
+        if key != prev or start[i] > prev_end + gap:
             n += 1
             prev_end = -np.inf
         inc[i] = n

@@ -54,7 +54,7 @@ TEMPLATES: dict[str, str] = {
 }
 RATIOS = frozenset(n for n, t in TEMPLATES.items() if t.startswith("{v:.0%}"))
 CATEGORIES: dict[str, dict[str, float]] = {
-    "Brute-force key guessing": {"unknown_key_ratio": 1.0, "keys": 1.0},
+    "Brute-force key guessing": {"unknown_key_ratio": 1.0, "keys": 1.0, "failures": 0.5},
     "Key sharing": {"machines": 1.0, "new_machines": 1.0, "countries": 1.0, "ips": 0.7,
                     "new_ips": 0.7, "limit_ratio": 1.0, "new_countries": 0.5,
                     "recent_machines": 1.0, "recent_ips": 0.5, "recent_countries": 0.5},
@@ -110,8 +110,18 @@ def reasons_for(raw: np.ndarray, contrib: np.ndarray, usual: np.ndarray, *, kind
     return out
 
 
-def label_for(contrib: np.ndarray, kind: int) -> str:
-    """Category whose features carry most of the error."""
+def label_for(contrib: np.ndarray, kind: int, raw: np.ndarray | None = None) -> str:
+    """Category of a flagged window. A few raw values are unambiguous (hundreds of keys from
+    one IP, most floating activations refused, repeated activate/deactivate cycles); else
+    the category whose features carry most of the reconstruction error."""
+    if raw is not None:
+        value = dict(zip(FEATURES, raw, strict=True))
+        if kind == 1 and value["unknown_key_ratio"] >= 0.5 and value["keys"] >= 10:
+            return "Brute-force key guessing"
+        if value["floating_refused_ratio"] >= 0.3:
+            return "Floating seats exhausted"
+        if kind == 0 and value["churn"] >= 2:
+            return "Seat churn"
     by_name = dict(zip(FEATURES, contrib, strict=True))
     scores = {label: sum(w * by_name[f] for f, w in feats.items())
               for label, feats in CATEGORIES.items()}

@@ -1,7 +1,8 @@
 """Flagged windows -> incidents, so a vendor reads a handful of findings a day.
 
 Why merge: a key shared for two days flags ~48 hourly windows; they are one finding. Windows
-of one key (or IP) merge when they overlap or follow each other within `gap_seconds`.
+of one key (or IP) merge when they overlap or follow each other within `gap_seconds`
+(default MERGE_GAP_SECONDS).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass, field
 from .scoring import ScoredGroup
 
 HIGH, MEDIUM = 3.0, 1.5  # score / threshold ratios for the severity bands
+# Flagged windows of one subject up to 2 h apart are one finding: seat juggling or a leaked
+# key is not flagged every single hour, and a vendor wants one line for it, not five.
+MERGE_GAP_SECONDS = 7200.0
 
 
 @dataclass
@@ -56,7 +60,8 @@ def _build(run: list[ScoredGroup]) -> Incident:
                     ids, [g.group for g in run])
 
 
-def merge_incidents(scored: Iterable[ScoredGroup], *, gap_seconds: float = 0.0) -> list[Incident]:
+def merge_incidents(scored: Iterable[ScoredGroup], *,
+                    gap_seconds: float = MERGE_GAP_SECONDS) -> list[Incident]:
     """Merge flagged groups of the same kind, subject and product into incidents, most
     severe (highest score) first."""
     flagged = sorted((g for g in scored if g.anomaly),
@@ -75,4 +80,24 @@ def merge_incidents(scored: Iterable[ScoredGroup], *, gap_seconds: float = 0.0) 
         run = [g]
     if run:
         incidents.append(_build(run))
-    return sorted(incidents, key=lambda i: -i.score)
+    return sorted(_fold_ip_into_key(incidents), key=lambda i: -i.score)
+
+
+def _fold_ip_into_key(incidents: list[Incident]) -> list[Incident]:
+    """An IP finding whose rows all belong to one key finding is the same story seen from
+    the address side (a leaked key's new machines each come from a new IP): it becomes
+    part of the key incident instead of a line of its own."""
+    owner: dict[int, int] = {}
+    for n, inc in enumerate(incidents):
+        if inc.kind == "key":
+            owner.update(dict.fromkeys(inc.log_ids, n))
+    kept: list[Incident] = []
+    for inc in incidents:
+        homes = {owner.get(i, -1) for i in inc.log_ids}
+        if inc.kind == "ip" and len(homes) == 1 and -1 not in homes:
+            host = incidents[homes.pop()]
+            host.groups.extend(inc.groups)
+            host.start, host.end = min(host.start, inc.start), max(host.end, inc.end)
+            continue
+        kept.append(inc)
+    return kept

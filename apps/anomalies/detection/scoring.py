@@ -115,6 +115,6 @@ def to_groups(detector: TrainedDetector, sw: ScoredWindows) -> list[ScoredGroup]
         if g.anomaly:
             g.reasons = reasons_for(w.raw[i], sw.contributions[i], detector.usual[kind],
                                     kind=kind, hour=int(w.hod[i]), window=window)
-            g.label = label_for(sw.contributions[i], kind)
+            g.label = label_for(sw.contributions[i], kind, w.raw[i])
         out.append(g)
     return out

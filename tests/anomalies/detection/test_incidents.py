@@ -31,7 +31,7 @@ def test_consecutive_flagged_windows_of_one_key_make_one_incident() -> None:
 
 def test_a_gap_other_keys_and_unflagged_windows_split_or_drop() -> None:
     scored = [group(0), group(3 * H), group(0, key="K2"), group(H, anomaly=False)]
-    incidents = merge_incidents(scored)
+    incidents = merge_incidents(scored, gap_seconds=0)
     assert len(incidents) == 3
     assert len(merge_incidents(scored, gap_seconds=2 * H)) == 2
 
@@ -79,6 +79,8 @@ def test_labels_follow_the_features_that_carry_the_error() -> None:
     assert label_for(_raw(unknown_key_ratio=5, keys=9), kind=1) == "Brute-force key guessing"
     assert label_for(_raw(new_machines=5, countries=5, limit_ratio=3), kind=0) == "Key sharing"
     assert label_for(_raw(churn=6, deactivations=5), kind=0) == "Seat churn"
+    assert label_for(_raw(failures=9), kind=1, raw=_raw(unknown_key_ratio=0.9, keys=400)) == \
+        "Brute-force key guessing"
     assert label_for(_raw(floating_refused_ratio=8), kind=0) == "Floating seats exhausted"
     assert label_for(_raw(hour_typicality=9, new_countries=2), kind=0) == \
         "Off-hours use from a new country"
@@ -86,3 +88,14 @@ def test_labels_follow_the_features_that_carry_the_error() -> None:
         "API hammering"
     assert label_for(_raw(failure_ratio=5, failure_surprise=5), kind=0) == \
         "Failed verifications"
+
+
+def test_ip_findings_inside_a_key_finding_fold_into_it() -> None:
+    key = [group(0, ids=(1, 2, 3))]
+    ip = ScoredGroup("ip:9.9.9.9:0", "ip", None, "9.9.9.9", None, 0, H, [2], 9.0, True,
+                     ["x"], threshold=5.0, label="Key sharing")
+    other_ip = ScoredGroup("ip:8.8.8.8:0", "ip", None, "8.8.8.8", None, 0, H, [2, 99], 9.0,
+                           True, ["x"], threshold=5.0, label="Key sharing")
+    incidents = merge_incidents([*key, ip, other_ip])
+    assert [i.kind for i in incidents] == ["key", "ip"]
+    assert "ip:9.9.9.9:0" in incidents[0].groups
