@@ -262,6 +262,7 @@ CELERY_BEAT_SCHEDULE["anomaly-detect-recent"] = {
 }
 CELERY_TASK_ROUTES = globals().get("CELERY_TASK_ROUTES") or {}
 CELERY_TASK_ROUTES["apps.anomalies.tasks.anomaly_model_retrain"] = {"queue": ANOMALY_QUEUE}
+CELERY_TASK_ROUTES["apps.anomalies.tasks.anomaly_rescore_task"] = {"queue": ANOMALY_QUEUE}
 
 # --- License server (apps.license_server) ---
 # The portal's address as customers' license servers reach it, written into each configuration

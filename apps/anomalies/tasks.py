@@ -1,10 +1,11 @@
 """Celery tasks of anomaly detection. Each takes ids, loads, and calls one service.
 
-Training runs on its own queue ("anomalies", see CELERY_TASK_ROUTES) so a long training never
-delays mail or other short tasks; a worker for it: `celery -A licensing_portal worker -Q
-anomalies --concurrency 1`. The beat schedule (nightly retraining, scoring every few minutes)
-is in settings. Retries with backoff cover lost database connections and mail servers, not
-training errors: a TrainingError is recorded as a failed version and retrying cannot fix it.
+Training and the rescoring after it run on their own queue ("anomalies", see
+CELERY_TASK_ROUTES) so a long training never delays mail or other short tasks; a worker for
+it: `celery -A licensing_portal worker -Q anomalies --concurrency 1`. The beat schedule
+(nightly retraining, scoring every few minutes) is in settings. Retries with backoff cover
+lost database connections and mail servers, not training errors: a TrainingError is recorded
+as a failed version and retrying cannot fix it.
 """
 
 from __future__ import annotations
@@ -57,6 +58,17 @@ def anomaly_detect_recent(vendor_id: int) -> int:
     if vendor is None:
         return 0
     return len(services.anomaly_detect(vendor=vendor).created)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=600, max_retries=5,
+             time_limit=settings.ANOMALY_TRAIN_TIME_LIMIT)
+def anomaly_rescore_task(vendor_id: int) -> int:
+    """After a new detector became active: score its whole training period again (queued by
+    the training service on commit). Returns the number of new findings."""
+    vendor = _vendor(vendor_id)
+    if vendor is None:
+        return 0
+    return len(services.anomaly_rescore(vendor=vendor).created)
 
 
 @shared_task(autoretry_for=(*TRANSIENT, smtplib.SMTPException, OSError), retry_backoff=60,

@@ -204,3 +204,18 @@ def test_the_first_run_scores_the_training_period_not_all_history(trained, tenan
 
     assert settings.ANOMALY_TRAIN_DAYS < 90
     assert result.rows == len(trained.frame)
+
+
+def test_rescoring_reaches_rows_older_than_the_watermark(trained, tenant):
+    """A log imported after the watermark passed its times is scored by the rescoring that
+    follows each training, not by the periodic runs."""
+    from apps.anomalies.services import anomaly_rescore
+
+    end = dt.datetime.fromtimestamp(float(trained.frame.time.max()), tz=dt.UTC)
+    AnomalySettings.objects.filter(vendor=tenant.vendor).update(scored_until=end)
+
+    periodic = anomaly_detect(vendor=tenant.vendor)
+    rescored = anomaly_rescore(vendor=tenant.vendor)
+
+    assert periodic.rows < len(trained.frame) == rescored.rows
+    assert rescored.created

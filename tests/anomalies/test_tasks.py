@@ -53,6 +53,7 @@ def test_tasks_for_a_deleted_vendor_do_nothing(db):
     assert tasks.anomaly_model_retrain.delay(999_999).get() is None
     assert tasks.anomaly_detect_recent.delay(999_999).get() == 0
     assert tasks.anomaly_digest_send_task.delay(999_999).get() == 0
+    assert tasks.anomaly_rescore_task.delay(999_999).get() == 0
 
 
 def test_fan_out_covers_vendors_with_a_log_that_want_it(tenant, other_tenant, monkeypatch):
@@ -92,5 +93,6 @@ def test_beat_runs_nightly_retraining_and_frequent_scoring():
 
 
 def test_training_has_its_own_queue():
-    route = settings.CELERY_TASK_ROUTES["apps.anomalies.tasks.anomaly_model_retrain"]
-    assert route == {"queue": "anomalies"}
+    for task in ("anomaly_model_retrain", "anomaly_rescore_task"):
+        assert settings.CELERY_TASK_ROUTES[f"apps.anomalies.tasks.{task}"] == {
+            "queue": "anomalies"}

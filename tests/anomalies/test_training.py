@@ -151,3 +151,23 @@ def test_marking_a_finding_expected_keeps_its_windows_out_of_the_next_training(
     anomaly_model_train(vendor=tenant.vendor)
 
     assert fake_training.excluded == [frozenset(), frozenset(finding.groups)]
+
+
+def test_a_new_detector_rescores_its_training_period_after_commit(
+        loaded, tenant, fake_training, django_capture_on_commit_callbacks):
+    from apps.anomalies.models import AnomalySettings
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        version = anomaly_model_train(vendor=tenant.vendor)
+
+    assert callbacks  # the rescoring (and the digest it queues in turn)
+    findings = Finding.objects.for_vendor(tenant.vendor)
+    assert findings.exists() and {f.detector_version_id for f in findings} == {version.pk}
+    assert AnomalySettings.objects.get(vendor=tenant.vendor).scored_until is not None
+
+
+def test_a_failed_training_queues_no_rescoring(tenant, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        anomaly_model_train(vendor=tenant.vendor)
+
+    assert callbacks == []

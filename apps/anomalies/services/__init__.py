@@ -10,8 +10,8 @@ from .findings import (
     finding_block_key,
     finding_mark_expected,
 )
-from .rows import log_rows
-from .scoring import DetectResult, anomaly_detect
+from .rows import log_frame, log_rows
+from .scoring import DetectResult, anomaly_detect, anomaly_rescore
 from .training import active_version, anomaly_model_train, anomaly_settings_get, excluded_groups
 
 __all__ = [
@@ -20,11 +20,13 @@ __all__ = [
     "anomaly_detect",
     "anomaly_digest_send",
     "anomaly_model_train",
+    "anomaly_rescore",
     "anomaly_retrain_request",
     "anomaly_settings_get",
     "anomaly_settings_update",
     "excluded_groups",
     "finding_block_key",
     "finding_mark_expected",
+    "log_frame",
     "log_rows",
 ]

@@ -11,7 +11,7 @@ from django.db import transaction
 from apps.accounts.models import Vendor
 
 from ..models import AnomalySettings, DetectorVersion, Finding
-from .rows import log_rows, training_since
+from .rows import log_frame, training_since
 from .training import active_version, anomaly_model_train, anomaly_settings_get
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -81,12 +81,10 @@ def _history(*, vendor: Vendor, detector, start: dt.datetime | None):
     """Rows between the end of the detector's training profile and `start`: what a key did
     since training counts as its history when its new windows are scored. (The profile's
     last second is read again; the detector drops the rows its profile already counts.)"""
-    from apps.anomalies.detection import LogFrame
-
     until = getattr(getattr(detector, "profile", None), "until", None)
     if start is None or until is None or until == float("-inf") or _when(until) >= start:
         return None
-    return LogFrame.from_rows(log_rows(vendor=vendor, since=_when(until), until=start))
+    return log_frame(vendor=vendor, since=_when(until), until=start)
 
 
 def anomaly_detect(*, vendor: Vendor, since: dt.datetime | None = None,
@@ -107,15 +105,23 @@ def anomaly_detect(*, vendor: Vendor, since: dt.datetime | None = None,
     return _detect(vendor=vendor, version=version, since=since)
 
 
+def anomaly_rescore(*, vendor: Vendor) -> DetectResult:
+    """Score the whole training period again, after a new detector became active: its
+    findings replace nothing (the merge is idempotent) but catch what the old one missed and
+    rows that arrived late, such as an imported log older than the watermark."""
+    since = training_since(vendor=vendor, days=settings.ANOMALY_TRAIN_DAYS)
+    return anomaly_detect(vendor=vendor, since=since)
+
+
 @transaction.atomic
 def _detect(*, vendor: Vendor, version: DetectorVersion, since: dt.datetime | None
             ) -> DetectResult:
-    from apps.anomalies.detection import LogFrame, TrainedDetector, merge_incidents, score_groups
+    from apps.anomalies.detection import TrainedDetector, merge_incidents, score_groups
 
     row = AnomalySettings.objects.select_for_update().get(pk=anomaly_settings_get(
         vendor=vendor).pk)
     start = _scoring_start(row, since)
-    frame = LogFrame.from_rows(log_rows(vendor=vendor, since=start))
+    frame = log_frame(vendor=vendor, since=start)
     result = DetectResult(version=version, rows=len(frame))
     if not len(frame):
         return result

@@ -17,7 +17,7 @@ from django.db.models import Max
 from apps.accounts.models import Vendor
 
 from ..models import AnomalySettings, DetectorVersion, Finding
-from .rows import log_rows, training_since
+from .rows import log_frame, training_since
 
 logger = logging.getLogger(__name__)
 ERROR_LIMIT = 4000
@@ -56,8 +56,11 @@ def _next_number(vendor: Vendor) -> int:
 def _store(*, vendor: Vendor, status: str, **fields) -> DetectorVersion:
     AnomalySettings.objects.select_for_update().get(vendor=vendor)
     if status == DetectorVersion.Status.ACTIVE:
+        from ..tasks import anomaly_rescore_task
+
         DetectorVersion.objects.for_vendor(vendor).active().update(
             status=DetectorVersion.Status.SUPERSEDED)
+        transaction.on_commit(lambda: anomaly_rescore_task.delay(vendor.pk))
     return DetectorVersion.objects.create(vendor=vendor, number=_next_number(vendor),
                                           status=status, **fields)
 
@@ -66,18 +69,19 @@ def anomaly_model_train(*, vendor: Vendor) -> DetectorVersion:
     """Train on the vendor's recent log and store the result as a new version.
 
     Success: the new version becomes the active one and the previous one is superseded, in one
-    transaction. Failure (too little data, a bug, no memory): a failed version records the
-    error and the previous active version stays active, so scoring goes on with the last good
-    detector. A TrainingError is an expected outcome and is returned as the failed version;
-    anything else is recorded and then raised, so that the worker logs its traceback."""
-    from apps.anomalies.detection import LogFrame, TrainingError, train_detector
+    transaction; after commit the training period is scored again with it. Failure (too
+    little data, a bug, no memory): a failed version records the error and the previous
+    active version stays active, so scoring goes on with the last good detector. A
+    TrainingError is an expected outcome and is returned as the failed version; anything
+    else is recorded and then raised, so that the worker logs its traceback."""
+    from apps.anomalies.detection import TrainingError, train_detector
 
     settings_row = anomaly_settings_get(vendor=vendor)
     sensitivity, exclude = settings_row.sensitivity, excluded_groups(vendor=vendor)
     started, rows = time.monotonic(), 0
     try:
         since = training_since(vendor=vendor, days=settings.ANOMALY_TRAIN_DAYS)
-        frame = LogFrame.from_rows(log_rows(vendor=vendor, since=since))
+        frame = log_frame(vendor=vendor, since=since)
         rows = len(frame)
         detector = train_detector(frame, config=_config(sensitivity), exclude_groups=exclude)
         blob = detector.to_bytes()
