@@ -26,6 +26,14 @@ from django.db.models import Model
 REPLICA = "replica"
 
 
+def read_alias() -> str:
+    """The alias for heavy reads that tolerate a second of lag: the replica when one is
+    configured, else the primary. For report code opting in explicitly:
+    `qs.using(read_alias())`, or `connections[read_alias()].cursor()` for raw SQL (raw SQL
+    through `django.db.connection` always runs on the primary)."""
+    return REPLICA if REPLICA in settings.DATABASES else DEFAULT_DB_ALIAS
+
+
 class PrimaryReplicaRouter:
     """Sends reads of the configured models to the replica when one is configured."""
 

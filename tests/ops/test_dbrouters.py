@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connections
 
 from apps.accounts.models import Vendor
-from apps.core.dbrouters import REPLICA, PrimaryReplicaRouter
+from apps.core.dbrouters import REPLICA, PrimaryReplicaRouter, read_alias
 from apps.licensing.models import Event, LicenseKey, WebApiLog
 
 router = PrimaryReplicaRouter()
@@ -41,6 +41,14 @@ def test_reads_inside_a_transaction_stay_on_the_primary(with_replica, monkeypatc
 def test_without_a_replica_nothing_is_routed():
     assert REPLICA not in settings.DATABASES
     assert router.db_for_read(WebApiLog) is None
+
+
+def test_explicit_heavy_reads_use_the_replica_when_there_is_one(with_replica):
+    assert read_alias() == REPLICA
+
+
+def test_explicit_heavy_reads_use_the_primary_without_a_replica():
+    assert read_alias() == "default"
 
 
 def test_migrations_run_on_the_primary_only():
