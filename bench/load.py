@@ -15,6 +15,7 @@ All on loopback, with production settings (DEBUG=0, a throwaway SECRET_KEY, ALLO
 4. steady (open loop): requests at a fixed rate of `--load` x peak (0.5) for `--seconds`,
    Poisson arrivals, each request's latency counted from its scheduled time (so a stalled
    server cannot hide its queue: no coordinated omission);
+   meanwhile the Web API log retention task is queued every 10 s for the Celery worker;
 5. prints requests/s, p50/p99 per endpoint and the errors (an error: anything but HTTP 200
    with result 0, or a dashboard page that is not 200), and whether Activate's p99 is under
    the 50 ms goal. Stops by itself: every phase has a deadline.
@@ -319,6 +320,27 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _background_tasks(future, redis_url: str) -> tuple[int, int] | None:
+    """While the steady phase runs, queue the real Web API log retention task every 10 s
+    (nothing is old enough to delete: it scans and finds nothing), so that the worker, Redis
+    and the database serve Celery work beside the API, as in production. None without Redis."""
+    if not redis_url:
+        return None
+    from apps.licensing.tasks import weblog_prune_task
+
+    results = []
+    while not future.done():
+        results.append(weblog_prune_task.delay())
+        for _ in range(100):
+            if future.done():
+                break
+            time.sleep(0.1)
+    time.sleep(2)
+    done = sum(1 for r in results if r.ready() and r.successful())
+    common.close_connections()
+    return len(results), done
+
+
 def _run(args: argparse.Namespace, env: dict[str, str], seed: dict, redis_url: str,
          name: str, started: list) -> None:
     log = common.log_path("load")
@@ -334,6 +356,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], seed: dict, redis_url: s
           f"{worker}; {os.cpu_count()} CPUs shared by clients, server, database (and, on this "
           f"machine, other users: load average {os.getloadavg()[0]:.1f}).", flush=True)
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    tasks = None
     try:
         pool.submit(closed_loop, plan, 4, 3).result()  # warm-up: URLconf, signing keys
         peak = args.rate / args.load if args.rate else 0.0
@@ -348,9 +371,14 @@ def _run(args: argparse.Namespace, env: dict[str, str], seed: dict, redis_url: s
         rate = args.rate or peak * args.load
         print(f"Peak {peak:.1f} req/s. Steady phase (open loop, Poisson arrivals): "
               f"{rate:.1f} req/s for {args.seconds:g} s", flush=True)
-        outcome = pool.submit(open_loop, plan, rate, args.seconds).result()
+        future = pool.submit(open_loop, plan, rate, args.seconds)
+        tasks = _background_tasks(future, redis_url)
+        outcome = future.result()
     finally:
         pool.shutdown(cancel_futures=True)
+    if tasks is not None:
+        print(f"  Celery meanwhile: {tasks[0]} retention tasks queued (one per 10 s), "
+              f"{tasks[1]} done by the worker")
     total, errors = _summary(outcome)
     print(f"  {total / outcome.seconds:.1f} req/s achieved, {total} requests, {errors} errors, "
           f"{outcome.late} sent over 1 s late")
