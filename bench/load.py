@@ -42,7 +42,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -299,12 +299,12 @@ def main() -> None:
     name = f"{db['NAME']}_load_{os.getpid()}"
     redis_url = os.environ.get("REDIS_URL", "")
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    _settings_module(folder)
     env = common.production_env(common.database_url(db, name), redis_url,
                                 DJANGO_SETTINGS_MODULE="loadsite_settings",
                                 PYTHONPATH=os.pathsep.join([str(folder), str(common.ROOT)]))
-    common.create_database(db, name)
     try:
+        _settings_module(folder)
+        common.create_database(db, name)
         sys.path.insert(0, str(folder))
         common.django_setup(env)
         common.migrate()
@@ -320,7 +320,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _background_tasks(future, redis_url: str) -> tuple[int, int] | None:
+def _background_tasks(future: Future, redis_url: str) -> tuple[int, int] | None:
     """While the steady phase runs, queue the real Web API log retention task every 10 s
     (nothing is old enough to delete: it scans and finds nothing), so that the worker, Redis
     and the database serve Celery work beside the API, as in production. None without Redis."""
