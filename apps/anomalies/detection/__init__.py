@@ -1,9 +1,25 @@
 """Anomaly detection on Web API logs: plain PyTorch/NumPy, no Django imports.
 
 The Django side (models, Celery tasks, commands) calls only the names exported here:
-LogFrame.from_rows / from_csv -> train_detector -> TrainedDetector.to_bytes / from_bytes ->
-score_groups -> merge_incidents. `synthetic.generate_license_logs` makes labelled test logs
-and `evaluation.evaluate` measures a detector against them.
+
+    frame = LogFrame.from_rows(rows)            # or LogFrame.from_csv(path)
+    detector = train_detector(frame, config=DetectorConfig(seed=0),
+                              exclude_groups=frozenset(marked_group_ids))
+    blob = detector.to_bytes(); detector = TrainedDetector.from_bytes(blob)
+    scored = score_groups(detector, new_frame, history=rows_since_training_or_None)
+    incidents = merge_incidents(scored)
+
+Design in one paragraph (details in each module's docstring): rows are grouped into hourly
+windows per licence key and per IP (features.py); history features (new machines,
+countries, usual hours and volume) are causal and relative to a compact per-key profile the
+detector stores (history.py), so `history` is only needed for rows logged between training
+and the scored frame. Training drops the warm-up days, the vendor's marked findings and the
+windows ECOD ranks highest as *persistent* oddities (detector.py), fits an MLP autoencoder
+with a narrow bottleneck (model.py), and scores = reconstruction error + distance to the
+nearest normal codes in the bottleneck. The threshold is a peaks-over-threshold (generalised
+Pareto) fit to held-out training scores, at the quantile that leaves `sensitivity` false
+windows a day (threshold.py). `synthetic.generate_license_logs` makes labelled test logs,
+`evaluation.evaluate` and `benchmark.run_benchmark` measure a detector against them.
 """
 
 from .detector import DetectorConfig, TrainedDetector, TrainingError, train_detector

@@ -43,9 +43,13 @@ class TrainingError(Exception):
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Per-vendor settings. `sensitivity` is the number of false-alarm windows a day the
-    threshold aims at on normal traffic (higher = more findings); the rest are model knobs
-    whose defaults come from the reference measurements."""
+    """Per-vendor settings; every default is what bench/anomalies.py measured.
+
+    `sensitivity`: the number of false-alarm *windows* a day the threshold aims at on normal
+    traffic (higher = more findings; merged into incidents they are fewer). `contamination`:
+    the share of training windows believed anomalous, dropped by the `hygiene` method (and
+    the same share of the held-out windows the threshold is set on). `window_seconds`: the
+    length of a key/IP window. The rest are model knobs (reference notes, section 2.2)."""
 
     seed: int = 0
     sensitivity: float = 2.0
@@ -63,7 +67,7 @@ class DetectorConfig:
     holdout_fraction: float = 0.2
     latent_weight: float = 0.5  # share of the latent kNN distance in the score
     knn_k: int = 10
-    error_weighting: bool = False
+    error_weighting: bool = False  # weigh per-feature errors by 1/training error (off: MSE)
     knn_reference: int = 2000
     max_train_windows: int = 60_000  # a random sample beyond this: 20 epochs stay fast
     warmup_seconds: int = 3 * 86400  # first days: every machine is "new", not trained on

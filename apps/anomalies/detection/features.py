@@ -39,7 +39,6 @@ RATIO_FEATURES = frozenset({"failure_ratio", "unknown_key_ratio", "limit_ratio",
                             "overdraft_ratio"})
 RECENT_SECONDS = 86400  # "recent" machines/countries/IPs: first seen for the entity < 24 h ago
 HISTORY_CAP = 48  # history_windows saturates: a feature growing with time would drift
-ESTABLISHED = 24  # windows of history after which an entity's novelty counts in full
 FLOATING_STATES = (2014, 2015, 2024)
 HOUR_PRIOR = 5.0  # pseudo-requests of the global hour profile mixed into each entity's own
 VOLUME_PRIOR = 1.0  # pseudo-windows of the global mean volume
@@ -186,7 +185,6 @@ class _Context:
                             minlength=n_groups)
         cols.update(self._history(gent, entity_hash[gent], hod, n, fails, kind))
         cols.update(_timing(f.time, order, g, n_groups, start, hod))
-        cols["foreign_new_machines"] *= np.minimum(cols["history_windows"] / ESTABLISHED, 1.0)
         cols["is_ip"] = np.full(n_groups, float(kind))
         raw = np.stack([cols[name] for name in FEATURES], axis=1)
         x = raw.copy()
@@ -234,6 +232,11 @@ class _Context:
         out: dict[str, np.ndarray] = {}
         seen: dict[str, np.ndarray] = {}
         recent_rows: dict[str, np.ndarray] = {}
+        # "Recent" = first seen for the entity in the last 24 h, but not on the entity's own
+        # first day: a brand-new customer's machines and country are all new, and normal.
+        entity_start = np.full(len(entity_hash), np.inf)
+        np.minimum.at(entity_start, ent, self.frame.time[rows])
+        entity_start[self.profile.lookup(entity_hash) >= 0] = -np.inf
         for name, label in (("machine", "machines"), ("country", "countries"), ("ip", "ips")):
             vocab = self.frame.vocabs[name]
             codes = self.frame.codes[name][rows].astype(np.int64)
@@ -247,14 +250,14 @@ class _Context:
             out["new_" + label] = np.bincount(g[valid][first][is_new], minlength=n_groups)
             t = self.frame.time[rows][valid]
             recent = np.zeros(len(codes), bool)
-            recent[valid] = is_new[inv] & (t - t[first][inv] < RECENT_SECONDS)
+            since = t[first][inv]
+            recent[valid] = (is_new[inv] & (t - since < RECENT_SECONDS)
+                             & (since - entity_start[ent[valid]] >= RECENT_SECONDS))
             out["recent_" + label] = _distinct(g, codes, recent, n_groups)
             recent_rows[name] = recent
             seen[name] = ph
-        # A machine first seen lately *and* used from a country first seen lately: a stolen
-        # or leaked key, where a traveller (known machine) or a replaced PC (known country)
-        # has only one of the two. Scaled by history in aggregate(): for a brand-new key
-        # everything is new.
+        # A recent machine used from a recent country: a stolen or leaked key. A traveller
+        # (known machine) or a replaced PC (known country) has only one of the two.
         both = recent_rows["machine"] & recent_rows["country"]
         out["foreign_new_machines"] = _distinct(g, self.frame.codes["machine"][rows], both,
                                                 n_groups)
