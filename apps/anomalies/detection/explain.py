@@ -57,7 +57,8 @@ CATEGORIES: dict[str, dict[str, float]] = {
     "Brute-force key guessing": {"unknown_key_ratio": 1.0, "keys": 1.0, "failures": 0.5},
     "Key sharing": {"machines": 1.0, "new_machines": 1.0, "countries": 1.0, "ips": 0.7,
                     "new_ips": 0.7, "limit_ratio": 1.0, "new_countries": 0.5,
-                    "recent_machines": 1.0, "recent_ips": 0.5, "recent_countries": 0.5},
+                    "recent_machines": 1.0, "recent_ips": 0.5, "recent_countries": 0.5,
+                    "foreign_new_machines": 0.6},
     "API hammering": {"requests": 1.0, "relative_volume": 1.0, "regularity": 1.0},
     "Off-hours use from a new country": {"hour_typicality": 1.5, "new_countries": 0.6,
                                          "foreign_new_machines": 0.5,
@@ -122,6 +123,11 @@ def label_for(contrib: np.ndarray, kind: int, raw: np.ndarray | None = None) -> 
             return "Floating seats exhausted"
         if kind == 0 and value["churn"] >= 2:
             return "Seat churn"
+        if kind == 0 and value["recent_machines"] >= 3 and value["countries"] >= 3:
+            return "Key sharing"
+        if kind == 0 and value["foreign_new_machines"] >= 1 and value["machines"] <= 2 \
+                and value["hour_typicality"] < 0.5:
+            return "Off-hours use from a new country"
     by_name = dict(zip(FEATURES, contrib, strict=True))
     scores = {label: sum(w * by_name[f] for f, w in feats.items())
               for label, feats in CATEGORIES.items()}

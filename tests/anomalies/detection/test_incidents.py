@@ -84,6 +84,10 @@ def test_labels_follow_the_features_that_carry_the_error() -> None:
     assert label_for(_raw(floating_refused_ratio=8), kind=0) == "Floating seats exhausted"
     assert label_for(_raw(hour_typicality=9, new_countries=2), kind=0) == \
         "Off-hours use from a new country"
+    night = _raw(foreign_new_machines=1, machines=1, hour_typicality=0.05)
+    assert label_for(_raw(), kind=0, raw=night) == "Off-hours use from a new country"
+    leak = _raw(recent_machines=12, countries=7, machines=12, hour_typicality=1)
+    assert label_for(_raw(), kind=0, raw=leak) == "Key sharing"
     assert label_for(_raw(requests=4, relative_volume=6, regularity=5), kind=0) == \
         "API hammering"
     assert label_for(_raw(failure_ratio=5, failure_surprise=5), kind=0) == \
