@@ -369,9 +369,13 @@ if REDIS_URL:
 # the pool process running it dies (reject_on_worker_lost). When the whole worker dies, Redis
 # hands the unacknowledged message to another worker after the visibility timeout, which must
 # be longer than the longest task (training) or a running task is started twice.
+# The same for the rescoring queued once after each new detector (idempotent: it updates the
+# same findings); lost, that training period would never be scored again.
 CELERY_TASK_ANNOTATIONS = {
     "apps.anomalies.tasks.anomaly_model_retrain": {"acks_late": True,
                                                    "reject_on_worker_lost": True},
+    "apps.anomalies.tasks.anomaly_rescore_task": {"acks_late": True,
+                                                  "reject_on_worker_lost": True},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker busy training does not hoard the next ones
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

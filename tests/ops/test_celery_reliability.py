@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 from django.conf import settings
 
 from apps.anomalies import tasks
 from licensing_portal.celery import app
 
 
-def test_training_is_acknowledged_late_and_requeued_when_its_worker_dies():
-    task = app.tasks[tasks.anomaly_model_retrain.name]
-    assert task.acks_late is True
-    assert task.reject_on_worker_lost is True
+@pytest.mark.parametrize("task", [tasks.anomaly_model_retrain, tasks.anomaly_rescore_task])
+def test_training_work_is_acknowledged_late_and_requeued_when_its_worker_dies(task):
+    registered = app.tasks[task.name]
+    assert registered.acks_late is True
+    assert registered.reject_on_worker_lost is True
 
 
 def test_the_visibility_timeout_outlasts_the_longest_training():
