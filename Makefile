@@ -49,8 +49,10 @@ check-deploy: setup
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
+# Both queues: the default one and "anomalies" (model training). In production, give training
+# its own worker (deploy/portal/).
 worker: setup
-	$(VENV)/bin/celery -A licensing_portal worker --loglevel=info
+	$(VENV)/bin/celery -A licensing_portal worker -Q celery,anomalies --loglevel=info
 
 beat: setup
 	$(VENV)/bin/celery -A licensing_portal beat --loglevel=info

@@ -12,6 +12,8 @@ DATA_OBJECT_NOT_FOUND = "Could not find the data object."
 UNKNOWN_METHOD = "Unknown method."
 TOO_MANY_REQUESTS = "Too many requests. Please try again later."
 SERVER_ERROR = "Something went wrong. Please contact support and we will try to fix it."
+# The database could not be reached: the same words as apps/core/middleware.py's answer.
+SERVICE_UNAVAILABLE = "The service is temporarily unavailable. Please try again in a moment."
 
 
 class ApiError(Exception):

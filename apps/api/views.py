@@ -7,9 +7,12 @@ redirect, never a 500 page."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -49,6 +52,11 @@ def too_many_requests(retry_after: int) -> JsonResponse:
     return response
 
 
+# State families (states.py) of the methods that change licenses: activation, key creation,
+# deactivation, key changes, data objects.
+WRITING_FAMILIES = (20, 30, 60, 70, 80)
+
+
 @csrf_exempt
 def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse:
     if request.method not in ("GET", "POST"):
@@ -85,19 +93,40 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
         return error(errors.ACCESS_DENIED)
     ctx = ApiContext(request, params, token, record)
     try:
-        body = entry.handler(ctx)
+        with _changes_and_log(entry.state_family, record):
+            body = entry.handler(ctx)
         response = envelope(body, message=body.pop("_message", "") if body else "")
     except ApiError as exc:
         record.state = exc.state or entry.state_family * 100 + 20
         if exc.message in (errors.KEY_NOT_FOUND, errors.PRODUCT_NOT_FOUND, errors.KEY_LOCKED):
             ratelimit.record_failure(ip)
         response = error(exc.message)
+    except (OperationalError, InterfaceError):
+        logger.warning("Web API %s: database unavailable", entry.name)
+        record.state = entry.state_family * 100 + 20
+        response = error(errors.SERVICE_UNAVAILABLE)
     except Exception:
         logger.exception("Web API %s failed", entry.name)
         record.state = entry.state_family * 100 + 20
         response = error(errors.SERVER_ERROR)
     _write_log(record)
     return response
+
+
+@contextmanager
+def _changes_and_log(family: int, record: CallRecord) -> Iterator[None]:
+    """For calls that change licenses, the change and its log row commit together: a success
+    is never answered without its log row (if the log cannot be written, the change is
+    undone and the client gets an error). Read-only calls skip the transaction, which would
+    cost the hot GetKey path two round trips."""
+    if family not in WRITING_FAMILIES:
+        yield
+        return
+    with transaction.atomic():
+        yield
+        if not record.written:
+            web_api_log_write(record)
+            record.written = True
 
 
 def _write_log(record: CallRecord) -> None:
