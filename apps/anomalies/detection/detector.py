@@ -52,7 +52,7 @@ class DetectorConfig:
     length of a key/IP window. The rest are model knobs (reference notes, section 2.2)."""
 
     seed: int = 0
-    sensitivity: float = 2.0
+    sensitivity: float = 1.5
     window_seconds: int = 3600
     hidden: tuple[int, ...] = (32, 16)
     bottleneck: int = 6

@@ -2,12 +2,14 @@
 same windows, features and scaling.
 
 Protocol (reference notes, section 4.3): train on the first `train_days`, score the rest,
-never look at labels while training. A group is positive when it holds rows of an injected
-instance *and* is a window of that instance's subject (its key, or its IP for key guessing);
-windows that merely contain such rows under another subject (the IP windows of a leaked key)
-are left out of ROC-AUC / AP rather than counted either way. Instance recall: an instance is
-found when any flagged window holds one of its rows. A false finding is an incident (flagged
-windows of one subject merged) with no injected row in it.
+never look at labels while training. The baselines are fitted on the same windows and
+features; their thresholds come from their own training scores the same way (POT at the same
+quantile, after the same persistence-ranked hygiene share). A group is positive when it holds
+rows of an injected instance *and* is a window of that instance's subject (its key, or its IP
+for key guessing); windows that merely contain such rows under another subject (the IP
+windows of a leaked key) are left out of ROC-AUC / AP rather than counted either way.
+Instance recall: an instance is found when any flagged window holds one of its rows. A false
+finding is an incident (flagged windows of one subject merged) with no injected row in it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from .baselines import fit_baseline
-from .detector import DetectorConfig, TrainedDetector, train_detector
-from .features import featurise
+from .detector import DetectorConfig, TrainedDetector, persistent_scores, train_detector
+from .features import Windows, featurise
 from .frame import LogFrame
 from .history import Profile
 from .incidents import MERGE_GAP_SECONDS
@@ -137,7 +139,7 @@ def evaluate(log: SyntheticLog, *, train_days: float = 21, config: DetectorConfi
                        seconds)]
     results[0].extra.update({"threshold_method": detector.metadata["threshold_method"],
                              "holdout_fpr": detector.metadata["false_positive_rate"]})
-    x_train, contaminated = _baseline_training(detector, train, log)
+    x_train, contaminated, warm_windows = _baseline_training(detector, train, log)
     for r in results:
         r.extra["training_contamination"] = contaminated
     x_test = detector.scaler.transform(sw.windows.features)
@@ -145,7 +147,7 @@ def evaluate(log: SyntheticLog, *, train_days: float = 21, config: DetectorConfi
     for name in baselines:
         started = time.perf_counter()
         model = fit_baseline(name, x_train, seed=config.seed)
-        thr, _ = pot_threshold(model.score(x_train), quantile)
+        thr, _ = pot_threshold(_cleaned(model.score(x_train), warm_windows, config), quantile)
         scores = model.score(x_test)
         results.append(measure(name, scores, thr, sw, t, log.labels, days,
                                time.perf_counter() - started))
@@ -153,11 +155,23 @@ def evaluate(log: SyntheticLog, *, train_days: float = 21, config: DetectorConfi
     return results
 
 
+def _cleaned(scores: np.ndarray, w: Windows, config: DetectorConfig) -> np.ndarray:
+    """A baseline's training scores without the share the detector's own hygiene would drop
+    (same persistence ranking), so its threshold is calibrated the same way."""
+    if not config.contamination:
+        return scores
+    ranked = persistent_scores(scores, w.entity_hash, w.start, config.window_seconds,
+                               config.hygiene_persistence) if config.hygiene_persistence \
+        else scores
+    n_drop = round(config.contamination * len(scores))
+    return scores[np.sort(np.argsort(-ranked, kind="stable")[n_drop:])]
+
+
 def _baseline_training(detector: TrainedDetector, train: LogFrame,
-                       log: SyntheticLog) -> tuple[np.ndarray, float]:
+                       log: SyntheticLog) -> tuple[np.ndarray, float, Windows]:
     """The autoencoder's candidate windows (after warm-up), same scaling, for the shallow
-    baselines (no hygiene: they are robust to it by design); and the share of those windows
-    holding injected rows (the training contamination actually reached)."""
+    baselines (no hygiene: they are robust to it by design); the share of those windows
+    holding injected rows (the training contamination actually reached); the windows."""
     cfg = detector.config
     w = featurise(train, window_seconds=cfg.window_seconds, profile=Profile()).windows
     t0, t1 = float(train.time.min()), float(train.time.max())
@@ -165,4 +179,4 @@ def _baseline_training(detector: TrainedDetector, train: LogFrame,
     bad = np.isin(train.ids, [i for lab in log.labels for i in lab.row_ids])
     rows, groups = w.row_group(len(train))
     has = np.bincount(groups, weights=bad[rows], minlength=len(w)) > 0
-    return detector.scaler.transform(w.features[warm]), float(has[warm].mean())
+    return detector.scaler.transform(w.features[warm]), float(has[warm].mean()), w.take(warm)
