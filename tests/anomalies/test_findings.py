@@ -93,12 +93,12 @@ def test_settings_change_is_logged_with_its_difference(tenant):
     assert (row.sensitivity, row.email_digest) == (8.0, False)
     entry = ObjectLogEntry.objects.for_vendor(tenant.vendor).get(
         object_type="anomalies.anomalysettings")
-    assert entry.changes == {"sensitivity": [2.0, 8.0], "email_digest": [True, False]}
+    assert entry.changes == {"sensitivity": [1.5, 8.0], "email_digest": [True, False]}
 
 
 def test_settings_unchanged_write_nothing(tenant):
     anomaly_settings_update(vendor=tenant.vendor, actor=Actor.for_user(tenant.owner),
-                            sensitivity=2.0)
+                            sensitivity=1.5)
 
     assert AnomalySettings.objects.filter(vendor=tenant.vendor).exists()
     assert not ObjectLogEntry.objects.filter(object_type="anomalies.anomalysettings").exists()

@@ -111,3 +111,10 @@ def test_range_errors_are_form_errors(tenant, owner_client):
 def test_another_vendors_customer_cannot_be_chosen(tenant, other_tenant, owner_client):
     response = owner_client.get(FLOATING, {"customer": other_tenant.customer.pk})
     assert response.context["form"].errors["customer"]
+
+
+def test_durations_read_in_hours_and_minutes():
+    from apps.licensing.reports.charts import duration
+
+    assert [duration(s) for s in (40, 600, 3600, 3900, 90061)] == [
+        "40 s", "10 min", "1 h 00 min", "1 h 05 min", "25 h 01 min"]

@@ -142,8 +142,10 @@ def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
                    if keys is not None and len(keys) == 1 else None)
     denied = _denied(log, start, end, width)
     _fill_buckets(usage, buckets, denied, s, e, width)
-    usage.keys = [KeyUsage(product_id, key, limit, peak or 0, at_limit or 0, started or 0,
-                           od_started or 0, denied.get((product_id, key), {}).get("total", 0))
+    # int(): PostgreSQL sums bigints as numeric (Decimal in Python).
+    usage.keys = [KeyUsage(product_id, key, int(limit), int(peak or 0), int(at_limit or 0),
+                           int(started or 0), int(od_started or 0),
+                           denied.get((product_id, key), {}).get("total", 0))
                   for product_id, key, limit, peak, at_limit, started, od_started in key_rows
                   if peak or started]  # seats of the look-back that ended before the range
     _add_denied_only_keys(usage, denied)
@@ -177,7 +179,8 @@ def _denied(log, start: dt.datetime, end: dt.datetime, width: int) -> dict:
 def _fill_buckets(usage: FloatingUsage, rows: list[tuple], denied: dict, s: int, e: int,
                   width: int) -> None:
     """One entry per bucket of the range, carrying the seat level across quiet buckets."""
-    by_bucket = {row[0]: row[1:] for row in rows}
+    by_bucket = {int(row[0]): tuple(int(v) if v is not None else None for v in row[1:])
+                 for row in rows}
     level = by_bucket[-1][0] if -1 in by_bucket else 0
     bucket = s - s % width
     while bucket < e:

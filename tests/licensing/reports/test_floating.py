@@ -94,6 +94,8 @@ def test_peak_time_at_limit_overdraft_and_refusals(floating_key):
     assert summary.limit == 3
     assert summary.peak == 4
     assert summary.seconds_at_or_over_limit == 11 * 60
+    assert all(type(value) is int for value in (summary.seconds_at_or_over_limit, summary.peak,
+                                                 summary.seats_started, *usage.peak))
     assert summary.overdraft_used == 1
     assert summary.overdraft_seats_started == 2
     assert summary.denied == 1 and usage.denied_total == 1
