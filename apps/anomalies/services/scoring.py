@@ -98,8 +98,12 @@ def anomaly_detect(*, vendor: Vendor, since: dt.datetime | None = None,
     are e-mailed as one digest after commit."""
     version = active_version(vendor=vendor)
     if version is None and train_if_missing:
-        anomaly_model_train(vendor=vendor)
+        # Trained just now: score its whole training period here (not in a queued rescore),
+        # so the caller gets every scored group.
+        anomaly_model_train(vendor=vendor, rescore=False)
         version = active_version(vendor=vendor)
+        if since is None:
+            since = training_since(vendor=vendor, days=settings.ANOMALY_TRAIN_DAYS)
     if version is None:
         return DetectResult(version=None)
     return _detect(vendor=vendor, version=version, since=since)

@@ -53,19 +53,20 @@ def _next_number(vendor: Vendor) -> int:
 
 
 @transaction.atomic
-def _store(*, vendor: Vendor, status: str, **fields) -> DetectorVersion:
+def _store(*, vendor: Vendor, status: str, rescore: bool = True, **fields) -> DetectorVersion:
     AnomalySettings.objects.select_for_update().get(vendor=vendor)
     if status == DetectorVersion.Status.ACTIVE:
         from ..tasks import anomaly_rescore_task
 
         DetectorVersion.objects.for_vendor(vendor).active().update(
             status=DetectorVersion.Status.SUPERSEDED)
-        transaction.on_commit(lambda: anomaly_rescore_task.delay(vendor.pk))
+        if rescore:
+            transaction.on_commit(lambda: anomaly_rescore_task.delay(vendor.pk))
     return DetectorVersion.objects.create(vendor=vendor, number=_next_number(vendor),
                                           status=status, **fields)
 
 
-def anomaly_model_train(*, vendor: Vendor) -> DetectorVersion:
+def anomaly_model_train(*, vendor: Vendor, rescore: bool = True) -> DetectorVersion:
     """Train on the vendor's recent log and store the result as a new version.
 
     Success: the new version becomes the active one and the previous one is superseded, in one
@@ -73,7 +74,8 @@ def anomaly_model_train(*, vendor: Vendor) -> DetectorVersion:
     little data, a bug, no memory): a failed version records the error and the previous
     active version stays active, so scoring goes on with the last good detector. A
     TrainingError is an expected outcome and is returned as the failed version; anything
-    else is recorded and then raised, so that the worker logs its traceback."""
+    else is recorded and then raised, so that the worker logs its traceback. `rescore=False`
+    is for a caller that scores the training period itself right after."""
     from apps.anomalies.detection import TrainingError, train_detector
 
     settings_row = anomaly_settings_get(vendor=vendor)
@@ -94,7 +96,7 @@ def anomaly_model_train(*, vendor: Vendor) -> DetectorVersion:
         if isinstance(error, TrainingError):
             return failed
         raise
-    return _store(vendor=vendor, status=DetectorVersion.Status.ACTIVE, blob=blob,
+    return _store(vendor=vendor, status=DetectorVersion.Status.ACTIVE, rescore=rescore, blob=blob,
                   metadata=_plain(detector.metadata), rows_trained=rows,
                   excluded_groups=len(exclude), sensitivity=sensitivity,
                   seconds=time.monotonic() - started)
