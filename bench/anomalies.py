@@ -127,7 +127,8 @@ def command_bench(args: argparse.Namespace) -> None:
             call_command("detect_anomalies", "--vendor", owner.email, "--output", output.name,
                          stdout=io.StringIO())
             took = time.perf_counter() - started
-            groups = [json.loads(line) for line in open(output.name)]
+            with open(output.name, encoding="utf-8") as lines:
+                groups = [json.loads(line) for line in lines]
         flagged = sum(group["anomaly"] for group in groups)
         print(f"detect_anomalies --vendor (train + score): {took:.1f} s "
               f"({'met' if took < 60 else 'MISSED'}: goal < 60 s on 2 CPU cores); "
