@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
+
 from apps.licensing import license_payload
 from apps.licensing.license_payload import LicenseView
 from apps.licensing.models import Activation, LicenseKey
@@ -54,6 +56,14 @@ def license_response(ctx: ApiContext, key: LicenseKey, current: Activation | Non
         body["metadata"] = license_payload.metadata(view, signing_key,
                                                     floating_interval=floating_interval)
     return body
+
+
+def reload_activations(key: LicenseKey) -> None:
+    """Read the key's devices again (one query), keeping the rest of the loaded key: the
+    floating heartbeat, the most frequent call of floating clients, changes only seats."""
+    cache = getattr(key, "_prefetched_objects_cache", {})
+    cache.pop("activations", None)
+    prefetch_related_objects([key], "activations")
 
 
 def prefetch(key: LicenseKey) -> LicenseKey:

@@ -29,6 +29,7 @@ from .common import (
     P_SIGN_METHOD,
     license_response,
     prefetch,
+    reload_activations,
 )
 from .customer import create_customer_from_params, portal_link_if_asked
 
@@ -79,7 +80,9 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = result.state
     if result.activation is not None and result.activation.floating:
         ctx.record.floating_expires = result.activation.floating_expires
-    if result.state not in (states.ACTIVATION_EXISTING, states.ACTIVATION_NOT_NODE_LOCKED):
+    if result.state in (states.ACTIVATION_FLOATING, states.ACTIVATION_OVERDRAFT):
+        reload_activations(key)  # a floating seat taken or renewed: nothing else changed
+    elif result.state not in (states.ACTIVATION_EXISTING, states.ACTIVATION_NOT_NODE_LOCKED):
         key = prefetch(key)  # a seat or the expiry changed: read the key as it is now
     return license_response(ctx, key, result.activation, floating_interval=interval)
 
