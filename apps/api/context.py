@@ -43,10 +43,11 @@ class ApiContext:
             raise ApiError(errors.PRODUCT_NOT_FOUND)
         return product
 
-    def key(self) -> LicenseKey:
+    def key(self, *, devices: bool = True) -> LicenseKey:
         """The key named by ProductId + Key, within the token's locks, with its devices and
         data objects loaded (what a signed response reads). One query for key, product and
-        customer; the product alone is looked up only to word a miss."""
+        customer; the product alone is looked up only to word a miss. `devices=False` leaves
+        the devices to be read after a change (a floating seat), saving a read of them all."""
         product_id = self.params.int("ProductId", 0)
         self.record.product_id = product_id or None
         if self.token.product_id and self.token.product_id != product_id:
@@ -54,7 +55,7 @@ class ApiContext:
         key_string = self.params.str("Key", max_length=64).strip()
         self.record.key = key_string
         key = (LicenseKey.objects.select_related("product", "customer", "reseller")
-               .prefetch_related("activations", "data_objects")
+               .prefetch_related(*(("activations",) if devices else ()), "data_objects")
                .filter(product_id=product_id, product__vendor_id=self.vendor.pk,
                        key=key_string).first()) if product_id and key_string else None
         if key is None:

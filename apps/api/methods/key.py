@@ -70,7 +70,9 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
                                state=states.ACTIVATION_EXISTING)
         if served is not None:
             return license_response(ctx, served.key, served.current)
-    key = ctx.key()
+    # Floating seats are counted and renewed in the database; the key's devices are read once,
+    # after the change.
+    key = ctx.key(devices=interval == 0)
     try:
         result = key_activate(key=key, device=Device(machine_code, friendly_name, ctx.ip),
                               floating_interval=interval, max_overdraft=overdraft,
