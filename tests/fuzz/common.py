@@ -11,7 +11,8 @@ from django.apps import apps
 from django.contrib.messages import constants
 from django.db import connection, transaction
 from django.forms import BaseForm
-from hypothesis import HealthCheck, settings
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 # Few examples per form or method, many forms and methods: the whole set runs in well under a
@@ -103,3 +104,22 @@ def check_request(send: Callable, refused: Callable = is_refusal) -> list[str]:
         if changed:
             problems.append(f"refused ({response.status_code}) but wrote {changed}")
     return problems
+
+
+def fuzz_form(url: str, known: dict, client: Callable[[], Client], label: str = "") -> None:
+    """POST random, oversized and non-UTF-8 variants of a valid form (`known`) to `url`, from
+    the client `client()` returns for each example: never a 500, and a refusal writes
+    nothing."""
+
+    @FUZZ
+    @given(data=form_data(known), raw=raw_bodies(known), use_raw=st.booleans())
+    def fuzz(data: dict, raw: bytes, use_raw: bool) -> None:
+        sender = client()
+        if use_raw:
+            problems = check_request(lambda: sender.post(
+                url, raw, content_type="application/x-www-form-urlencoded"))
+        else:
+            problems = check_request(lambda: sender.post(url, data))
+        assert problems == [], (label or url, raw if use_raw else data)
+
+    fuzz()

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from hypothesis import given
-from hypothesis import strategies as st
 
 from tests.customer_portal.personas import client_for, portal  # noqa: F401
 from tests.test_customer_portal_permissions import MATRIX, world  # noqa: F401
 
-from .common import FUZZ, check_request, form_data, raw_bodies
+from .common import fuzz_form
 
 FORMS = sorted(name for name, row in MATRIX.items() if row.post is not None)
 
@@ -21,16 +19,4 @@ def test_customer_form_never_fails_and_a_refusal_writes_nothing(name, world):  #
     row = MATRIX[name]
     client = client_for(world.portal.admin)
     url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
-    known = row.data(world)
-
-    @FUZZ
-    @given(data=form_data(known), raw=raw_bodies(known), use_raw=st.booleans())
-    def fuzz(data: dict, raw: bytes, use_raw: bool) -> None:
-        if use_raw:
-            problems = check_request(lambda: client.post(
-                url, raw, content_type="application/x-www-form-urlencoded"))
-        else:
-            problems = check_request(lambda: client.post(url, data))
-        assert problems == [], (name, data if not use_raw else raw)
-
-    fuzz()
+    fuzz_form(url, row.data(world), lambda: client, label=name)

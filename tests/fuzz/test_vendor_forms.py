@@ -6,12 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
-from hypothesis import given
-from hypothesis import strategies as st
 
 from tests.test_url_permissions import MATRIX, world  # noqa: F401  (the matrix's fixture)
 
-from .common import FUZZ, check_request, form_data, raw_bodies
+from .common import fuzz_form
 
 FORMS = sorted(name for name, row in MATRIX.items() if row.post is not None)
 
@@ -26,16 +24,4 @@ def test_vendor_form_never_fails_and_a_refusal_writes_nothing(name, world):  # n
     client = Client()
     client.force_login(world.tenant.owner)
     url = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world))
-    known = row.data(world)
-
-    @FUZZ
-    @given(data=form_data(known), raw=raw_bodies(known), use_raw=st.booleans())
-    def fuzz(data: dict, raw: bytes, use_raw: bool) -> None:
-        if use_raw:
-            problems = check_request(lambda: client.post(
-                url, raw, content_type="application/x-www-form-urlencoded"))
-        else:
-            problems = check_request(lambda: client.post(url, data))
-        assert problems == [], (name, data if not use_raw else raw)
-
-    fuzz()
+    fuzz_form(url, row.data(world), lambda: client, label=name)
