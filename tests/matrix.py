@@ -43,6 +43,19 @@ def mismatch(name: str, method: str, expected, response, url: str) -> str | None
     return None
 
 
+def get_problems(client, matrix: dict, column: int, url_of: Callable) -> list[str]:
+    """GET every URL of a matrix as one persona (`column`): each status must be the row's,
+    and no GET may write to the object log."""
+    problems = []
+    for name, row in matrix.items():
+        url = url_of(name, row)
+        response, logged = rolled_back(lambda: client.get(url))
+        problems.append(mismatch(name, "GET", row.get[column], response, url))
+        if logged:
+            problems.append(f"{name} GET wrote {logged} object-log entries")
+    return [p for p in problems if p]
+
+
 def url_names_in(namespace: str) -> set[str | None]:
     """Every URL name the URLconf has in `namespace`, however deeply it is included."""
     names: set[str | None] = set()

@@ -19,7 +19,14 @@ from django.urls import get_resolver, reverse
 
 from apps.accounts.portal import portal_link_create
 from apps.licensing.models import Activation
-from tests.matrix import LOGIN, csrf_problems, mismatch, rolled_back, url_names_in
+from tests.matrix import (
+    LOGIN,
+    csrf_problems,
+    get_problems,
+    mismatch,
+    rolled_back,
+    url_names_in,
+)
 
 from .customer_portal.personas import PortalWorld, client_for, portal  # noqa: F401
 
@@ -81,14 +88,8 @@ def _client(world: World, persona: str) -> Client:
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_get_status_of_every_url(persona, world):
     client, column = _client(world, persona), PERSONAS.index(persona)
-    problems = []
-    for name, row in MATRIX.items():
-        url = reverse(f"customer_portal:{name}", kwargs=row.kwargs(world))
-        response, logged = rolled_back(lambda: client.get(url))
-        problems.append(mismatch(name, "GET", row.get[column], response, url))
-        if logged:
-            problems.append(f"{name} GET wrote {logged} object-log entries")
-    assert [p for p in problems if p] == []
+    assert get_problems(client, MATRIX, column, url_of=lambda name, row: reverse(
+        f"customer_portal:{name}", kwargs=row.kwargs(world))) == []
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -16,7 +16,14 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from tests.matrix import LOGIN, csrf_problems, mismatch, rolled_back, url_names_in
+from tests.matrix import (
+    LOGIN,
+    csrf_problems,
+    get_problems,
+    mismatch,
+    rolled_back,
+    url_names_in,
+)
 
 from .reseller_portal.personas import ResellerWorld, build_reseller_world
 
@@ -86,14 +93,8 @@ def _url(name: str, row: Row, world: ResellerWorld) -> str:
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_get_status_of_every_url(persona, world):
     client, column = _client(world, persona), PERSONAS.index(persona)
-    problems = []
-    for name, row in MATRIX.items():
-        url = _url(name, row, world)
-        response, logged = rolled_back(lambda: client.get(url))
-        problems.append(mismatch(name, "GET", row.get[column], response, url))
-        if logged:
-            problems.append(f"{name} GET wrote {logged} object-log entries")
-    assert [p for p in problems if p] == []
+    assert get_problems(client, MATRIX, column,
+                        url_of=lambda name, row: _url(name, row, world)) == []
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

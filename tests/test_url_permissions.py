@@ -19,6 +19,7 @@ from apps.licensing.models import ActivationForm, IssuanceRight, LicenseTemplate
 from tests.matrix import (
     LOGIN,
     csrf_problems,
+    get_problems,
     login_redirect,
     mismatch,
     rolled_back,
@@ -244,14 +245,8 @@ def _client(world: World, persona: str) -> Client:
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_get_status_of_every_url(persona, world):
     client, column = _client(world, persona), PERSONAS.index(persona)
-    problems = []
-    for name, row in MATRIX.items():
-        url = reverse(f"vendor_portal:{name}", kwargs=row.kwargs(world))
-        response, logged = rolled_back(lambda: client.get(url))
-        problems.append(mismatch(name, "GET", row.get[column], response, url))
-        if logged:
-            problems.append(f"{name} GET wrote {logged} object-log entries")
-    assert [p for p in problems if p] == []
+    assert get_problems(client, MATRIX, column, url_of=lambda name, row: reverse(
+        f"vendor_portal:{name}", kwargs=row.kwargs(world))) == []
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
