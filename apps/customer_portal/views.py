@@ -67,7 +67,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
 def floating_usage_view(request: HttpRequest) -> HttpResponse:
     """Concurrent floating seats of the customer's own keys: the vendor's report, narrowed."""
     floating = selectors.customer_report_keys(customer=request.customer)
-    form = FloatingUsageForm(request.GET or {}, keys=[(k.pk, f"{k.product.name} · {k.key}")
+    form = FloatingUsageForm(request.GET, keys=[(k.pk, f"{k.product.name} · {k.key}")
                                                       for k in floating])
     context = {"form": form}
     if not form.is_valid():
@@ -79,10 +79,8 @@ def floating_usage_view(request: HttpRequest) -> HttpResponse:
                            resolution=data["resolution"])
     chart = charts.floating_chart(usage, limit=chosen[0].max_no_of_machines
                                   if len(chosen) == 1 else None)
-    query = request.GET.copy()
-    query.pop("csv", None)
     return csv_for(request, [chart]) or render(request, "customer_portal/floating_usage.html", {
-        **context, "chart": chart, "usage": usage, "query": query.urlencode(),
+        **context, "chart": chart, "usage": usage,
         "at_limit": charts.duration(usage.seconds_at_or_over_limit),
         "key_rows": [(k, charts.duration(k.seconds_at_or_over_limit)) for k in usage.keys]})
 

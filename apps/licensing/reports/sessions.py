@@ -27,7 +27,7 @@ from apps.accounts.models import Vendor
 
 from .. import states
 from ..models import ReportProgress, WebApiLog
-from .sql import epoch, seat_id
+from .sql import epoch, report_session, seat_id
 
 SEAT_STATES = (states.ACTIVATION_FLOATING, states.ACTIVATION_OVERDRAFT, states.FLOATING_RELEASED)
 # Rows younger than this are left for the next run: a row whose id was taken before a newer
@@ -127,10 +127,7 @@ def _rebuild_touched(vendor_id: int, mark: int, upto: int) -> int:
     table = "floating_touched"
     fmt = {"table": table, "t": epoch('"time"'),
            "seat_states": ",".join(map(str, SEAT_STATES))}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL work_mem = '128MB'")
-            cursor.execute("SET LOCAL jit = off")
+    with report_session(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         # Only constants and quoted names are formatted into these statements; values are
         # parameters.

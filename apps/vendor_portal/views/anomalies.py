@@ -90,7 +90,7 @@ def anomaly_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
     return render(request, "vendor_portal/anomaly_detail.html", {
         "finding": finding, "key": selectors.finding_key(finding), "chart": chart,
         "version": selectors.finding_version(finding),
-        "log_url": _log_url(finding), "query": "",
+        "log_url": _log_url(finding),
     })
 
 
@@ -174,7 +174,7 @@ def _model_page(request: HttpRequest, form: AnomalySettingsForm | None = None
     return render(request, "vendor_portal/anomaly_model.html", {
         "version": version, "charts": charts, "form": form, "settings": current,
         "left_out": _left_out(version) if version else "",
-        "versions": selectors.detector_versions(vendor=request.vendor), "query": "",
+        "versions": selectors.detector_versions(vendor=request.vendor),
     })
 
 

@@ -26,9 +26,7 @@ KEY_COLUMNS = ["ProductId", "Key", "Limit", "PeakSeats", "SecondsAtOrOverLimit",
 
 def _scope_form(request: HttpRequest, form_class):
     """The bound filter form and the (product, key) pairs it selects, or None when invalid."""
-    form = form_class(request.GET or None, **selectors.report_choices(vendor=request.vendor))
-    if not form.is_bound:
-        form = form_class({}, **selectors.report_choices(vendor=request.vendor))
+    form = form_class(request.GET, **selectors.report_choices(vendor=request.vendor))
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
@@ -41,16 +39,10 @@ def _scope_form(request: HttpRequest, form_class):
     return form, keys
 
 
-def _query(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("csv", None)
-    return query.urlencode()
-
-
 @vendor_member("read")
 def usage_report(request: HttpRequest) -> HttpResponse:
     form, keys = _scope_form(request, ReportScopeForm)
-    context = {"form": form, "query": _query(request), "geoip": geoip.configured()}
+    context = {"form": form, "geoip": geoip.configured()}
     if form.errors:
         return render(request, "vendor_portal/report_usage.html", context)
     data = form.cleaned_data
@@ -83,7 +75,7 @@ def usage_report(request: HttpRequest) -> HttpResponse:
 @vendor_member("read")
 def floating_report(request: HttpRequest) -> HttpResponse:
     form, keys = _scope_form(request, FloatingReportForm)
-    context = {"form": form, "query": _query(request)}
+    context = {"form": form}
     if form.errors:
         return render(request, "vendor_portal/report_floating.html", context)
     data = form.cleaned_data

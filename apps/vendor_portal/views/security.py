@@ -68,9 +68,5 @@ def object_log(request: HttpRequest) -> HttpResponse:
                else ObjectLogEntry.objects.none())
     if valid and request.GET.get("export") == "csv":
         return csv_response("object-log.csv", OBJECT_LOG_COLUMNS, object_log_rows(entries))
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("export", None)
     return render(request, "vendor_portal/object_log.html", {
-        "page": paginate(request, entries, 50), "form": form, "query": query.urlencode(),
-    })
+        "page": paginate(request, entries, 50), "form": form})
