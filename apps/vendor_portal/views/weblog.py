@@ -40,10 +40,7 @@ def webapi_log(request: HttpRequest) -> HttpResponse:
     page = list((rows.filter(pk__lt=before) if before else rows)[:PER_PAGE + 1]) if valid else []
     for entry in page:
         entry.description = DESCRIPTIONS.get(entry.state, "")
-    query = request.GET.copy()
-    query.pop("before", None)
-    query.pop("export", None)
     return render(request, "vendor_portal/weblog_list.html", {
-        "form": form, "entries": page[:PER_PAGE], "query": query.urlencode(),
+        "form": form, "entries": page[:PER_PAGE],
         "older": page[PER_PAGE - 1].pk if len(page) > PER_PAGE else None, "before": before,
     })
