@@ -17,6 +17,7 @@ from apps.accounts.models import Vendor
 
 from .. import states
 from ..models import FloatingSession, LicenseKey, WebApiLog
+from .scope import narrowed
 from .sessions import floating_sessions_refresh
 from .sql import as_cte, epoch, fetch, from_unix, scratch_table, unix
 
@@ -128,9 +129,10 @@ def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
     s, e = unix(start), unix(end)
     usage = FloatingUsage(start=start, end=end, resolution=resolution)
     floating_sessions_refresh(vendor=vendor)
-    log = _scope(WebApiLog.objects.filter(vendor=vendor), product_id, keys)
+    log = narrowed(WebApiLog.objects.filter(vendor=vendor), product_id=product_id, keys=keys)
     # Sessions that overlap the range; those that began earlier count from its start.
-    held = _scope(FloatingSession.objects.filter(vendor=vendor), product_id, keys).filter(
+    held = narrowed(FloatingSession.objects.filter(vendor=vendor), product_id=product_id,
+                    keys=keys).filter(
         start_t__lt=e, end_t__gt=s).order_by()
     inner, params = as_cte(held.values_list("product_id", "key", "start_t", "end_t",
                                             "overdraft"))
@@ -152,14 +154,6 @@ def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
     if changes is not None and len(changes) <= MAX_CHANGES:
         usage.changes = _step_series(changes, s, e)
     return usage
-
-
-def _scope(log, product_id: int | None, keys: list[tuple[int, str]] | None):
-    if product_id is not None:
-        log = log.filter(product_id=product_id)
-    if keys is not None:
-        log = log.filter(product_id__in={p for p, _ in keys}, key__in={k for _, k in keys})
-    return log
 
 
 def _denied(log, start: dt.datetime, end: dt.datetime, width: int) -> dict:

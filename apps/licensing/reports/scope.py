@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from apps.accounts.models import Vendor
 from apps.core.errors import DomainError
 
@@ -32,3 +34,16 @@ def report_keys(*, vendor: Vendor, product_id: int | None = None,
             raise DomainError(UNKNOWN_KEY.format(key=key), field="key")
         return [(product_id, key)]
     return pairs
+
+
+def narrowed(rows: QuerySet, *, product_id: int | None = None,
+             keys: list[tuple[int, str]] | None = None) -> QuerySet:
+    """`rows` (anything with product_id and key: log rows, sessions, license keys) of one
+    product and/or of the given (product id, key) pairs. The pairs filter by product ids and
+    key strings separately (two indexable IN lists): a key string is 20 random letters, so in
+    practice it names one key."""
+    if product_id is not None:
+        rows = rows.filter(product_id=product_id)
+    if keys is not None:
+        rows = rows.filter(product_id__in={p for p, _ in keys}, key__in={k for _, k in keys})
+    return rows

@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDay, TruncMonth
 from apps.accounts.models import Vendor
 
 from ..models import LicenseKey, WebApiLog
+from .scope import narrowed
 from .sql import as_cte, fetch, report_session
 
 # Successful activations (a device holds or takes a seat) and successful key reads.
@@ -34,23 +35,13 @@ class Scope:
     keys: list[tuple[int, str]] | None = None  # None: every key of the scope
 
     def log(self) -> QuerySet:
-        rows = WebApiLog.objects.filter(vendor=self.vendor, time__gte=self.start,
-                                        time__lt=self.end)
-        if self.product_id is not None:
-            rows = rows.filter(product_id=self.product_id)
-        if self.keys is not None:
-            rows = rows.filter(product_id__in={p for p, _ in self.keys},
-                               key__in={k for _, k in self.keys})
-        return rows
+        return narrowed(WebApiLog.objects.filter(vendor=self.vendor, time__gte=self.start,
+                                                 time__lt=self.end),
+                        product_id=self.product_id, keys=self.keys)
 
     def license_keys(self) -> QuerySet:
-        keys = LicenseKey.objects.filter(product__vendor=self.vendor)
-        if self.product_id is not None:
-            keys = keys.filter(product_id=self.product_id)
-        if self.keys is not None:
-            keys = keys.filter(product_id__in={p for p, _ in self.keys},
-                               key__in={k for _, k in self.keys})
-        return keys
+        return narrowed(LicenseKey.objects.filter(product__vendor=self.vendor),
+                        product_id=self.product_id, keys=self.keys)
 
 
 def _series(rows: QuerySet, field: str, resolution: str, value) -> dict[dt.date, int]:
