@@ -27,7 +27,7 @@ from apps.accounts.models import Vendor
 
 from .. import states
 from ..models import ReportProgress, WebApiLog
-from .sql import epoch, report_session, seat_id
+from .sql import epoch, from_unix, report_session, seat_id
 
 SEAT_STATES = (states.ACTIVATION_FLOATING, states.ACTIVATION_OVERDRAFT, states.FLOATING_RELEASED)
 # Rows younger than this are left for the next run: a row whose id was taken before a newer
@@ -145,6 +145,6 @@ def _rebuild_touched(vendor_id: int, mark: int, upto: int) -> int:
                 released=states.FLOATING_RELEASED, overdraft=states.ACTIVATION_OVERDRAFT,
                 seat_states=fmt["seat_states"]),
                 (vendor_id, upto, connection.ops.adapt_datetimefield_value(
-                    dt.datetime.fromtimestamp(earliest, tz=dt.UTC)), vendor_id))
+                    from_unix(earliest)), vendor_id))
         cursor.execute(f"DROP TABLE {table}")
     return seats
