@@ -18,12 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -35,7 +30,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -45,6 +39,7 @@ from apps.licensing.license_payload import FLOATING_PREFIX, OVERDRAFT_PREFIX
 from apps.licensing.models import Activation, LicenseKey, Product, WebApiLog
 from apps.licensing.services import token_create
 from apps.licensing.services.seats import LIMIT_REACHED
+from tests import servers
 from tests.factories import ProductFactory, make_key, make_vendor
 
 pytestmark = [
@@ -59,7 +54,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CLIENT_THREADS = 50
 GUNICORN_WORKERS = 4
 GUNICORN_THREADS = 8
-STARTUP_TIMEOUT_S = 60
 
 
 @dataclass
@@ -67,81 +61,20 @@ class Server:
     base_url: str
 
 
-def _database_url() -> str:
-    db = connection.settings_dict  # the test database once django_db_setup has run
-    user = urllib.parse.quote(db["USER"] or "", safe="")
-    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    host = db["HOST"] or "127.0.0.1"
-    if "/" in host:  # a Unix socket directory
-        return (f"postgres://{user}:{password}@/{urllib.parse.quote(db['NAME'], safe='')}"
-                f"?host={urllib.parse.quote(host, safe='')}")
-    return f"postgres://{user}:{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
-    return sock
-
-
-def _wait_until_up(process: subprocess.Popen, base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/api/key/GetKey", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer within {STARTUP_TIMEOUT_S} s:\n"
-                f"{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="module")
 def gunicorn_server(django_db_setup, tmp_path_factory) -> Iterator[Server]:
-    """gunicorn on a loopback port, serving the test database with the test settings."""
-    sock = _listening_socket()
-    port = sock.getsockname()[1]
+    """gunicorn on a loopback port, serving the test database with the test settings.
+    Persistent connections: after the warm-up no request pays for a new backend, so racing
+    requests reach the seat check together. gunicorn stops (module teardown) before the test
+    database is dropped."""
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="licensing_portal.settings_test",
-        DATABASE_URL=_database_url(),
-        # Persistent connections: after the warm-up no request pays for a new backend, so
-        # racing requests reach the seat check together. gunicorn stops (module teardown)
-        # before the test database is dropped.
-        DB_CONN_MAX_AGE="600",
-        DEBUG="1",
-        ALLOWED_HOSTS="127.0.0.1",
-        SECRET_KEY=settings.SECRET_KEY,
-        # Same secret as this process, so gunicorn can decrypt the signing keys made here.
-        SIGNING_KEY_ENCRYPTION_SECRET=settings.SIGNING_KEY_ENCRYPTION_SECRET,
-        LOG_LEVEL="WARNING",
-    )
-    command = [
-        sys.executable, "-m", "gunicorn", "licensing_portal.wsgi",
-        "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS),
-        "--bind", f"fd://{sock.fileno()}", "--chdir", str(ROOT),
-        "--graceful-timeout", "5", "--timeout", "60",
-    ]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log_file,
-                                   stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),))
-    sock.close()  # gunicorn holds its own copy
-    base_url = f"http://127.0.0.1:{port}"
+    process, base_url = servers.start(log, workers=GUNICORN_WORKERS, threads=GUNICORN_THREADS,
+                                      timeout=60)
     try:
-        _wait_until_up(process, base_url, log)
+        servers.wait_until_up(process, base_url, log)
         yield Server(base_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        servers.stop(process)
 
 
 @dataclass

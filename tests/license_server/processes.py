@@ -19,7 +19,8 @@ import urllib.request
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+
+from tests import servers
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60
@@ -30,14 +31,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    user = urllib.parse.quote(db["USER"] or "", safe="")
-    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
-    return (f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-            f"{db['NAME']}")
 
 
 def _base_env() -> dict[str, str]:
@@ -85,7 +78,7 @@ class Portal(Process):
     def start(self) -> None:
         env = _base_env() | {
             "DJANGO_SETTINGS_MODULE": "licensing_portal.settings_test",
-            "DATABASE_URL": database_url(), "DEBUG": "1", "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": servers.database_url(), "DEBUG": "1", "ALLOWED_HOSTS": "127.0.0.1",
             "SECRET_KEY": settings.SECRET_KEY, "LOG_LEVEL": "WARNING",
             "SIGNING_KEY_ENCRYPTION_SECRET": settings.SIGNING_KEY_ENCRYPTION_SECRET,
         }

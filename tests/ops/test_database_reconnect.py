@@ -13,9 +13,8 @@ from django.db import connection
 from apps.licensing.audit import Actor
 from apps.licensing.models import Activation, WebApiLog
 from apps.licensing.services import token_create
+from tests import servers
 from tests.factories import ProductFactory, make_key, make_vendor
-
-from . import servers
 
 pytestmark = [
     pytest.mark.postgres,

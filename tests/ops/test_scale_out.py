@@ -18,9 +18,8 @@ from apps.licensing.audit import Actor
 from apps.licensing.models import Activation, WebApiLog
 from apps.licensing.services import token_create
 from apps.licensing.services.seats import LIMIT_REACHED
+from tests import servers
 from tests.factories import ProductFactory, make_key, make_vendor
-
-from . import servers
 
 pytestmark = [
     pytest.mark.postgres,

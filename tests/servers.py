@@ -1,5 +1,6 @@
-"""gunicorn processes serving the test database, for the tests in tests/ops that need real
-processes (scale-out, reconnects): the test settings, persistent connections, loopback."""
+"""gunicorn processes serving the PostgreSQL test database, for tests that need real
+processes (seat races, scale-out, reconnects, the license server's portal): the test
+settings, persistent connections, loopback only."""
 
 from __future__ import annotations
 
@@ -21,14 +22,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def database_url() -> str:
-    db = connection.settings_dict  # the test database
-    quote = urllib.parse.quote
-    return (f"postgres://{quote(db['USER'], safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
-            f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}")
+    """The test database (once django_db_setup has run), as a DATABASE_URL."""
+    db = connection.settings_dict
+    user = urllib.parse.quote(db["USER"] or "", safe="")
+    password = urllib.parse.quote(db["PASSWORD"] or "", safe="")
+    host = db["HOST"] or "127.0.0.1"
+    if "/" in host:  # a Unix socket directory
+        return (f"postgres://{user}:{password}@/{urllib.parse.quote(db['NAME'], safe='')}"
+                f"?host={urllib.parse.quote(host, safe='')}")
+    return f"postgres://{user}:{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start(log: Path, workers: int = 2, threads: int = 8) -> tuple[subprocess.Popen, str]:
-    """gunicorn on a free loopback port; returns the process and its base URL."""
+def start(log: Path, workers: int = 2, threads: int = 8,
+          timeout: int = 30) -> tuple[subprocess.Popen, str]:
+    """gunicorn on a free loopback port; returns the process and its base URL. Persistent
+    connections (DB_CONN_MAX_AGE), and the same secrets as this process, so it can decrypt
+    the signing keys made here."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(256)
@@ -41,7 +50,7 @@ def start(log: Path, workers: int = 2, threads: int = 8) -> tuple[subprocess.Pop
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "licensing_portal.wsgi", "--workers", str(workers),
              "--threads", str(threads), "--bind", f"fd://{sock.fileno()}", "--chdir", str(ROOT),
-             "--graceful-timeout", "5"],
+             "--graceful-timeout", "5", "--timeout", str(timeout)],
             env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     sock.close()
@@ -74,3 +83,4 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
