@@ -1,5 +1,5 @@
-"""What a handler gets: the parameters, the authenticated token, and lookups that apply the
-token's product and key locks with Cryptolens' error messages."""
+"""What a handler gets: the parameters, the authenticated token, and the lookups of the
+objects its parameters name, through apps.api.access (the token's locks)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from apps.licensing.audit import Actor
 from apps.licensing.models import AccessToken, LicenseKey, Product
 from apps.licensing.services.weblog import CallRecord
 
-from . import errors
-from .errors import ApiError
+from . import access
 from .params import Params
 
 
@@ -30,39 +29,22 @@ class ApiContext:
         return self.record.ip
 
     def product(self, *, required: bool = True) -> Product | None:
+        """The product named by ProductId, within the token's locks (apps.api.access)."""
         product_id = self.params.int("ProductId", 0)
-        if not product_id:
-            if required:
-                raise ApiError(errors.PRODUCT_NOT_FOUND)
+        if not product_id and not required:
             return None
-        self.record.product_id = product_id
-        if self.token.product_id and self.token.product_id != product_id:
-            raise ApiError(errors.KEY_LOCKED)
-        product = Product.objects.filter(vendor=self.vendor, pk=product_id).first()
-        if product is None:
-            raise ApiError(errors.PRODUCT_NOT_FOUND)
-        return product
+        self.record.product_id = product_id or None
+        return access.product(self.token, product_id)
 
     def key(self, *, devices: bool = True) -> LicenseKey:
         """The key named by ProductId + Key, within the token's locks, with its devices and
-        data objects loaded (what a signed response reads). One query for key, product and
-        customer; the product alone is looked up only to word a miss. `devices=False` leaves
-        the devices to be read after a change (a floating seat), saving a read of them all."""
+        data objects loaded (what a signed response reads). `devices=False` leaves the
+        devices to be read after a change (a floating seat), saving a read of them all."""
         product_id = self.params.int("ProductId", 0)
         self.record.product_id = product_id or None
-        if self.token.product_id and self.token.product_id != product_id:
-            raise ApiError(errors.KEY_LOCKED)
         key_string = self.params.str("Key", max_length=64).strip()
         self.record.key = key_string
-        key = (LicenseKey.objects.select_related("product", "customer", "reseller")
-               .prefetch_related(*(("activations",) if devices else ()), "data_objects")
-               .filter(product_id=product_id, product__vendor_id=self.vendor.pk,
-                       key=key_string).first()) if product_id and key_string else None
-        if key is None:
-            self.product()  # "Could not find the product." when that is what is wrong
-            raise ApiError(errors.KEY_NOT_FOUND)
-        if self.token.locked_key_id and self.token.locked_key_id != key.pk:
-            raise ApiError(errors.KEY_LOCKED)
+        key = access.key(self.token, product_id, key_string, devices=devices)
         key.product.vendor = self.vendor
         return key
 
@@ -72,7 +54,7 @@ class ApiContext:
         if not fastpath.available():
             return None
         product_id = self.params.int("ProductId", 0)
-        if self.token.product_id and self.token.product_id != product_id:
+        if not access.fast_path_allowed(self.token, product_id):
             return None
         key_string = self.params.str("Key", max_length=64).strip()
         record = self.record

@@ -9,6 +9,8 @@ from typing import Any
 
 from apps.licensing.api_methods import API_METHOD_SET
 
+from .access import Reach
+
 
 @dataclass(frozen=True)
 class Param:
@@ -23,6 +25,7 @@ class Method:
     name: str  # "key.Activate"
     handler: Callable[..., dict[str, Any]]
     summary: str
+    reach: Reach
     params: tuple[Param, ...] = ()
     returns: str = ""
     errors: tuple[str, ...] = ()
@@ -59,12 +62,14 @@ class Method:
 METHODS: dict[str, Method] = {}
 
 
-def api_method(name: str, *, summary: str, params: tuple[Param, ...] = (), returns: str = "",
-               errors: tuple[str, ...] = ()) -> Callable:
+def api_method(name: str, *, summary: str, reach: Reach, params: tuple[Param, ...] = (),
+               returns: str = "", errors: tuple[str, ...] = ()) -> Callable:
+    """Register a handler. `reach` says what the method touches, so that apps.api.access can
+    hold a locked token to its key or product (see Reach)."""
     assert name in API_METHOD_SET, f"{name} has no access-token permission"
 
     def register(handler: Callable) -> Callable:
-        METHODS[name.lower()] = Method(name, handler, summary, params, returns, errors)
+        METHODS[name.lower()] = Method(name, handler, summary, reach, params, returns, errors)
         return handler
 
     return register

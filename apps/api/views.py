@@ -23,7 +23,7 @@ from apps.licensing.services import token_authenticate
 from apps.licensing.services.credentials import token_touch
 from apps.licensing.services.weblog import CallRecord, web_api_log_write
 
-from . import errors, ratelimit
+from . import access, errors, ratelimit
 from .context import ApiContext
 from .errors import ApiError
 from .params import Params
@@ -93,6 +93,7 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
         return error(errors.ACCESS_DENIED)
     ctx = ApiContext(request, params, token, record)
     try:
+        access.check_reach(token, entry.reach)
         with _changes_and_log(entry.state_family, record):
             body = entry.handler(ctx)
         response = envelope(body, message=body.pop("_message", "") if body else "")

@@ -7,10 +7,11 @@ from typing import Any
 from django.db.models import QuerySet
 
 from apps.licensing.license_payload import unix
-from apps.licensing.models import Event, LicenseKey, WebApiLog
+from apps.licensing.models import Event, WebApiLog
 from apps.licensing.services.weblog import event_register
 
-from .. import errors
+from .. import access, errors
+from ..access import Reach
 from ..context import ApiContext
 from ..errors import ApiError
 from ..registry import Param, api_method
@@ -24,7 +25,8 @@ ERRS = (errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_IN
 
 
 @api_method(
-    "ai.RegisterEvent", summary="Record an event from your software (feature use, payment...).",
+    "ai.RegisterEvent", reach=Reach.KEY,
+    summary="Record an event from your software (feature use, payment...).",
     params=(Param("ProductId", "int", "Product (needed when Key is given)."), P_KEY,
             Param("MachineCode", "string", "The device."),
             Param("FeatureName", "string", "At most 100 characters."),
@@ -56,17 +58,13 @@ def register_event(ctx: ApiContext) -> dict[str, Any]:
 def _scope(ctx: ApiContext, queryset: QuerySet) -> QuerySet:
     """Narrow a log to the token's locks and the ProductId/Key asked for."""
     product = ctx.product(required=False)
-    if ctx.token.product_id:
-        queryset = queryset.filter(product_id=ctx.token.product_id)
+    queryset = access.log_rows(ctx.token, queryset)
     if product is not None:
         queryset = queryset.filter(product_id=product.pk)
     if ctx.params.str("Key", max_length=64):
         if product is None:
             raise ApiError(errors.PRODUCT_NOT_FOUND)
         queryset = queryset.filter(key=ctx.key().key)
-    elif ctx.token.locked_key_id:
-        locked: LicenseKey = ctx.token.locked_key
-        queryset = queryset.filter(product_id=locked.product_id, key=locked.key)
     return queryset
 
 
@@ -89,7 +87,7 @@ def _page(ctx: ApiContext, queryset: QuerySet, max_limit: int) -> list:
 
 
 @api_method(
-    "ai.GetEvents", summary="List registered events.",
+    "ai.GetEvents", reach=Reach.LISTING, summary="List registered events.",
     params=(P_PRODUCT, P_KEY, P_LIMIT, P_AFTER, P_BEFORE), returns="events", errors=ERRS)
 def get_events(ctx: ApiContext) -> dict[str, Any]:
     events = _page(ctx, _scope(ctx, Event.objects.filter(vendor=ctx.vendor)), 100)
@@ -102,7 +100,7 @@ def get_events(ctx: ApiContext) -> dict[str, Any]:
 
 
 @api_method(
-    "ai.GetWebAPILog", summary="List Web API calls with their state codes.",
+    "ai.GetWebAPILog", reach=Reach.LISTING, summary="List Web API calls with their state codes.",
     params=(P_PRODUCT, P_KEY,
             Param("MachineCode", "string", "Exact machine code."),
             Param("FriendlyName", "string", "Friendly name contains (any case)."),

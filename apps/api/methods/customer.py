@@ -16,7 +16,8 @@ from apps.licensing.services.catalog import (
     customer_secret_reset,
 )
 
-from .. import errors
+from .. import access, errors
+from ..access import Reach
 from ..context import ApiContext
 from ..errors import ApiError
 from ..registry import Param, api_method
@@ -46,7 +47,7 @@ def create_customer_from_params(ctx: ApiContext, *, reuse_by_email: bool = False
 
 
 @api_method(
-    "customer.AddCustomer",
+    "customer.AddCustomer", reach=Reach.VENDOR,
     summary="Add a customer. The customer secret (and the portal link) are returned once; "
             "only their digests are stored.",
     params=(Param("Name", "string", "At most 100 characters."),
@@ -83,10 +84,8 @@ def portal_link_if_asked(ctx: ApiContext, customer: Customer) -> str:
 
 def _licenses(ctx: ApiContext, customer: Customer) -> dict[str, Any]:
     detailed = ctx.params.bool("Detailed", False)
-    keys = customer.keys.select_related("customer").prefetch_related(
-        "activations", "data_objects").order_by("product_id", "serial")
-    if ctx.token.product_id:
-        keys = keys.filter(product_id=ctx.token.product_id)
+    keys = access.keys(ctx.token, customer.keys.select_related("customer").prefetch_related(
+        "activations", "data_objects").order_by("product_id", "serial"))
     return {"licenseKeys": [basic_key(k, detailed=detailed) for k in keys]}
 
 
@@ -94,22 +93,22 @@ P_DETAILED = Param("Detailed", "bool", "Full key objects rather than basic ones.
 
 
 @api_method(
-    "customer.GetCustomerLicenses",
+    "customer.GetCustomerLicenses", reach=Reach.LISTING,
     summary="List a customer's keys (unsigned).",
     params=(Param("CustomerId", "int", "The customer."), P_DETAILED),
     returns="licenseKeys",
     errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.CUSTOMER_NOT_FOUND),
 )
 def get_customer_licenses(ctx: ApiContext) -> dict[str, Any]:
-    customer = Customer.objects.filter(vendor=ctx.vendor,
-                                       pk=ctx.params.int("CustomerId", 0)).first()
+    customer = access.customer(ctx.token, Customer.objects.filter(
+        vendor=ctx.vendor, pk=ctx.params.int("CustomerId", 0)).first())
     if customer is None:
         raise ApiError(errors.CUSTOMER_NOT_FOUND)
     return _licenses(ctx, customer)
 
 
 @api_method(
-    "customer.GetCustomerLicensesBySecret",
+    "customer.GetCustomerLicensesBySecret", reach=Reach.LISTING,
     summary="List the keys of the customer whose secret is given (unsigned): what your "
             "software can call with a secret the customer typed in.",
     params=(Param("Secret", "string", "The customer secret AddCustomer returned."),
@@ -118,8 +117,8 @@ def get_customer_licenses(ctx: ApiContext) -> dict[str, Any]:
     errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.CUSTOMER_NOT_FOUND),
 )
 def get_customer_licenses_by_secret(ctx: ApiContext) -> dict[str, Any]:
-    customer = customer_for_secret(vendor=ctx.vendor,
-                                   secret=ctx.params.str("Secret").strip())
+    customer = access.customer(ctx.token, customer_for_secret(
+        vendor=ctx.vendor, secret=ctx.params.str("Secret").strip()))
     if customer is None:
         raise ApiError(errors.CUSTOMER_NOT_FOUND)
     return _licenses(ctx, customer)

@@ -9,6 +9,7 @@ from apps.licensing import services, states
 from apps.licensing.models import DataObject, LicenseKey
 
 from .. import errors
+from ..access import Reach
 from ..context import ApiContext
 from ..errors import ApiError
 from ..registry import Param, api_method
@@ -44,7 +45,7 @@ def _domain(exc: DomainError) -> ApiError:
 
 
 @api_method(
-    "data.AddDataObjectToKey", summary="Attach a named value to a key.",
+    "data.AddDataObjectToKey", reach=Reach.KEY, summary="Attach a named value to a key.",
     params=(P_PRODUCT, P_KEY, Param("Name", "string", "At most 100 characters."),
             Param("StringValue", "string", "At most 10,000 characters."),
             Param("IntValue", "int", "64-bit integer.", "0"),
@@ -70,7 +71,7 @@ def add(ctx: ApiContext) -> dict[str, Any]:
 
 
 @api_method(
-    "data.ListDataObjectsToKey", summary="List a key's data objects.",
+    "data.ListDataObjectsToKey", reach=Reach.KEY, summary="List a key's data objects.",
     params=(P_PRODUCT, P_KEY, Param("Contains", "string", "Only names containing this.")),
     returns="dataObjects", errors=ERRS)
 def list_objects(ctx: ApiContext) -> dict[str, Any]:
@@ -82,7 +83,8 @@ def list_objects(ctx: ApiContext) -> dict[str, Any]:
     return {"dataObjects": [_json(o) for o in objects]}
 
 
-@api_method("data.RemoveDataObjectToKey", summary="Remove a data object from a key.",
+@api_method("data.RemoveDataObjectToKey", reach=Reach.KEY,
+            summary="Remove a data object from a key.",
             params=(P_PRODUCT, P_KEY, P_ID, P_NAME), errors=ERRS)
 def remove(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.DATA_OBJECT_FAILED
@@ -113,13 +115,15 @@ INT_PARAMS = (P_PRODUCT, P_KEY, P_ID, P_NAME,
               Param("Bound", "int", "Upper bound (increment) or lower bound (decrement)."))
 
 
-@api_method("data.IncrementIntValueToKey", summary="Add to a data object's int value, "
+@api_method("data.IncrementIntValueToKey", reach=Reach.KEY,
+            summary="Add to a data object's int value, "
             "atomically.", params=INT_PARAMS, errors=(*ERRS, "The bound was reached."))
 def increment(ctx: ApiContext) -> dict[str, Any]:
     return _change_int(ctx, +1)
 
 
-@api_method("data.DecrementIntValueToKey", summary="Subtract from a data object's int value, "
+@api_method("data.DecrementIntValueToKey", reach=Reach.KEY,
+            summary="Subtract from a data object's int value, "
             "atomically.", params=INT_PARAMS, errors=(*ERRS, "The bound was reached."))
 def decrement(ctx: ApiContext) -> dict[str, Any]:
     return _change_int(ctx, -1)

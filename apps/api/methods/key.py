@@ -8,13 +8,14 @@ from django.db import transaction
 
 from apps.core.errors import DomainError
 from apps.licensing import services, states
-from apps.licensing.models import MAX_NOTES_LENGTH, Customer, LicenseTemplate
+from apps.licensing.models import MAX_NOTES_LENGTH, Customer
 from apps.licensing.services.keys import NOTES_TOO_LONG
 from apps.licensing.services.resellers import key_create_from_template
 from apps.licensing.services.seats import Device, key_activate, key_deactivate
 from apps.licensing.services.trials import key_create_trial
 
-from .. import errors
+from .. import access, errors
+from ..access import Reach
 from ..context import ApiContext
 from ..errors import ApiError
 from ..registry import Param, api_method
@@ -44,7 +45,7 @@ def _domain(exc: DomainError, default_state: int) -> ApiError:
 
 
 @api_method(
-    "key.Activate",
+    "key.Activate", reach=Reach.KEY,
     summary="Activate a device on a key (node-locked or floating) and return the signed key. "
             "A device that is already activated just gets the signed key.",
     params=(P_PRODUCT, P_KEY, P_MACHINE, P_FRIENDLY, P_SIGN, P_SIGN_METHOD, P_FIELDS,
@@ -90,7 +91,7 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
 
 
 @api_method(
-    "key.GetKey",
+    "key.GetKey", reach=Reach.KEY,
     summary="Return the signed key without activating anything (read-only). Blocked keys are "
             "returned too: check Block.",
     params=(P_PRODUCT, P_KEY, P_SIGN, P_SIGN_METHOD, P_FIELDS, P_METADATA, P_MODEL_VERSION,
@@ -110,7 +111,7 @@ def get_key(ctx: ApiContext) -> dict[str, Any]:
 
 
 @api_method(
-    "key.Deactivate",
+    "key.Deactivate", reach=Reach.KEY,
     summary="Free a device's seat. With Floating=true, release a floating seat (never fails).",
     params=(P_PRODUCT, P_KEY, P_MACHINE,
             Param("Floating", "bool", "Release a floating seat.", "false"),
@@ -142,7 +143,7 @@ def _features(ctx: ApiContext) -> list[bool]:
 
 
 @api_method(
-    "key.CreateKey",
+    "key.CreateKey", reach=Reach.PRODUCT,
     summary="Create one or more keys, optionally for an existing or a new customer.",
     params=(P_PRODUCT, Param("Period", "int", "Days until the key expires.", "0"),
             *[Param(f"F{n}", "bool", f"Feature {n}.", "false") for n in range(1, 9)],
@@ -212,7 +213,7 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
 
 
 @api_method(
-    "key.CreateTrialKey",
+    "key.CreateTrialKey", reach=Reach.PRODUCT,
     summary="Create (or return) the trial key of a machine: the product's trial period, "
             "node-locked to that machine.",
     params=(P_PRODUCT, P_MACHINE, P_FRIENDLY),
@@ -242,7 +243,7 @@ TEMPLATE_NOT_FOUND = "Could not find the template."
 
 
 @api_method(
-    "key.CreateKeyFromTemplate",
+    "key.CreateKeyFromTemplate", reach=Reach.PRODUCT,
     summary="Create a key with the parameters and data objects of a license template. A token "
             "with a template lock may use that template only (other ids: Access denied.); a "
             "token with a product lock only templates of that product.",
@@ -255,16 +256,10 @@ TEMPLATE_NOT_FOUND = "Could not find the template."
 def create_key_from_template(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.KEY_CREATION_FAILED
     template_id = ctx.params.int("LicenseTemplateId", 0)
-    # Checked before the lookup, so a locked token learns nothing about other templates.
-    if ctx.token.template_lock_id and ctx.token.template_lock_id != template_id:
-        raise ApiError(errors.ACCESS_DENIED, states.KEY_CREATION_FAILED)
-    template = (LicenseTemplate.objects.for_vendor(ctx.vendor).select_related("product")
-                .filter(pk=template_id).first()) if template_id else None
+    template = access.template(ctx.token, template_id)
     if template is None:
         raise ApiError(TEMPLATE_NOT_FOUND, states.KEY_CREATION_FAILED)
     ctx.record.product_id = template.product_id
-    if ctx.token.product_id and ctx.token.product_id != template.product_id:
-        raise ApiError(errors.KEY_LOCKED, states.KEY_CREATION_FAILED)
     template.product.vendor = ctx.vendor
     try:
         key = key_create_from_template(template=template, actor=ctx.actor)
@@ -291,21 +286,23 @@ def _change(ctx: ApiContext, change) -> dict[str, Any]:
 KEY_PARAMS = (P_PRODUCT, P_KEY)
 
 
-@api_method("key.BlockKey", summary="Block a key: Activate and Deactivate refuse it.",
+@api_method("key.BlockKey", reach=Reach.KEY,
+            summary="Block a key: Activate and Deactivate refuse it.",
             params=KEY_PARAMS, errors=COMMON_ERRORS)
 def block_key(ctx: ApiContext) -> dict[str, Any]:
     return _change(ctx, lambda key: services.key_set_blocked(key=key, actor=ctx.actor,
                                                              blocked=True))
 
 
-@api_method("key.UnblockKey", summary="Unblock a key.", params=KEY_PARAMS, errors=COMMON_ERRORS)
+@api_method("key.UnblockKey", reach=Reach.KEY,
+            summary="Unblock a key.", params=KEY_PARAMS, errors=COMMON_ERRORS)
 def unblock_key(ctx: ApiContext) -> dict[str, Any]:
     return _change(ctx, lambda key: services.key_set_blocked(key=key, actor=ctx.actor,
                                                              blocked=False))
 
 
 @api_method(
-    "key.ExtendLicense",
+    "key.ExtendLicense", reach=Reach.KEY,
     summary="Add days to the expiry date (counted from today if already expired); negative "
             "days shorten it.",
     params=(*KEY_PARAMS, Param("NoOfDays", "int", "Days to add.")), errors=COMMON_ERRORS)
@@ -315,7 +312,8 @@ def extend_license(ctx: ApiContext) -> dict[str, Any]:
 
 
 @api_method(
-    "key.MachineLockLimit", summary="Set the maximum number of machines (0 = not node-locked). "
+    "key.MachineLockLimit", reach=Reach.KEY,
+    summary="Set the maximum number of machines (0 = not node-locked). "
     "Devices already activated keep their seats.",
     params=(*KEY_PARAMS, Param("NumberOfMachines", "int", "The new limit.")),
     errors=COMMON_ERRORS)
@@ -325,7 +323,7 @@ def machine_lock_limit(ctx: ApiContext) -> dict[str, Any]:
                                                         max_no_of_machines=limit))
 
 
-@api_method("key.ChangeNotes", summary="Replace the notes of a key.",
+@api_method("key.ChangeNotes", reach=Reach.KEY, summary="Replace the notes of a key.",
             params=(*KEY_PARAMS, Param("Notes", "string", "At most 500 characters.")),
             errors=(*COMMON_ERRORS, NOTES_TOO_LONG))
 def change_notes(ctx: ApiContext) -> dict[str, Any]:
@@ -334,7 +332,7 @@ def change_notes(ctx: ApiContext) -> dict[str, Any]:
 
 
 @api_method(
-    "key.ChangeCustomer",
+    "key.ChangeCustomer", reach=Reach.KEY,
     summary="Attach the key to another customer; an unknown CustomerId detaches it.",
     params=(*KEY_PARAMS, Param("CustomerId", "int", "The customer, or 0 for none.")),
     errors=COMMON_ERRORS)
@@ -356,7 +354,7 @@ def _feature_number(ctx: ApiContext) -> int:
     return number
 
 
-@api_method("key.AddFeature", summary="Turn feature F1-F8 on.",
+@api_method("key.AddFeature", reach=Reach.KEY, summary="Turn feature F1-F8 on.",
             params=(*KEY_PARAMS, Param("Feature", "int", "1 to 8.")), errors=COMMON_ERRORS)
 def add_feature(ctx: ApiContext) -> dict[str, Any]:
     number = _feature_number(ctx)
@@ -364,7 +362,7 @@ def add_feature(ctx: ApiContext) -> dict[str, Any]:
                                                         **{f"f{number}": True}))
 
 
-@api_method("key.RemoveFeature", summary="Turn feature F1-F8 off.",
+@api_method("key.RemoveFeature", reach=Reach.KEY, summary="Turn feature F1-F8 off.",
             params=(*KEY_PARAMS, Param("Feature", "int", "1 to 8.")), errors=COMMON_ERRORS)
 def remove_feature(ctx: ApiContext) -> dict[str, Any]:
     number = _feature_number(ctx)
@@ -372,7 +370,7 @@ def remove_feature(ctx: ApiContext) -> dict[str, Any]:
                                                         **{f"f{number}": False}))
 
 
-@api_method("key.TrialActivation", summary="Turn trial activation on or off.",
+@api_method("key.TrialActivation", reach=Reach.KEY, summary="Turn trial activation on or off.",
             params=(*KEY_PARAMS, Param("Enabled", "bool", "On or off.", "false")),
             errors=COMMON_ERRORS)
 def trial_activation(ctx: ApiContext) -> dict[str, Any]:

@@ -6,9 +6,9 @@ import math
 from typing import Any
 
 from apps.licensing.license_payload import basic_key
-from apps.licensing.models import Product
 
-from .. import errors
+from .. import access, errors
+from ..access import Reach
 from ..context import ApiContext
 from ..registry import Param, api_method
 from ..search_query import apply_order, apply_search
@@ -17,13 +17,11 @@ from .common import P_PRODUCT
 PAGE_SIZE = 99
 
 
-@api_method("product.GetProducts", summary="List the vendor's products.",
+@api_method("product.GetProducts", reach=Reach.LISTING, summary="List the vendor's products.",
             returns="products: id, name, description, feature names",
             errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED))
 def get_products(ctx: ApiContext) -> dict[str, Any]:
-    products = Product.objects.for_vendor(ctx.vendor).order_by("id")
-    if ctx.token.product_id:
-        products = products.filter(pk=ctx.token.product_id)
+    products = access.products(ctx.token).order_by("id")
     return {"products": [
         {"id": p.pk, "name": p.name, "description": p.description,
          "featureDefinitions": [{"number": n, "name": name}
@@ -34,7 +32,7 @@ def get_products(ctx: ApiContext) -> dict[str, Any]:
 
 
 @api_method(
-    "product.GetKeys",
+    "product.GetKeys", reach=Reach.LISTING,
     summary="List a product's keys, 99 a page, sorted and filtered.",
     params=(P_PRODUCT, Param("Page", "int", "1-based page number.", "1"),
             Param("OrderBy", "string", 'e.g. "ID ascending", "Expires descending", '
@@ -52,8 +50,8 @@ def get_products(ctx: ApiContext) -> dict[str, Any]:
 def get_keys(ctx: ApiContext) -> dict[str, Any]:
     product = ctx.product()
     page = ctx.params.int("Page", 1, minimum=1, maximum=10**7)
-    keys = product.keys.select_related("customer").prefetch_related(
-        "activations", "data_objects")
+    keys = access.keys(ctx.token, product.keys.select_related("customer").prefetch_related(
+        "activations", "data_objects"))
     keys = apply_search(keys, ctx.params.str("SearchQuery", max_length=2000))
     keys = apply_order(keys, ctx.params.str("OrderBy", "ID ascending", max_length=100))
     total = keys.count()
