@@ -1,7 +1,13 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from apps.core.health import healthz
+
+# The admin's own login form would skip two-factor authentication and allauth's lockout:
+# anonymous visitors are sent to allauth's login (MFA and rate limits included) instead, and
+# logged-in users who are not staff are refused.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
