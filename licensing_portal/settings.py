@@ -138,6 +138,7 @@ AUTHENTICATION_BACKENDS = [
 
 # django-allauth: e-mail login, vendor sign-up, verification, password reset, TOTP.
 ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "apps.vendor_portal.forms.VendorSignupForm"
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")

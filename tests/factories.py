@@ -66,3 +66,15 @@ def make_key(product: Product, **spec) -> LicenseKey:
 
 def make_activation(key: LicenseKey, machine_code: str = "machine-1", **fields) -> Activation:
     return Activation.objects.create(key=key, machine_code=machine_code, **fields)
+
+
+def confirm_last_email(client) -> None:
+    """Open the confirmation link of the last e-mail sent, as the recipient would."""
+    import re
+
+    from django.core import mail
+
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^\s]+/)", mail.outbox[-1].body)
+    assert link, mail.outbox[-1].body
+    response = client.post(link.group(1))
+    assert response.status_code == 302, response.content.decode()[:2000]

@@ -13,6 +13,10 @@ class User(AbstractUser):
     """A person who logs in. Login is by e-mail (allauth); `username` is filled in by allauth."""
 
     email = models.EmailField("e-mail address", unique=True)
+    # A vendor-wide portal sign-up link this person signed up through: they join that
+    # portal once their address is verified (the address picks the customer).
+    pending_portal_link = models.ForeignKey("PortalLink", on_delete=models.SET_NULL, null=True,
+                                            blank=True, related_name="+")
 
     def __str__(self) -> str:
         return self.email or self.username

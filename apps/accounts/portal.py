@@ -109,6 +109,32 @@ def portal_join(*, link: PortalLink, user: User, verified: bool | None = None
 
 
 @transaction.atomic
+def portal_join_on_sign_up(*, link: PortalLink, user: User) -> CustomerMembership | None:
+    """Someone signed up through `link`. A customer's own link joins at once: the link, not
+    the address, picks the customer. A vendor-wide link waits until the address is verified
+    (portal_join_pending), so an address nobody has proved to own grants nothing."""
+    if link.customer_id or email_verified(user):
+        return portal_join(link=link, user=user, verified=True)
+    User.objects.filter(pk=user.pk).update(pending_portal_link=link)
+    return None
+
+
+@transaction.atomic
+def portal_join_pending(*, user: User) -> CustomerMembership | None:
+    """Once `user` verified their address: join the portal they signed up for, if the link
+    is still usable (an expired or revoked link grants nothing)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    link = user.pending_portal_link
+    if link is None or not email_verified(user):
+        return None
+    User.objects.filter(pk=user.pk).update(pending_portal_link=None)
+    try:
+        return portal_join(link=link, user=user, verified=True)
+    except DomainError:
+        return None
+
+
+@transaction.atomic
 def customer_membership_update(*, membership: CustomerMembership, actor: User,
                                can_manage_activations: bool) -> CustomerMembership:
     before = membership.can_manage_activations

@@ -15,7 +15,7 @@ from apps.accounts.access import SESSION_CUSTOMER_KEY
 from apps.accounts.models import CustomerMembership, PortalLink, User
 from apps.accounts.portal import SESSION_PORTAL_TOKEN, portal_link_create, portal_link_revoke
 from apps.licensing.models import Customer
-from tests.factories import PASSWORD, CustomerFactory, UserFactory
+from tests.factories import PASSWORD, CustomerFactory, UserFactory, confirm_last_email
 
 from .personas import client_for, member
 
@@ -28,10 +28,13 @@ def _link(portal, **options) -> tuple[PortalLink, str]:
     return portal_link_create(vendor=portal.tenant.vendor, actor=portal.tenant.owner, **options)
 
 
-def _sign_up(client: Client, email: str) -> User:
+def _sign_up(client: Client, email: str, *, confirm: bool = True) -> User:
+    """Sign up, then (unless `confirm` is False) open the confirmation e-mail's link."""
     response = client.post(reverse("account_signup"), {
         "email": email, "password1": PASSWORD, "password2": PASSWORD, "organisation": ""})
     assert response.status_code == 302, response.content.decode()[:2000]
+    if confirm:
+        confirm_last_email(Client())  # the link may well be opened in another browser
     return User.objects.get(email=email)
 
 
@@ -62,6 +65,32 @@ def test_signing_up_through_a_link_with_the_permission_grants_it(portal, client)
     assert membership.customer.email == "it-admin@newcustomer.example"
     assert membership.can_manage_activations and membership.may_deactivate
     assert SESSION_PORTAL_TOKEN not in client.session
+
+
+def test_a_sign_up_link_grants_nothing_until_the_address_is_verified(portal, client):
+    customer = CustomerFactory(vendor=portal.tenant.vendor, email="victim@acme.example",
+                               allow_activation_management=True)
+    _, token = _link(portal, can_manage_activations=True)
+    client.get(_join_url(token))
+
+    user = _sign_up(client, "victim@acme.example", confirm=False)
+    assert not CustomerMembership.objects.filter(user=user).exists()
+    assert not CustomerMembership.objects.filter(customer=customer).exists()
+
+    confirm_last_email(Client())
+    membership = CustomerMembership.objects.get(user=user)
+    assert membership.customer == customer and membership.may_deactivate
+
+
+def test_a_link_revoked_before_the_address_is_verified_grants_nothing(portal, client):
+    link, token = _link(portal, can_manage_activations=True)
+    client.get(_join_url(token))
+    user = _sign_up(client, "pending@acme.example", confirm=False)
+    portal_link_revoke(link=link, actor=portal.tenant.owner)
+
+    confirm_last_email(Client())
+
+    assert not CustomerMembership.objects.filter(user=user).exists()
 
 
 def test_signing_up_through_a_link_joins_the_customer_with_that_email(portal, client):
@@ -95,7 +124,7 @@ def test_an_expired_or_revoked_link_grants_nothing(portal, client, spoil):
     assert response.status_code == 404
     assertContains(response, "This link is not valid", status_code=404)
     assert SESSION_PORTAL_TOKEN not in client.session
-    user = _sign_up(client, "late@newcustomer.example")
+    user = _sign_up(client, f"late-{spoil}@newcustomer.example")
     assert not CustomerMembership.objects.filter(user=user).exists()
 
     client.force_login(user)

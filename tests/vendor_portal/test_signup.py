@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from apps.accounts.models import CustomerMembership, Membership, Role, User
 from apps.accounts.portal import SESSION_PORTAL_TOKEN, portal_link_create
-from tests.factories import CustomerFactory, make_vendor
+from tests.factories import CustomerFactory, confirm_last_email, make_vendor
 
 PASSWORD = "a-long-enough-password-9"
 
@@ -40,8 +40,11 @@ def test_signing_up_through_a_portal_link_joins_the_portal_and_makes_no_vendor(d
     session.save()
 
     _sign_up(client, "buyer@client.example")
-
     user = User.objects.get(email="buyer@client.example")
+    assert not CustomerMembership.objects.filter(user=user).exists()  # not before verification
+
+    confirm_last_email(client)
+
     assert not Membership.objects.filter(user=user).exists()
     membership = CustomerMembership.objects.get(user=user)
     assert membership.customer == customer and membership.can_manage_activations

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.http import HttpRequest
 
 from apps.accounts import portal
@@ -29,13 +28,7 @@ class VendorSignupForm(forms.Form):
         token = request.session.pop(SESSION_PORTAL_TOKEN, None)
         link = portal.portal_link_for_token(token) if token else None
         if link is not None:
-            # With mandatory verification nobody can log in before the address is confirmed,
-            # so the address may already pick the customer; otherwise the link is opened again
-            # after verification.
-            if link.customer_id or settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory":
-                portal.portal_join(link=link, user=user, verified=True)
-            else:
-                request.session[SESSION_PORTAL_TOKEN] = token
+            portal.portal_join_on_sign_up(link=link, user=user)
         if self.cleaned_data["organisation"].strip():
             account_services.vendor_create(owner=user, name=self.cleaned_data["organisation"])
 
