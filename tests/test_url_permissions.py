@@ -202,6 +202,8 @@ MATRIX: dict[str, Row] = {
     "webapi_log": Row(),
     "usage_report": Row(),
     "floating_report": Row(),
+    # Condenses the log into seat sessions: derived data, no object-log entry.
+    "floating_catch_up": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 302, 302, 302), writes=False),
     # Scripts for customer IT: the same files for every vendor, so any member may fetch them.
     "machine_code_tools": Row(),
     "machine_code_script": Row(kwargs=lambda w: {"name": "machinecode.sh"}),

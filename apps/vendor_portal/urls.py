@@ -65,6 +65,7 @@ urlpatterns = [
     path("api-log/", weblog.webapi_log, name="webapi_log"),
     path("reports/", reports.usage_report, name="usage_report"),
     path("reports/floating/", reports.floating_report, name="floating_report"),
+    path("reports/floating/catch-up/", reports.floating_catch_up, name="floating_catch_up"),
     path("members/", members.member_list, name="member_list"),
     path("members/invite/", members.member_invite, name="member_invite"),
     path("members/<int:member_id>/role/", members.member_role, name="member_role"),

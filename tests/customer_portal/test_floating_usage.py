@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.licensing.models import WebApiLog
+from apps.licensing.reports.sessions import floating_sessions_refresh
 
 URL = reverse("customer_portal:floating_usage")
 
@@ -21,6 +22,7 @@ def _seat(key, machine: str, when: dt.datetime, minutes: int = 10, state: int = 
         vendor=key.product.vendor, time=when, product_id=key.product_id, key=key.key,
         state=state, machine_code=machine, method="key.Activate",
         floating_expires=when + dt.timedelta(minutes=minutes))
+    floating_sessions_refresh(vendor=key.product.vendor)  # what the beat task does
 
 
 @pytest.fixture

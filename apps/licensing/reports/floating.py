@@ -2,7 +2,8 @@
 log (so it also covers keys since deleted and logs imported from Cryptolens).
 
 The log's floating calls are first condensed into sessions (one row per seat held, see
-sessions.py; brought up to date at the start of each report). Concurrency is then a running
+sessions.py; brought up to date by the beat task and the explicit catch-up, never by a
+report, which only reads). Concurrency is then a running
 sum of +1 (session start) and -1 (session end) over time, computed once per report into a
 scratch table by window functions, and aggregated from there per time bucket and per key.
 Activations refused because every seat was taken are state 2024, counted from the log.
@@ -18,7 +19,7 @@ from apps.accounts.models import Vendor
 from .. import states
 from ..models import FloatingSession, LicenseKey, WebApiLog
 from .scope import narrowed
-from .sessions import floating_sessions_refresh
+from .sessions import floating_sessions_condensed_until
 from .sql import as_cte, epoch, fetch, from_unix, scratch_table, unix
 
 RESOLUTIONS = {"hour": 3600, "day": 86400}
@@ -96,6 +97,7 @@ class FloatingUsage:
     denied: list[int] = field(default_factory=list)  # refused activations (2024) per bucket
     keys: list[KeyUsage] = field(default_factory=list)
     changes: list[tuple[dt.datetime, int]] | None = None  # exact step series (one key only)
+    condensed_until: dt.datetime | None = None  # sessions include the log up to this time
 
     @property
     def peak_overall(self) -> int:
@@ -127,8 +129,10 @@ def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
     product's or only the given (product id, key) pairs (a key, or a customer's keys)."""
     width = RESOLUTIONS[resolution]
     s, e = unix(start), unix(end)
-    usage = FloatingUsage(start=start, end=end, resolution=resolution)
-    floating_sessions_refresh(vendor=vendor)
+    # Read only: the sessions are condensed by the beat task and by the explicit catch-up
+    # (floating_sessions_refresh), never by a report.
+    usage = FloatingUsage(start=start, end=end, resolution=resolution,
+                          condensed_until=floating_sessions_condensed_until(vendor=vendor))
     log = narrowed(WebApiLog.objects.filter(vendor=vendor), product_id=product_id, keys=keys)
     # Sessions that overlap the range; those that began earlier count from its start.
     held = narrowed(FloatingSession.objects.filter(vendor=vendor), product_id=product_id,

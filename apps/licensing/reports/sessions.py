@@ -116,6 +116,17 @@ def floating_sessions_refresh(*, vendor: Vendor) -> int:
     return read
 
 
+def floating_sessions_condensed_until(*, vendor: Vendor) -> dt.datetime | None:
+    """The time of the newest log row the vendor's sessions include (None: none yet). Read
+    only: reports show it, so that a reader knows how fresh the seats are."""
+    mark = (ReportProgress.objects.filter(vendor=vendor)
+            .values_list("floating_log_id", flat=True).first())
+    if not mark:
+        return None
+    return (WebApiLog.objects.filter(vendor=vendor, id__lte=mark).order_by("-id")
+            .values_list("time", flat=True).first())
+
+
 def floating_sessions_rewind(*, vendor: Vendor, before_id: int) -> None:
     """Make the next refresh read every row from `before_id` on (after an import of rows
     with older ids)."""

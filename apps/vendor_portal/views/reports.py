@@ -3,8 +3,13 @@ per-key tables. Every figure is computed by apps/licensing/reports."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from apps.accounts.access import vendor_member
 from apps.core import geoip
@@ -15,6 +20,7 @@ from apps.licensing import selectors
 from apps.licensing.reports import charts, usage
 from apps.licensing.reports.floating import floating_usage
 from apps.licensing.reports.scope import report_keys
+from apps.licensing.reports.sessions import floating_sessions_refresh
 
 from .common import add_domain_error, csv_response
 
@@ -89,6 +95,22 @@ def floating_report(request: HttpRequest) -> HttpResponse:
             [k.product_id, k.key, k.limit, k.peak, k.seconds_at_or_over_limit, k.overdraft_used,
              k.overdraft_seats_started, k.seats_started, k.denied] for k in result.keys))
     return csv_for(request, [chart]) or render(request, "vendor_portal/report_floating.html", {
-        **context, "chart": chart, "usage": result,
+        **context, "chart": chart, "usage": result, "catch_up": True,
         "at_limit": charts.duration(result.seconds_at_or_over_limit),
         "key_rows": [(k, charts.duration(k.seconds_at_or_over_limit)) for k in result.keys]})
+
+
+@require_POST
+@vendor_member("read")
+def floating_catch_up(request: HttpRequest) -> HttpResponse:
+    """Condense the log's newest floating calls now instead of at the next beat run (the
+    report itself only reads), then show the report again with the same filters."""
+    read = floating_sessions_refresh(vendor=request.vendor)
+    messages.success(request, f"Floating seats are up to date ({read} seat"
+                              f"{'' if read == 1 else 's'} brought up to date).")
+    filters = QueryDict(request.POST.get("query", "")[:2000])
+    form = FloatingReportForm(filters, **selectors.report_choices(vendor=request.vendor))
+    query = {name: filters[name] for name in form.fields if filters.get(name)} \
+        if form.is_valid() else {}
+    url = reverse("vendor_portal:floating_report")
+    return redirect(f"{url}?{urlencode(query)}" if query else url)

@@ -31,6 +31,7 @@ import pytest
 
 from apps.licensing.models import WebApiLog
 from apps.licensing.reports.floating import floating_usage
+from apps.licensing.reports.sessions import floating_sessions_refresh
 from tests.factories import ProductFactory, make_key, make_vendor
 
 DAY = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
@@ -73,6 +74,7 @@ def floating_key(db):
 
 def _usage(floating_key, start: str = "10:00", end: str = "12:00", **kwargs):
     vendor, key = floating_key
+    floating_sessions_refresh(vendor=vendor)  # what the beat task does
     return floating_usage(vendor=vendor, start=at(start), end=at(end),
                           keys=[(key.product_id, key.key)], **kwargs)
 
@@ -126,6 +128,7 @@ def test_seats_held_before_the_range_count_from_its_start(floating_key):
 
 def test_product_scope_and_an_empty_range(floating_key):
     vendor, key = floating_key
+    floating_sessions_refresh(vendor=vendor)
 
     product = floating_usage(vendor=vendor, start=at("10:00"), end=at("12:00"),
                              product_id=key.product_id)
@@ -134,3 +137,15 @@ def test_product_scope_and_an_empty_range(floating_key):
 
     assert product.peak == [4, 1] and product.changes is None
     assert empty.peak == [0, 0] and empty.keys == []
+
+
+def test_a_report_reads_only_what_was_condensed_and_never_condenses_itself(floating_key):
+    vendor, key = floating_key
+    before = floating_usage(vendor=vendor, start=at("10:00"), end=at("12:00"),
+                            keys=[(key.product_id, key.key)])
+    assert before.peak_overall == 0 and before.condensed_until is None
+
+    after = _usage(floating_key)  # the beat task (or the catch-up) ran first
+
+    assert after.peak_overall == 4
+    assert after.condensed_until is not None

@@ -20,6 +20,7 @@ from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor
 from apps.licensing.demo import usage_demo_seed
 from apps.licensing.models import AccessToken, Activation, LicenseKey, Product
+from apps.licensing.reports.sessions import floating_sessions_refresh
 from apps.licensing.signing import public_key_xml
 
 DEMO_EMAIL = "demo@example.com"
@@ -111,6 +112,9 @@ class Command(BaseCommand):
         node_locked = keys.filter(notes="Node-locked, 3 seats").first()
         if floating and node_locked:
             usage_demo_seed(vendor=vendor, floating=floating, node_locked=node_locked)
+            # The reports read condensed sessions; without a beat process (make run's eager
+            # defaults) they are condensed here once.
+            floating_sessions_refresh(vendor=vendor)
 
     def _print_json(self, vendor: Vendor, base_url: str) -> None:
         _, token_string = services.token_create(
