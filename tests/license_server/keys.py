@@ -71,6 +71,15 @@ def configuration_file(*, floating: dict[tuple[int, str], int], valid_for: float
     return configuration.build_file(payload, lambda d: crypto.sign(private_key("vendor"), d))
 
 
+def forge_configuration(text: str, signer: str = "attacker", **changes: Any) -> str:
+    """The configuration with `changes`, `signer`'s public key put in it as VendorPublicKey and
+    signed again with that key: what a customer who can read and edit the file can make."""
+    outer = json.loads(text)
+    payload = json.loads(base64.b64decode(outer["configuration"]))
+    payload.update(changes, VendorPublicKey=xml(signer))
+    return configuration.build_file(payload, lambda d: crypto.sign(private_key(signer), d))
+
+
 def tamper_configuration(text: str, **changes: Any) -> str:
     outer = json.loads(text)
     payload = json.loads(base64.b64decode(outer["configuration"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -21,6 +22,7 @@ from apps.license_server.services import (
 from apps.licensing import signing
 from apps.licensing.audit import Actor
 from apps.licensing.models import ObjectLogEntry
+from apps.licensing.services import signing_key_rotate
 from tests.factories import make_key
 
 
@@ -42,10 +44,14 @@ def test_issued_file_is_signed_by_the_vendor_and_carries_the_servers_key_pair(te
     assert parsed.valid_until == int(configuration.valid_until.timestamp())
 
 
+def _vendor_xml(tenant) -> str:
+    return signing.public_key_xml(tenant.vendor.signing_key.public_key_pem)
+
+
 def test_the_servers_private_key_and_upload_secret_are_not_stored(tenant):
     configuration, text = _issue(tenant)
 
-    parsed = configuration_file.parse(text)
+    parsed = configuration_file.parse(text, vendor_public_key_xml=_vendor_xml(tenant))
     stored = LicenseServerConfiguration.objects.filter(pk=configuration.pk).values().get()
     assert "PRIVATE KEY" not in str(stored)
     assert parsed.upload_token not in str(stored)
@@ -91,7 +97,8 @@ def test_dashboard_shows_the_file_once_and_the_public_key_after(tenant, owner_cl
     configuration = LicenseServerConfiguration.objects.get()
     assert list(configuration.keys.all()) == [tenant.key]
     text = response.context["file_text"]
-    assert configuration_file.parse(text).id == configuration.pk
+    assert configuration_file.parse(
+        text, vendor_public_key_xml=_vendor_xml(tenant)).id == configuration.pk
     detail = owner_client.get(reverse("vendor_portal:license_server_detail",
                                       args=[configuration.pk])).content.decode()
     assert escape(public_key_xml(configuration)) in detail
@@ -114,3 +121,35 @@ def test_other_vendor_gets_404_on_the_configuration(tenant, other_vendor_client)
         url = reverse(f"vendor_portal:{name}", args=[configuration.pk])
         assert other_vendor_client.post(url).status_code == 404
     assert not LicenseServerConfiguration.objects.get().is_revoked
+
+
+def test_dashboard_gives_the_vendor_public_key_the_server_pins(tenant, owner_client):
+    response = owner_client.post(reverse("vendor_portal:license_server_create"), {
+        "name": "Plant 2", "valid_until": "2031-06-30", "keys": tenant.key.key})
+    configuration = LicenseServerConfiguration.objects.get()
+    detail = owner_client.get(reverse("vendor_portal:license_server_detail",
+                                      args=[configuration.pk]))
+
+    vendor_xml = _vendor_xml(tenant)
+    download = "data:application/xml;base64," + base64.b64encode(vendor_xml.encode()).decode()
+    for page in (response, detail):
+        html = page.content.decode()
+        assert escape(vendor_xml) in html
+        assert f'download="vendor-public-key.xml" href="{download}"' in html
+    # The key shown is the one the configuration verifies with.
+    parsed = configuration_file.parse(response.context["file_text"],
+                                      vendor_public_key_xml=detail.context["vendor_key_xml"])
+    assert parsed.id == configuration.pk
+
+
+def test_after_a_key_rotation_the_page_keeps_the_key_that_signed_the_configuration(
+        tenant, owner_client):
+    configuration, text = _issue(tenant)
+    signing_xml = _vendor_xml(tenant)
+    signing_key_rotate(vendor=tenant.vendor, actor=Actor.for_user(tenant.owner))
+
+    detail = owner_client.get(reverse("vendor_portal:license_server_detail",
+                                      args=[configuration.pk]))
+
+    assert detail.context["vendor_key_xml"] == signing_xml != _vendor_xml(tenant)
+    configuration_file.parse(text, vendor_public_key_xml=detail.context["vendor_key_xml"])

@@ -97,8 +97,8 @@ def _client_address() -> Iterator[None]:
 def _license_server(world: World, name: str = "license-server", **config) -> LicenseServer:
     server = LicenseServer(name, world.folder, {
         "cache_folder": "data", "cache_length_days": 30, "license_files": ["licenses"],
-        "configuration": "configuration.json", "upload_interval": 0.3,
-        "upstream_timeout": 5, **config})
+        "configuration": "configuration.json", "vendor_public_key": world.vendor_xml,
+        "upload_interval": 0.3, "upstream_timeout": 5, **config})
     HelperMethods.server_address = server.url + "/api/"
     return server
 

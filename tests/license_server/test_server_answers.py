@@ -129,7 +129,8 @@ def test_tampered_floating_license_file_is_not_used(tmp_path):
     path.write_bytes(keys.tamper_skm(path.read_bytes(), MaxNoOfMachines=50))
     options = Options(offline=True, cache_folder=str(tmp_path / "data2"),
                       license_files=[str(path)],
-                      configuration=str(tmp_path / "configuration.json"))
+                      configuration=str(tmp_path / "configuration.json"),
+                      vendor_public_key=keys.xml("vendor"))
     server = cli.build(options)[0]
 
     answer = _call(server, MachineCode="pc-1", FloatingTimeInterval="300")

@@ -84,7 +84,7 @@ def test_edited_configuration_is_refused():
         text, FloatingKeys=[{"ProductId": 7, "Key": "K", "MaxNoOfMachines": 300}])
 
     with pytest.raises(ConfigurationError) as refused:
-        configuration.parse(edited)
+        configuration.parse(edited, vendor_public_key_xml=keys.xml("vendor"))
     assert str(refused.value) == configuration.TAMPERED
 
 
@@ -96,7 +96,8 @@ def test_configuration_signed_by_another_key_is_refused_when_the_vendor_key_is_p
 
 
 def test_expired_configuration_says_so():
-    parsed = configuration.parse(keys.configuration_file(floating={}, valid_for=-60))
+    parsed = configuration.parse(keys.configuration_file(floating={}, valid_for=-60),
+                                 vendor_public_key_xml=keys.xml("vendor"))
 
     with pytest.raises(ConfigurationError) as refused:
         parsed.check_valid()

@@ -15,11 +15,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError
 from apps.core.net import client_ip
-from apps.license_server.uploads import (
-    UNABLE_TO_AUTHENTICATE,
-    license_server_upload,
-    parse_records,
-)
+from apps.license_server.uploads import UNABLE_TO_AUTHENTICATE, license_server_upload
 
 from .. import ratelimit
 from ..views import envelope, error
@@ -34,10 +30,12 @@ def upload_log(request: HttpRequest) -> HttpResponse:
     if ratelimit.is_blocked(ip):
         return error("Too many requests. Please try again later.")
     try:
-        records = parse_records(request.POST.get("Records", ""))
-        result = license_server_upload(token=request.POST.get("token", ""), records=records)
+        # The service checks the token before it reads (and bounds) the records.
+        result = license_server_upload(token=request.POST.get("token", ""),
+                                       records_text=request.POST.get("Records", ""))
     except DomainError as exc:
         if exc.message == UNABLE_TO_AUTHENTICATE:
             ratelimit.record_failure(ip)
         return error(exc.message)
-    return envelope({"stored": result.stored, "duplicates": result.duplicates})
+    return envelope({"stored": result.stored, "duplicates": result.duplicates,
+                     "refused": result.refused})

@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from . import configuration as configuration_module
 from . import crypto
 from . import license_files as license_files_module
@@ -24,6 +26,30 @@ from .upstream import Upstream
 
 logger = logging.getLogger("license_server")
 
+VENDOR_KEY_REQUIRED = (
+    "vendor_public_key is not set (--vendor-public-key, LICENSE_SERVER_VENDOR_PUBLIC_KEY or "
+    "\"vendor_public_key\" in the JSON file). The configuration and license files are checked "
+    "with the vendor's public key, so it must come from the vendor, not from those files: ask "
+    "the vendor for it (their dashboard shows it under License servers, on the "
+    "configuration's page: vendor-public-key.xml) and give its RSAKeyValue XML or the path "
+    "of a file holding it.")
+
+
+def vendor_key(options: Options) -> rsa.RSAPublicKey:
+    """The vendor's public key pinned in the server's own options; ValueError saying what is
+    wrong when it is missing or cannot be read. Never taken from the configuration file: a
+    customer who edits that file can put any key in it."""
+    if not options.vendor_public_key:
+        raise ValueError(VENDOR_KEY_REQUIRED)
+    try:
+        return crypto.public_key_from_xml(options.vendor_public_key)
+    except crypto.KeyFormatError as exc:
+        raise ValueError(f"vendor_public_key: {exc}") from None
+
+
+def needs_vendor_key(options: Options) -> bool:
+    return bool(options.configuration or options.license_files)
+
 
 def read_configuration(options: Options) -> tuple[Configuration | None, str]:
     """The verified configuration (or None) and the error that stops local floating."""
@@ -32,7 +58,7 @@ def read_configuration(options: Options) -> tuple[Configuration | None, str]:
     try:
         text = Path(options.configuration).read_text()
         return configuration_module.parse(
-            text, vendor_public_key_xml=options.vendor_public_key or None), ""
+            text, vendor_public_key_xml=options.vendor_public_key), ""
     except OSError as exc:
         return None, configuration_module.UNREADABLE.format(problem=exc)
     except ConfigurationError as exc:
@@ -43,10 +69,11 @@ def build(options: Options) -> tuple[LicenseServer, Uploader]:
     configuration, problem = read_configuration(options)
     if problem:
         logger.error("%s Relaying still works; local floating is off.", problem)
-    vendor_key = (configuration.vendor_public_key if configuration else
-                  crypto.public_key_from_xml(options.vendor_public_key)
-                  if options.vendor_public_key else None)
-    files, _ = license_files_module.load(options.license_files, vendor_key)
+    try:
+        pinned = vendor_key(options)
+    except ValueError:  # main() refuses to start; here the files are skipped and reported
+        pinned = None
+    files, _ = license_files_module.load(options.license_files, pinned)
     folder = Path(options.cache_folder)
     store = Store(folder / "license-server.sqlite3")
     upstream_url = options.upstream or (configuration.portal if configuration else "")
@@ -68,15 +95,19 @@ def build(options: Options) -> tuple[LicenseServer, Uploader]:
 
 def check(options: Options) -> int:
     """Print what the server would load; exit status 1 if anything is wrong."""
+    key: rsa.RSAPublicKey | None = None
+    if needs_vendor_key(options):
+        try:
+            key = vendor_key(options)
+        except ValueError as exc:
+            print(f"license-server: {exc}")
+            return 1
     configuration, problem = read_configuration(options)
     if configuration:
         print(f"Configuration {configuration.id} ({configuration.name}): signature valid, "
               f"{len(configuration.floating_keys)} floating key(s)")
     if problem:
         print(problem)
-    key = configuration.vendor_public_key if configuration else (
-        crypto.public_key_from_xml(options.vendor_public_key) if options.vendor_public_key
-        else None)
     files, problems = license_files_module.load(options.license_files, key)
     for product_id, key_string in sorted(files):
         print(f"License file for product {product_id}, key {key_string}: signature valid")
@@ -94,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             return check(options)
         if not options.offline and not (options.upstream or options.configuration):
             raise ValueError("give --upstream (the portal's address) or --offline")
+        if needs_vendor_key(options):
+            vendor_key(options)  # refuse to start on a configuration nobody can tie to the vendor
         service, uploader = build(options)
         server = make_server(service, options.host, options.port)
     except (ValueError, OSError, sqlite3.Error) as exc:  # bad option, file, folder or port

@@ -12,8 +12,10 @@ Payload (PascalCase like the LicenseKey object, times in Unix seconds):
     ServerPrivateKey (PKCS#8 PEM), ServerPublicKey (RSAKeyValue XML),
     VendorPublicKey (RSAKeyValue XML), UploadToken.
 
-The signature is checked with the vendor public key the license server is given
-(`vendor_public_key`), falling back to the one in the payload; pinning it is recommended.
+The signature is checked only with the vendor public key pinned in the license server's own
+options (`vendor_public_key`), never with a key read from the file it verifies: whoever can
+edit the file could put their own key in it and re-sign it. VendorPublicKey in the payload
+only words the error when the file was signed with another key than the pinned one.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ TAMPERED = (PREFIX + "the configuration file is not valid (its signature check f
 EXPIRED = (PREFIX + "The configuration has expired. Please contact the vendor for a new one.")
 REVOKED = PREFIX + "the vendor has revoked this configuration. Please contact the vendor."
 UNREADABLE = PREFIX + "the configuration file could not be read: {problem}."
+OTHER_SIGNER = (PREFIX + "the configuration file is not valid (its signature check failed: it "
+                "is not signed with the vendor public key this server is given, "
+                "vendor_public_key). Please check that key, or contact the vendor.")
+NOT_PINNED = (PREFIX + "no vendor public key is given (vendor_public_key), so the "
+              "configuration file cannot be checked.")
 
 
 class ConfigurationError(Exception):
@@ -71,8 +78,11 @@ def build_file(payload: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
     }, indent=2)
 
 
-def _payload(text: str, vendor_key_xml: str | None) -> tuple[dict[str, Any], rsa.RSAPublicKey]:
+def _payload(text: str, vendor_key_xml: str) -> tuple[dict[str, Any], rsa.RSAPublicKey]:
+    if not vendor_key_xml:
+        raise ConfigurationError(NOT_PINNED)
     try:
+        key = crypto.public_key_from_xml(vendor_key_xml)
         outer = json.loads(text)
         if outer.get("format") != FORMAT or outer.get("version") != VERSION:
             raise ValueError("not a license-server configuration of a known version")
@@ -81,17 +91,28 @@ def _payload(text: str, vendor_key_xml: str | None) -> tuple[dict[str, Any], rsa
         if data is None or signature is None:
             raise ValueError("damaged base64")
         payload = json.loads(data)
-        key = crypto.public_key_from_xml(vendor_key_xml or payload["VendorPublicKey"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigurationError(UNREADABLE.format(problem=exc)) from None
     if not crypto.verify(key, data, signature):
-        raise ConfigurationError(TAMPERED)
+        raise ConfigurationError(OTHER_SIGNER if _names_another_key(payload, key) else TAMPERED)
     return payload, key
 
 
-def parse(text: str, *, vendor_public_key_xml: str | None = None) -> Configuration:
-    """Read and verify a configuration file; raises ConfigurationError with a clear message.
-    Expiry is not checked here (an expired file still lets the server relay and upload)."""
+def _names_another_key(payload: Any, pinned: rsa.RSAPublicKey) -> bool:
+    """Whether the (unverified) payload names a vendor key other than the pinned one: only
+    to word the error (a key rotation, or a file re-signed with someone else's key)."""
+    try:
+        named = crypto.public_key_from_xml(str(payload["VendorPublicKey"]))
+    except (KeyError, TypeError, crypto.KeyFormatError):
+        return False
+    return named.public_numbers() != pinned.public_numbers()
+
+
+def parse(text: str, *, vendor_public_key_xml: str) -> Configuration:
+    """Read and verify a configuration file against the pinned vendor public key (RSAKeyValue
+    XML from the server's options, never from the file); raises ConfigurationError with a
+    clear message. Expiry is not checked here (an expired file still lets the server relay
+    and upload)."""
     payload, vendor_key = _payload(text, vendor_public_key_xml)
     try:
         floating = {(int(item["ProductId"]), str(item["Key"])): int(item["MaxNoOfMachines"])

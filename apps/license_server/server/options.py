@@ -28,7 +28,9 @@ class Options:
     license_files: list[str] = field(default_factory=list)
     local_floating: bool = True
     configuration: str = ""  # the vendor-issued configuration file
-    vendor_public_key: str = ""  # RSAKeyValue XML, or a path to a file holding it
+    # The vendor's RSAKeyValue XML, or a path to a file holding it. Required with a
+    # configuration or license files: they are checked with this key only.
+    vendor_public_key: str = ""
     upload_interval: float = 60.0  # seconds between attempts to upload the journal
     upstream_timeout: float = 10.0
 
@@ -61,7 +63,14 @@ def _from_file(path: str) -> dict[str, Any]:
             values[name] = [str(base / p) for p in values[name]]
         elif values.get(name):
             values[name] = str(base / values[name])
+    key = values.get("vendor_public_key")
+    if key and not _is_xml(key):  # a path to the file holding it
+        values["vendor_public_key"] = str(base / key)
     return values
+
+
+def _is_xml(value: str) -> bool:
+    return "<RSAKeyValue>" in value
 
 
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:
@@ -92,7 +101,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--local-floating", action=argparse.BooleanOptionalAction, default=None,
                    help="hand out floating seats locally when the portal is unreachable")
     p.add_argument("--configuration", help="the configuration file issued by the vendor")
-    p.add_argument("--vendor-public-key", help="vendor's RSAKeyValue XML, or a file with it")
+    p.add_argument("--vendor-public-key", help=(
+        "vendor's RSAKeyValue XML, or a file with it; required with a configuration or "
+        "license files (from the vendor, never from those files)"))
     p.add_argument("--upload-interval", type=float, help="seconds between log uploads")
     p.add_argument("--upstream-timeout", type=float, help="seconds to wait for the portal")
     p.add_argument("--check", action="store_true",
@@ -116,6 +127,9 @@ def load(argv: list[str] | None = None, environ: dict[str, str] | None = None
             values[f.name] = _coerce(f.name, flag)
     options = Options(**values)
     key = options.vendor_public_key
-    if key and "<RSAKeyValue>" not in key:
-        options.vendor_public_key = Path(key).read_text()
+    if key and not _is_xml(key):
+        try:
+            options.vendor_public_key = Path(key).read_text()
+        except OSError as exc:
+            raise ValueError(f"vendor_public_key: cannot read {key}: {exc.strerror}") from None
     return options, args.check

@@ -73,6 +73,12 @@ class Uploader:
                 if answer.get("message") == PORTAL_REVOKED:
                     self.on_revoked()
                 return False
+            if answer.get("refused"):
+                # Outside what the configuration covers (another customer's key, or a time
+                # outside its validity; see docs/license-server.md): sending them again
+                # would change nothing, so they are marked uploaded like the others.
+                logger.warning("The portal refused %s journal record(s) this configuration "
+                               "does not cover", answer["refused"])
             try:
                 self.store.mark_uploaded([r["Id"] for r in batch])
             except StorageError:

@@ -1,5 +1,5 @@
 """License-server configurations: list, issue (the signed file is shown once), detail with
-the server's public key, revoke."""
+the server's public key and the vendor public key the server pins, revoke."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import access_license_server_configuration, vendor_member
 from apps.core.errors import DomainError
 from apps.license_server.models import LicenseServerConfiguration
+from apps.license_server.selectors import vendor_public_key_xml
 from apps.license_server.services import (
     license_server_configuration_create,
     license_server_configuration_revoke,
@@ -55,7 +56,8 @@ def license_server_create(request: HttpRequest) -> HttpResponse:
             return render(request, "vendor_portal/license_server_created.html", {
                 "configuration": configuration, "file_text": text,
                 "file_b64": base64.b64encode(text.encode()).decode(),
-                "public_key_xml": public_key_xml(configuration)})
+                "public_key_xml": public_key_xml(configuration),
+                **_vendor_key(configuration)})
     return render(request, "vendor_portal/license_server_form.html", {"form": form})
 
 
@@ -65,7 +67,13 @@ def license_server_detail(request: HttpRequest, configuration_id: int) -> HttpRe
     return render(request, "vendor_portal/license_server_detail.html", {
         "configuration": configuration,
         "keys": configuration.keys.select_related("product"),
-        "public_key_xml": public_key_xml(configuration)})
+        "public_key_xml": public_key_xml(configuration), **_vendor_key(configuration)})
+
+
+def _vendor_key(configuration: LicenseServerConfiguration) -> dict[str, str]:
+    """The key the customer pins in the license server (it never trusts the one in the file)."""
+    xml = vendor_public_key_xml(configuration)
+    return {"vendor_key_xml": xml, "vendor_key_b64": base64.b64encode(xml.encode()).decode()}
 
 
 @require_POST
