@@ -124,12 +124,12 @@ def test_save_as_template_without_a_name_creates_nothing(tenant, owner_client):
 def test_a_refused_template_rolls_back_the_keys(tenant, owner_client, monkeypatch):
     """One transaction: keys and template are created together or not at all."""
     from apps.core.errors import DomainError
-    from apps.vendor_portal.views import keys
+    from apps.licensing.services import issuing
 
     def refuse(**kwargs):
         raise DomainError("Refused for the test.", field="template_name")
 
-    monkeypatch.setattr(keys, "template_create", refuse)
+    monkeypatch.setattr(issuing, "template_create", refuse)
     before = LicenseKey.objects.count()
     response = owner_client.post(reverse("vendor_portal:key_create", args=[tenant.product.pk]),
                                  {**KEY_DATA, "save_as_template": "on", "template_name": "X"})

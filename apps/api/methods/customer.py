@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.urls import reverse
 
-from apps.licensing import services, states
+from apps.licensing import states
 from apps.licensing.license_payload import basic_key
 from apps.licensing.models import Customer
-from apps.licensing.services.catalog import (
-    customer_for_secret,
-    customer_portal_invitation_create,
-    customer_secret_reset,
-)
+from apps.licensing.services.catalog import customer_for_secret
+from apps.licensing.services.issuing import NewCustomer, customer_add
 
 from .. import access, errors
 from ..access import Reach
@@ -23,27 +19,24 @@ from ..errors import ApiError
 from ..registry import Param, api_method
 
 
-def create_customer_from_params(ctx: ApiContext, *, reuse_by_email: bool = False
-                                ) -> tuple[Customer, str | None]:
-    """Create a customer from Name/Email/CompanyName/Notes/AllowActivationManagement; with
-    `reuse_by_email`, return the vendor's customer with that e-mail if there is one. Returns
-    (customer, new secret)."""
+def new_customer_from_params(ctx: ApiContext, *, reuse_by_email: bool = False
+                             ) -> NewCustomer:
+    """The customer that Name/Email/CompanyName/Notes/AllowActivationManagement describe."""
     params = ctx.params
-    name = params.str("Name", max_length=100)
-    email = params.str("Email", max_length=100)
-    company = params.str("CompanyName", max_length=100)
-    notes = params.str("Notes", max_length=1000)
-    allow_management = params.bool("AllowActivationManagement", False)
-    if reuse_by_email and email:
-        existing = Customer.objects.filter(vendor=ctx.vendor, email__iexact=email).first()
-        if existing is not None:
-            return existing, None
-    # Cryptolens accepts a customer with no details; so do we, named "Customer".
-    customer = services.customer_create(
-        vendor=ctx.vendor, actor=ctx.actor, name=name if (name or email or company)
-        else "Customer", email=email, company_name=company, notes=notes,
-        allow_activation_management=allow_management)
-    return customer, customer_secret_reset(customer=customer, actor=ctx.actor)
+    return NewCustomer(
+        name=params.str("Name", max_length=100), email=params.str("Email", max_length=100),
+        company_name=params.str("CompanyName", max_length=100),
+        notes=params.str("Notes", max_length=1000),
+        allow_activation_management=params.bool("AllowActivationManagement", False),
+        reuse_by_email=reuse_by_email)
+
+
+def portal_link(ctx: ApiContext, token: str | None) -> str:
+    """The address of a customer-portal invitation whose token was just made, or ""."""
+    if not token:
+        return ""
+    return ctx.request.build_absolute_uri(
+        reverse("customer_portal:join", kwargs={"token": token}))
 
 
 @api_method(
@@ -63,23 +56,12 @@ def create_customer_from_params(ctx: ApiContext, *, reuse_by_email: bool = False
     errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT),
 )
 def add_customer(ctx: ApiContext) -> dict[str, Any]:
-    with transaction.atomic():
-        customer, secret = create_customer_from_params(ctx)
-        portal_link = portal_link_if_asked(ctx, customer)
+    added = customer_add(vendor=ctx.vendor, actor=ctx.actor,
+                         details=new_customer_from_params(ctx),
+                         portal_invitation=ctx.params.bool("EnableCustomerAssociation", False))
     ctx.record.state = states.OTHER_OK
-    return {"customerId": customer.pk, "secret": secret or "", "portalLink": portal_link}
-
-
-def portal_link_if_asked(ctx: ApiContext, customer: Customer) -> str:
-    """With EnableCustomerAssociation=true: the URL of a new invitation to the customer
-    portal for `customer` (its token shown only here); else ""."""
-    if not ctx.params.bool("EnableCustomerAssociation", False):
-        return ""
-    _, token = customer_portal_invitation_create(
-        customer=customer, actor=ctx.actor,
-        can_manage_activations=customer.allow_activation_management)
-    return ctx.request.build_absolute_uri(
-        reverse("customer_portal:join", kwargs={"token": token}))
+    return {"customerId": added.customer.pk, "secret": added.secret or "",
+            "portalLink": portal_link(ctx, added.portal_token)}
 
 
 def _licenses(ctx: ApiContext, customer: Customer) -> dict[str, Any]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from apps.core.errors import DomainError
 from apps.licensing import services, states
 from apps.licensing.models import MAX_NOTES_LENGTH, Customer
+from apps.licensing.services.issuing import keys_issue
 from apps.licensing.services.keys import NOTES_TOO_LONG
 from apps.licensing.services.resellers import key_create_from_template
 from apps.licensing.services.seats import Device, key_activate, key_deactivate
@@ -32,7 +31,7 @@ from .common import (
     prefetch,
     reload_activations,
 )
-from .customer import create_customer_from_params, portal_link_if_asked
+from .customer import new_customer_from_params, portal_link
 
 P_MACHINE = Param("MachineCode", "string", "Identifies the device (at most 128 characters).")
 P_FRIENDLY = Param("FriendlyName", "string", "A label for the device, e.g. its host name.")
@@ -172,34 +171,33 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
     params = ctx.params
     notes = params.str("Notes", max_length=MAX_NOTES_LENGTH, message=NOTES_TOO_LONG)
     count = params.int("NoOfKeys", 1, minimum=1, maximum=1000)
-    new_customer = params.bool("NewCustomer") or params.bool("AddOrUseExistingCustomer")
-    portal_link = ""
-    with transaction.atomic():
-        customer = None
-        if new_customer:
-            if not ctx.has_permission("customer.AddCustomer"):
-                raise ApiError(errors.ACCESS_DENIED)
-            customer = create_customer_from_params(
-                ctx, reuse_by_email=params.bool("AddOrUseExistingCustomer"))[0]
-            portal_link = portal_link_if_asked(ctx, customer)
-        elif params.int("CustomerId", 0):
-            customer = Customer.objects.filter(vendor=ctx.vendor,
-                                               pk=params.int("CustomerId")).first()
-            if customer is None:
-                raise ApiError(errors.CUSTOMER_NOT_FOUND)
-        spec = services.KeySpec(
-            period=params.int("Period", 0, minimum=0, maximum=36500),
-            features=_features(ctx), notes=notes, block=params.bool("Block"),
-            customer=customer,
-            max_no_of_machines=params.int("MaxNoOfMachines", 0, minimum=0, maximum=10**6),
-            trial_activation=params.bool("TrialActivation"),
-            allowed_machines=params.str("AllowedMachines", max_length=100_000),
-        )
-        try:
-            keys = services.key_create(product=product, actor=ctx.actor, spec=spec,
-                                       count=count)
-        except DomainError as exc:
-            raise _domain(exc, states.KEY_CREATION_FAILED) from None
+    new_customer = None
+    customer = None
+    if params.bool("NewCustomer") or params.bool("AddOrUseExistingCustomer"):
+        if not ctx.has_permission("customer.AddCustomer"):
+            raise ApiError(errors.ACCESS_DENIED)
+        new_customer = new_customer_from_params(
+            ctx, reuse_by_email=params.bool("AddOrUseExistingCustomer"))
+    elif params.int("CustomerId", 0):
+        customer = Customer.objects.filter(vendor=ctx.vendor,
+                                           pk=params.int("CustomerId")).first()
+        if customer is None:
+            raise ApiError(errors.CUSTOMER_NOT_FOUND)
+    spec = services.KeySpec(
+        period=params.int("Period", 0, minimum=0, maximum=36500),
+        features=_features(ctx), notes=notes, block=params.bool("Block"), customer=customer,
+        max_no_of_machines=params.int("MaxNoOfMachines", 0, minimum=0, maximum=10**6),
+        trial_activation=params.bool("TrialActivation"),
+        allowed_machines=params.str("AllowedMachines", max_length=100_000),
+    )
+    try:
+        issued = keys_issue(
+            product=product, actor=ctx.actor, spec=spec, count=count, new_customer=new_customer,
+            portal_invitation=new_customer is not None
+            and ctx.params.bool("EnableCustomerAssociation", False))
+    except DomainError as exc:
+        raise _domain(exc, states.KEY_CREATION_FAILED) from None
+    keys, customer = issued.keys, issued.customer
     ctx.record.state = states.KEY_CREATED
     ctx.record.key = keys[0].key
     body: dict[str, Any] = {"key": keys[0].key}
@@ -207,8 +205,8 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
         body["keys"] = [k.key for k in keys]
     if customer is not None:
         body["customerId"] = customer.pk
-    if portal_link:
-        body["portalLink"] = portal_link
+    if issued.portal_token:
+        body["portalLink"] = portal_link(ctx, issued.portal_token)
     return body
 
 

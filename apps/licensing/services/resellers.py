@@ -41,6 +41,8 @@ INVITATION_DAYS = 14
 
 
 def _check_template(fields: dict[str, Any]) -> None:
+    if "name" in fields and not 1 <= len(str(fields["name"]).strip()) <= 100:
+        raise DomainError("A template needs a name of at most 100 characters.", field="name")
     if len(fields.get("notes", "")) > MAX_NOTES_LENGTH:
         raise DomainError("The notes field cannot be more than 500 characters.", field="notes")
     for item in fields.get("data_objects") or []:

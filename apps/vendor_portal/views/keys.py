@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -9,8 +8,8 @@ from apps.core.errors import DomainError
 from apps.licensing import selectors, services
 from apps.licensing.audit import Actor
 from apps.licensing.models import Customer, ObjectLogEntry
+from apps.licensing.services.issuing import NewCustomer, keys_issue
 from apps.licensing.services.keys import KEY_EDIT_FIELDS
-from apps.licensing.services.resellers import template_create
 
 from ..forms import (
     FEATURE_FIELDS,
@@ -70,32 +69,21 @@ def key_create(request: HttpRequest, product_id: int) -> HttpResponse:
     return render(request, "vendor_portal/key_create.html", {"form": form, "product": product})
 
 
-@transaction.atomic
 def _create_keys(request: HttpRequest, product, data: dict) -> list:
-    # One transaction: a new customer is never left behind by a refused key batch.
-    actor = Actor.for_user(request.user)
-    customer = data["customer"]
-    if data["has_new_customer"]:
-        customer = services.customer_create(
-            vendor=request.vendor, actor=actor, name=data["new_customer_name"],
-            email=data["new_customer_email"], company_name=data["new_customer_company"],
-        )
+    new_customer = NewCustomer(
+        name=data["new_customer_name"], email=data["new_customer_email"],
+        company_name=data["new_customer_company"]) if data["has_new_customer"] else None
     spec = services.KeySpec(
         period=data["period"], features=[data[f] for f in FEATURE_FIELDS],
-        notes=data["notes"], block=data["block"], customer=customer,
+        notes=data["notes"], block=data["block"], customer=data["customer"],
         max_no_of_machines=data["max_no_of_machines"], trial_activation=data["trial_activation"],
         allowed_machines=data["allowed_machines"],
         automatic_activation=data["automatic_activation"],
     )
-    keys = services.key_create(product=product, actor=actor, spec=spec, count=data["count"])
-    if data["save_as_template"]:
-        template_create(
-            product=product, actor=actor, name=data["template_name"].strip(),
-            period=data["period"], max_no_of_machines=data["max_no_of_machines"],
-            trial_activation=data["trial_activation"], notes=data["notes"],
-            automatic_activation=data["automatic_activation"],
-            allowed_machines=data["allowed_machines"], **{f: data[f] for f in FEATURE_FIELDS})
-    return keys
+    return keys_issue(product=product, actor=Actor.for_user(request.user), spec=spec,
+                      count=data["count"], new_customer=new_customer,
+                      template_name=data["template_name"] if data["save_as_template"] else ""
+                      ).keys
 
 
 @vendor_member("read")
