@@ -403,11 +403,20 @@ class WebApiLog(models.Model):
     token_id = models.BigIntegerField(null=True, blank=True)
     # ISO 3166 alpha-2 code of the caller's IP, from the vendor-configured GeoIP database.
     country = models.CharField(max_length=2, blank=True, default="", db_default="")
+    # The Id a row had in the log it was imported from (a Cryptolens export, another
+    # install). Unique per vendor, so a file imported twice adds nothing; the row's own
+    # primary key is always this table's.
+    source_id = models.BigIntegerField(null=True, blank=True)
 
     objects = WebApiLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "source_id"],
+                                    condition=Q(source_id__isnull=False),
+                                    name="webapilog_unique_source_id"),
+        ]
         indexes = [
             models.Index(fields=["vendor", "-id"]),
             models.Index(fields=["vendor", "product_id", "key", "-id"]),

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.color import no_style
 from django.core.validators import validate_ipv46_address
 from django.db import connection, transaction
-from django.db.models import Q
-from django.db.models.functions import Mod
+from django.db.models import BigIntegerField, Min, Q
+from django.db.models.functions import Coalesce, Mod
 
 from apps.accounts.models import Vendor
 from apps.core.csvexport import safe_cell
@@ -32,7 +31,7 @@ COLUMNS = ["Id", "ProductId", "Key", "IP", "Time", "State", "MachineCode", "Frie
            "FloatingExpires", "Method", "Country"]
 REQUIRED_COLUMNS = ("id", "state", "time")
 IMPORT_METHOD = "import"
-COPY_FIELDS = ("id", "vendor_id", "time", "product_id", "key", "ip", "state", "machine_code",
+COPY_FIELDS = ("source_id", "vendor_id", "time", "product_id", "key", "ip", "state", "machine_code",
                "friendly_name", "floating_expires", "method", "user_agent", "country")
 BATCH_SIZE = 5000
 MAX_BIGINT = 2**63 - 1
@@ -82,13 +81,26 @@ def _unix(value: dt.datetime | None) -> int | str:
 def export_rows(rows) -> Iterator[list[Any]]:
     """CSV rows (header first) of a log queryset, read in chunks so memory stays flat."""
     yield COLUMNS
-    fields = ("id", "product_id", "key", "ip", "time", "state", "machine_code",
+    # A row imported from another log keeps showing the Id it had there.
+    rows = rows.annotate(export_id=Coalesce("source_id", "id",
+                                            output_field=BigIntegerField()))
+    fields = ("export_id", "product_id", "key", "ip", "time", "state", "machine_code",
               "friendly_name", "floating_expires", "method", "country")
     for (pk, product_id, key, ip, time, state, machine_code, friendly_name, floating_expires,
          method, country) in rows.values_list(*fields).iterator(chunk_size=2000):
         yield [pk, "" if product_id is None else product_id, safe_cell(key), ip or "",
                _unix(time), state, safe_cell(machine_code), safe_cell(friendly_name),
                _unix(floating_expires), safe_cell(method), country]
+
+
+def source_ids(*, vendor: Vendor, ids: Iterable[int], chunk: int = 20_000) -> dict[int, int]:
+    """{row id: source Id} for those of the vendor's rows that came from an imported file."""
+    wanted, found = sorted(set(ids)), {}
+    for start in range(0, len(wanted), chunk):
+        found.update(WebApiLog.objects.filter(
+            vendor=vendor, id__in=wanted[start:start + chunk], source_id__isnull=False)
+            .values_list("id", "source_id"))
+    return found
 
 
 # --- Writing: the streaming import. ---
@@ -102,9 +114,9 @@ class RowError(ValueError):
 class ImportResult:
     read: int = 0
     inserted: int = 0
-    skipped: int = 0  # the Id is already in the log (this file's earlier rows included)
+    skipped: int = 0  # the Id was imported before (this file's earlier rows included)
+    lowest_id: int | None = None  # of the rows stored: derived report tables re-read from it
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
-    lowest_id: int | None = None  # of the rows read: derived report tables re-read from it
 
 
 def _unquote(value: str) -> str:
@@ -189,8 +201,10 @@ def parse_row(vendor: Vendor, cells: dict[str, str]) -> tuple:
 
 
 def _save_batch(batch: list[tuple], result: ImportResult) -> None:
-    present = set(WebApiLog.objects.filter(pk__in=[row[0] for row in batch])
-                  .values_list("pk", flat=True))
+    vendor_id = batch[0][1]
+    present = set(WebApiLog.objects.filter(vendor_id=vendor_id,
+                                           source_id__in=[row[0] for row in batch])
+                  .values_list("source_id", flat=True))
     fresh: dict[int, WebApiLog] = {}
     for row in batch:
         if row[0] not in present and row[0] not in fresh:
@@ -198,37 +212,41 @@ def _save_batch(batch: list[tuple], result: ImportResult) -> None:
     with transaction.atomic():
         # ignore_conflicts: a row written meanwhile by a concurrent import is skipped, not fatal.
         WebApiLog.objects.bulk_create(fresh.values(), ignore_conflicts=True)
+    _note_lowest(result, WebApiLog.objects.filter(vendor_id=vendor_id, source_id__in=list(fresh))
+                 .aggregate(low=Min("id"))["low"])
     result.inserted += len(fresh)
     result.skipped += len(batch) - len(fresh)
 
 
+def _note_lowest(result: ImportResult, low: int | None) -> None:
+    if low is not None and (result.lowest_id is None or low < result.lowest_id):
+        result.lowest_id = low
+
+
 def _save_batch_postgresql(batch: list[tuple], result: ImportResult) -> None:
     """COPY into a scratch table, then one INSERT ... ON CONFLICT DO NOTHING: several times
-    faster than a multi-row INSERT built by the ORM, which matters for millions of rows."""
+    faster than a multi-row INSERT built by the ORM, which matters for millions of rows. The
+    conflict is on (vendor, source Id): each vendor's imported Ids are its own."""
     table = connection.ops.quote_name(WebApiLog._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in COPY_FIELDS)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS weblog_import "
-                       f"(LIKE {table} INCLUDING DEFAULTS)")
+        # Only the copied columns: the table's own id comes from its sequence on INSERT.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS weblog_import AS "  # noqa: S608
+                       f"SELECT {columns} FROM {table} WITH NO DATA")
         cursor.execute("TRUNCATE weblog_import")
         with cursor.cursor.copy(f"COPY weblog_import ({columns}) FROM STDIN") as copy:
             for row in batch:
                 copy.write_row(row)
         # Only quoted identifiers from the model go into this SQL; the values went by COPY.
         insert = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM weblog_import"  # noqa: S608
-        cursor.execute(insert + " ON CONFLICT (id) DO NOTHING")
-        inserted = cursor.rowcount
+        stored = (f"WITH stored AS ({insert} ON CONFLICT (vendor_id, source_id) "  # noqa: S608
+                  "WHERE source_id IS NOT NULL DO NOTHING RETURNING id) "
+                  "SELECT COUNT(*), MIN(id) FROM stored")
+        cursor.execute(stored)
+        inserted, low = cursor.fetchone()
+    _note_lowest(result, low)
     result.inserted += inserted
     result.skipped += len(batch) - inserted
-
-
-def _reset_id_sequence() -> None:
-    """After explicit ids, point PostgreSQL's sequence past them so new API calls don't collide
-    (SQLite's AUTOINCREMENT follows the largest id by itself)."""
-    statements = connection.ops.sequence_reset_sql(no_style(), [WebApiLog])
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
 
 
 def _records(reader, result: ImportResult) -> Iterator[list[str]]:
@@ -245,9 +263,10 @@ def _records(reader, result: ImportResult) -> Iterator[list[str]]:
 
 def webapi_log_import(*, vendor: Vendor, lines: Iterable[str],
                       batch_size: int = BATCH_SIZE) -> ImportResult:
-    """Load a log CSV into `vendor`'s log, keeping each row's Id, in batches.
+    """Load a log CSV into `vendor`'s log in batches, each row's Id kept as its source Id.
 
-    Idempotent per Id: rows whose Id is already present are skipped. Malformed rows are
+    Idempotent per vendor and Id: rows whose Id this vendor imported before are skipped;
+    another vendor's rows, and the vendor's own calls, never collide with them. Malformed rows are
     rejected with their line number and never stop the import. Product and key are stored as
     given; they need not exist (a log also records calls with mistyped or guessed keys)."""
     reader = csv.reader(lines)
@@ -265,10 +284,8 @@ def webapi_log_import(*, vendor: Vendor, lines: Iterable[str],
         try:
             if len(cells) > len(names):
                 raise RowError(f"{len(cells)} cells for {len(names)} columns")
-            row = parse_row(vendor, dict(zip(names, (c.strip() for c in cells), strict=False)))
-            batch.append(row)
-            if result.lowest_id is None or row[0] < result.lowest_id:
-                result.lowest_id = row[0]
+            batch.append(parse_row(vendor, dict(zip(names, (c.strip() for c in cells),
+                                                    strict=False))))
         except RowError as error:
             result.rejected.append((reader.line_num, str(error)))
         if len(batch) >= batch_size:
@@ -276,8 +293,8 @@ def webapi_log_import(*, vendor: Vendor, lines: Iterable[str],
             batch = []
     if batch:
         save(batch, result)
-    if result.inserted:
-        _reset_id_sequence()
-        # Imported rows may carry ids below what the floating sessions have read.
+    if result.inserted and result.lowest_id is not None:
+        # The new rows' ids come from the table's sequence, above what the floating sessions
+        # have read; should one be below (a concurrent writer), it is read again too.
         floating_sessions_rewind(vendor=vendor, before_id=result.lowest_id)
     return result

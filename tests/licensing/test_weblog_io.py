@@ -30,9 +30,9 @@ def _log(vendor, **fields) -> WebApiLog:
 
 
 def _fields(entry: WebApiLog) -> tuple:
-    return (entry.pk, entry.vendor_id, entry.time, entry.product_id, entry.key, entry.ip,
-            entry.state, entry.machine_code, entry.friendly_name, entry.floating_expires,
-            entry.method, entry.country)
+    return (entry.source_id or entry.pk, entry.vendor_id, entry.time, entry.product_id,
+            entry.key, entry.ip, entry.state, entry.machine_code, entry.friendly_name,
+            entry.floating_expires, entry.method, entry.country)
 
 
 def _write(tmp_path, lines: list[str]) -> str:
@@ -88,7 +88,7 @@ def test_reimport_is_idempotent_per_id(vendor, tmp_path):
 
     output = _import(path)
 
-    assert sorted(WebApiLog.objects.values_list("pk", flat=True)) == [501, 502]
+    assert sorted(WebApiLog.objects.values_list("source_id", flat=True)) == [501, 502]
     assert "0 inserted, 2 skipped as already present" in output
 
 
@@ -108,8 +108,8 @@ def test_malformed_rows_are_reported_with_line_numbers_and_skipped(vendor, tmp_p
 
     output = _import(path)
 
-    assert sorted(WebApiLog.objects.values_list("pk", flat=True)) == [601, 608]
-    assert WebApiLog.objects.get(pk=608).country == "SE"
+    assert sorted(WebApiLog.objects.values_list("source_id", flat=True)) == [601, 608]
+    assert WebApiLog.objects.get(source_id=608).country == "SE"
     assert "Read 9 rows" in output and "2 inserted" in output and "7 rejected" in output
     for line in (3, 4, 5, 6, 7, 8, 10):
         assert f"line {line}:" in output
@@ -152,4 +152,29 @@ def test_small_batches_insert_every_row_and_new_calls_get_fresh_ids(vendor):
     result = webapi_log_import(vendor=vendor, lines=lines, batch_size=3)
 
     assert (result.read, result.inserted, result.skipped) == (7, 7, 0)
-    assert _log(vendor).pk > 906  # PostgreSQL's sequence was moved past the imported ids
+    assert sorted(WebApiLog.objects.values_list("source_id", flat=True)) == list(range(900, 907))
+    assert _log(vendor).source_id is None  # the vendor's own calls have no source Id
+
+
+def test_overlapping_ids_of_two_vendors_and_of_own_calls_are_all_stored(vendor, tmp_path):
+    """Ids in a file are the source log's: they collide with nobody's rows."""
+    other = make_vendor("Second importer", owner=UserFactory(email="owner@second.example"))
+    own = [_log(vendor, key=f"OWN-{n}") for n in range(3)]
+    taken = [entry.pk for entry in own]
+    lines = [HEADER] + [f"{pk},1,FILE-{pk},,1709294400,1010,,,,GetKey," for pk in
+                        [*taken, taken[-1] + 1, taken[-1] + 2]]
+    path = _write(tmp_path, lines)
+
+    first = _import(path)
+    second = _import(path, "owner@second.example")
+    again = _import(path)
+
+    for target in (vendor, other):
+        imported = WebApiLog.objects.filter(vendor=target, source_id__isnull=False)
+        assert sorted(imported.values_list("source_id", flat=True)) == \
+            [*taken, taken[-1] + 1, taken[-1] + 2]
+    assert WebApiLog.objects.filter(vendor=vendor).count() == 3 + 5
+    assert "5 inserted, 0 skipped" in first and "5 inserted, 0 skipped" in second
+    assert "0 inserted, 5 skipped as already present" in again
+    exported = list(export_rows(WebApiLog.objects.filter(vendor=other).order_by("id")))
+    assert [row[0] for row in exported[1:]] == [*taken, taken[-1] + 1, taken[-1] + 2]

@@ -1,7 +1,8 @@
 """`python manage.py detect_anomalies --vendor EMAIL [--since ISO-or-unix] [--output FILE]`:
 score the vendor's Web API log with the active detector (training one first if there is none)
 and store the findings, as the Celery task does every few minutes. With --output, every
-scored group, flagged or not, is written as one JSON object per line."""
+scored group, flagged or not, is written as one JSON object per line, its rows named by the
+Id they had in the file they were imported from (where they were imported), like an export."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.anomalies.services import anomaly_detect
 from apps.licensing.management.commands.import_webapi_log import owned_vendor
+from apps.licensing.weblog_io import source_ids
 
 
 def parse_since(value: str) -> dt.datetime:
@@ -46,9 +48,13 @@ class Command(BaseCommand):
             raise CommandError("No detector could be trained: see the failed version on the "
                                "model page (or run train_anomaly_model).")
         if options["output"]:
+            named = source_ids(vendor=vendor, ids=(i for group in result.scored
+                                                   for i in group.log_ids))
             with open(options["output"], "w", encoding="utf-8") as out:
                 for group in result.scored:
-                    out.write(json.dumps(group.as_json()) + "\n")
+                    line = group.as_json()
+                    line["log_ids"] = [named.get(i, i) for i in group.log_ids]
+                    out.write(json.dumps(line) + "\n")
         flagged = sum(1 for group in result.scored if group.anomaly)
         self.stdout.write(
             f"{vendor.name}: scored {result.rows} rows in {len(result.scored)} groups with "

@@ -1,6 +1,6 @@
 """`python manage.py import_webapi_log FILE.csv --vendor EMAIL`: load a Web API log export
 (Cryptolens' CSV format) into the log of the vendor that EMAIL owns. Safe to run again: rows
-whose Id is already present are skipped."""
+whose Id this vendor imported before are skipped."""
 
 from __future__ import annotations
 
