@@ -1,4 +1,4 @@
-"""The customer portal's place in the shared layout: a header link and the customer switcher."""
+"""The customer portal's place in the layouts: a header link, the customer switcher, the nav."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from django import template
 
 from apps.accounts.access import customer_memberships_of
 from apps.accounts.models import CustomerMembership
+from apps.core.navigation import NavPlace, nav_place
+from apps.customer_portal.navigation import SECTIONS
 
 register = template.Library()
 
@@ -33,3 +35,9 @@ def customer_portal_link(context: template.Context) -> dict:
     request = context.get("request")
     here = getattr(getattr(request, "resolver_match", None), "namespace", "")
     return {"show": bool(_memberships(context)), "current": here == "customer_portal"}
+
+
+@register.simple_tag(takes_context=True)
+def customer_nav(context: template.Context) -> NavPlace:
+    """The current page's place in the customer portal's navigation: `{% customer_nav as nav %}`."""
+    return nav_place(context.get("request"), SECTIONS)

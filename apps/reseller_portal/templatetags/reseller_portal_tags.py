@@ -1,4 +1,4 @@
-"""The reseller portal's place in the shared layout: a header link for resellers."""
+"""The reseller portal's place in the layouts: a header link for resellers, the nav."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from django import template
 
 from apps.accounts.access import resellerships_of
 from apps.accounts.models import Reseller
+from apps.core.navigation import NavPlace, nav_place
+from apps.reseller_portal.navigation import SECTIONS
 
 register = template.Library()
 
@@ -33,3 +35,9 @@ def reseller_portal_link(context: template.Context) -> dict:
     request = context.get("request")
     here = getattr(getattr(request, "resolver_match", None), "namespace", "")
     return {"show": bool(_resellerships(context)), "current": here == "reseller_portal"}
+
+
+@register.simple_tag(takes_context=True)
+def reseller_nav(context: template.Context) -> NavPlace:
+    """The current page's place in the reseller portal's navigation: `{% reseller_nav as nav %}`."""
+    return nav_place(context.get("request"), SECTIONS)

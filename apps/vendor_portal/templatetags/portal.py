@@ -1,5 +1,8 @@
 from django import forms, template
 
+from apps.core.navigation import NavPlace, nav_place
+from apps.vendor_portal.navigation import MENUS, SECTIONS
+
 register = template.Library()
 
 
@@ -12,3 +15,9 @@ def pick(form: forms.Form, names: str) -> list[forms.BoundField]:
 @register.filter
 def get_item(mapping: dict, key: str):
     return mapping.get(key)
+
+
+@register.simple_tag(takes_context=True)
+def vendor_nav(context: template.Context) -> NavPlace:
+    """The current page's place in the vendor navigation: `{% vendor_nav as nav %}`."""
+    return nav_place(context.get("request"), SECTIONS, MENUS)

@@ -1,0 +1,51 @@
+"""The vendor portal's navigation sections: every view belongs to exactly one.
+
+templates/vendor_portal/layout.html marks the link of the current section;
+tests/vendor_portal/test_navigation.py fails when a URL of the portal is missing here.
+"""
+
+from __future__ import annotations
+
+# Section -> the names of its URLs in this portal's namespace.
+URL_NAMES: dict[str, tuple[str, ...]] = {
+    "dashboard": ("dashboard", "switch_vendor", "organisation_create"),
+    "products": (
+        "product_list", "product_create", "product_edit",
+        "key_list", "key_create", "key_detail", "key_edit", "key_block", "key_extend", "key_log",
+        "activation_deactivate", "data_object_add", "data_object_edit", "data_object_delete",
+        "license_file", "bulk_activation", "machine_code_tools", "machine_code_script",
+        "template_list", "template_create", "template_edit",
+        "activation_form_list", "activation_form_create", "activation_form_edit",
+        "activation_form_delete",
+    ),
+    "customers": (
+        "customer_list", "customer_create", "customer_detail", "customer_edit",
+        "customer_invitation_create", "portal_user_permission", "portal_user_remove",
+        "portal_link_list", "portal_link_create", "portal_link_revoke",
+    ),
+    "resellers": (
+        "reseller_list", "reseller_invite", "reseller_detail", "reseller_log",
+        "right_grant", "right_change", "billing_report",
+    ),
+    "reports": ("usage_report", "floating_report", "floating_catch_up", "webapi_log",
+                "object_log"),
+    "anomalies": (
+        "anomaly_list", "anomaly_detail", "anomaly_mark_expected", "anomaly_block_key",
+        "anomaly_model", "anomaly_settings", "anomaly_retrain",
+    ),
+    "license_servers": ("license_server_list", "license_server_create", "license_server_wheel",
+                        "license_server_detail", "license_server_revoke"),
+    "tokens": ("token_list", "token_create", "token_revoke"),
+    "security": ("security", "signing_key_rotate", "signing_key_retire"),
+    "team": ("member_list", "member_invite", "member_role", "member_remove",
+             "invitation_revoke", "invitation_accept"),
+}
+
+# Full view name -> section, e.g. "vendor_portal:key_detail" -> "products".
+SECTIONS: dict[str, str] = {
+    f"vendor_portal:{name}": section
+    for section, names in URL_NAMES.items() for name in names
+}
+
+# Sections whose links sit under the "Settings" menu rather than in the bar itself.
+MENUS: dict[str, str] = {"tokens": "settings", "security": "settings", "team": "settings"}
