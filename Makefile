@@ -9,14 +9,22 @@ export DEBUG ?= 1
 
 .PHONY: setup run test test-fast lint format migrate check-deploy worker beat bench ci clean
 
-$(STAMP): pyproject.toml
+# The license server (license-server/, its own distribution) is installed too: the tests run it.
+$(STAMP): pyproject.toml license-server/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./license-server
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Its wheel, offered in the vendor dashboard: built offline into LICENSE_SERVER_WHEEL_DIR,
+# again whenever its source changes.
+SERVER_WHEEL_STAMP := $(VENV)/.license-server-wheel
+$(SERVER_WHEEL_STAMP): $(STAMP) $(wildcard license-server/*.toml license-server/*.md license-server/license_server/*.py)
+	$(PY) manage.py build_license_server_wheel
+	touch $(SERVER_WHEEL_STAMP)
+
+setup: $(STAMP) $(SERVER_WHEEL_STAMP)
 
 migrate: setup
 	$(PY) manage.py migrate --noinput

@@ -270,8 +270,12 @@ CELERY_TASK_ROUTES["apps.anomalies.tasks.anomaly_rescore_task"] = {"queue": ANOM
 # The portal's address as customers' license servers reach it, written into each configuration
 # file (they relay to it and upload their logs there). Empty: the address the vendor's browser
 # used when issuing the file. The license server itself reads only LICENSE_SERVER_* variables
-# of its own (apps/license_server/server/options.py), never these settings.
+# of its own (license-server/license_server/options.py), never these settings.
 LICENSE_SERVER_PORTAL_URL = os.environ.get("LICENSE_SERVER_PORTAL_URL", "").rstrip("/")
+# Where `manage.py build_license_server_wheel` writes the license server's wheel, which the
+# vendor dashboard offers for download (`make setup` builds it; so must every deploy).
+LICENSE_SERVER_WHEEL_DIR = Path(os.environ.get("LICENSE_SERVER_WHEEL_DIR")
+                                or BASE_DIR / "license-server" / "dist")
 
 # --- Hardening: rate limits, headers, key rotation (issue 10) ---
 # Rates are "<requests>/<seconds>"; "0" switches one off. Counters live in the cache (Redis

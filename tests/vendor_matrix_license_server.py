@@ -7,9 +7,18 @@ import datetime as dt
 from django.utils import timezone
 
 from apps.license_server.models import LicenseServerConfiguration
+from apps.license_server.wheel import built_wheel
 from tests.matrix import LOGIN
 
-from .vendor_matrix import NOT_ALLOWED, READ_OBJECT, WRITE_OBJECT_POST, WRITE_PAGE, Row, World
+from .vendor_matrix import (
+    NOT_ALLOWED,
+    READ_OBJECT,
+    READ_PAGE,
+    WRITE_OBJECT_POST,
+    WRITE_PAGE,
+    Row,
+    World,
+)
 
 
 def _configuration(w: World) -> dict:
@@ -24,6 +33,10 @@ def _configuration(w: World) -> dict:
 
 # No keys: the other vendor's owner creates one in his own vendor with the same data.
 CONFIGURATION_DATA = {"name": "Matrix site", "valid_until": "2030-01-01", "keys": ""}
+# The license server's wheel: the same file for every vendor, so any member may fetch it. It
+# exists once `make setup` has built it; before, every member gets the page saying how (404).
+# tests/license_server/test_wheel.py checks both cases whatever this checkout holds.
+WHEEL = READ_PAGE if built_wheel() else (LOGIN, 404, 404, 404, 404)
 
 ROWS: dict[str, Row] = {
     "license_server_list": Row(),
@@ -31,6 +44,7 @@ ROWS: dict[str, Row] = {
     "license_server_create": Row(get=WRITE_PAGE, post=(LOGIN, 200, 200, 403, 200),
                                  data=lambda w: CONFIGURATION_DATA),
     "license_server_detail": Row(kwargs=_configuration, get=READ_OBJECT),
+    "license_server_wheel": Row(get=WHEEL),
     "license_server_revoke": Row(kwargs=_configuration, get=NOT_ALLOWED,
                                  post=WRITE_OBJECT_POST),
 }

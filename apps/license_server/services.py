@@ -19,8 +19,8 @@ from apps.licensing.audit import Actor, log_change
 from apps.licensing.models import Customer, LicenseKey
 from apps.licensing.services import signing_key_create
 
+from . import configuration_file
 from .models import LicenseServerConfiguration
-from .server import configuration as configuration_file
 
 MAX_KEYS = 1000
 MAX_VALIDITY_DAYS = 3660

@@ -27,8 +27,8 @@ from apps.core.errors import DomainError
 from apps.licensing import tokens
 from apps.licensing.models import Event, LicenseKey, WebApiLog
 
+from .configuration_file import PORTAL_REVOKED
 from .models import LicenseServerConfiguration, UploadedRecord
-from .server.configuration import PORTAL_REVOKED
 
 MAX_RECORDS_PER_UPLOAD = 500
 # Under Django's 2.5 MB request limit; the server's batches of 200 are about 60 kB.

@@ -85,7 +85,7 @@ def _scenario(url: str, cache: Path) -> bool:
         started.append(portal)
         with log.open("ab") as out:
             server = subprocess.Popen(
-                [common.PYTHON, "-m", "apps.license_server.server", "--host", common.HOST,
+                [common.PYTHON, "-m", "license_server", "--host", common.HOST,
                  "--port", str(server_port), "--upstream", f"http://{common.HOST}:{portal_port}",
                  "--cache-folder", str(cache), "--no-local-floating"],
                 cwd=common.ROOT, env={**env, "PYTHONWARNINGS": "ignore"}, stdout=out,

@@ -1,4 +1,5 @@
-"""RSA keys and signed files for the license-server tests, made without the portal."""
+"""RSA keys and signed files for the license-server tests, made without the portal's database:
+configuration files come from the portal's writer (plain functions), license files from here."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from license_server import crypto
 
-from apps.license_server.server import configuration, crypto
+from apps.license_server import configuration_file as portal_configuration_file
 
 
 @lru_cache(maxsize=4)
@@ -68,7 +70,8 @@ def configuration_file(*, floating: dict[tuple[int, str], int], valid_for: float
                                 for (p, k), n in floating.items()],
                "ServerPrivateKey": pem("server"), "ServerPublicKey": xml("server"),
                "VendorPublicKey": xml("vendor"), "UploadToken": upload_token}
-    return configuration.build_file(payload, lambda d: crypto.sign(private_key("vendor"), d))
+    return portal_configuration_file.build_file(
+        payload, lambda d: crypto.sign(private_key("vendor"), d))
 
 
 def forge_configuration(text: str, signer: str = "attacker", **changes: Any) -> str:
@@ -77,7 +80,8 @@ def forge_configuration(text: str, signer: str = "attacker", **changes: Any) -> 
     outer = json.loads(text)
     payload = json.loads(base64.b64decode(outer["configuration"]))
     payload.update(changes, VendorPublicKey=xml(signer))
-    return configuration.build_file(payload, lambda d: crypto.sign(private_key(signer), d))
+    return portal_configuration_file.build_file(
+        payload, lambda d: crypto.sign(private_key(signer), d))
 
 
 def tamper_configuration(text: str, **changes: Any) -> str:

@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from license_server import configuration as server_configuration
 
 from apps.core.errors import DomainError
 from apps.license_server.models import LicenseServerConfiguration
-from apps.license_server.server import configuration as configuration_file
 from apps.license_server.services import (
     license_server_configuration_create,
     license_server_configuration_revoke,
@@ -37,7 +37,7 @@ def test_issued_file_is_signed_by_the_vendor_and_carries_the_servers_key_pair(te
     configuration, text = _issue(tenant)
 
     vendor_xml = signing.public_key_xml(tenant.vendor.signing_key.public_key_pem)
-    parsed = configuration_file.parse(text, vendor_public_key_xml=vendor_xml)
+    parsed = server_configuration.parse(text, vendor_public_key_xml=vendor_xml)
     assert parsed.floating_keys == {(tenant.product.pk, tenant.key.key): 2}
     assert parsed.portal == "https://portal.example"
     assert parsed.server_public_key_xml == public_key_xml(configuration)
@@ -51,7 +51,7 @@ def _vendor_xml(tenant) -> str:
 def test_the_servers_private_key_and_upload_secret_are_not_stored(tenant):
     configuration, text = _issue(tenant)
 
-    parsed = configuration_file.parse(text, vendor_public_key_xml=_vendor_xml(tenant))
+    parsed = server_configuration.parse(text, vendor_public_key_xml=_vendor_xml(tenant))
     stored = LicenseServerConfiguration.objects.filter(pk=configuration.pk).values().get()
     assert "PRIVATE KEY" not in str(stored)
     assert parsed.upload_token not in str(stored)
@@ -97,7 +97,7 @@ def test_dashboard_shows_the_file_once_and_the_public_key_after(tenant, owner_cl
     configuration = LicenseServerConfiguration.objects.get()
     assert list(configuration.keys.all()) == [tenant.key]
     text = response.context["file_text"]
-    assert configuration_file.parse(
+    assert server_configuration.parse(
         text, vendor_public_key_xml=_vendor_xml(tenant)).id == configuration.pk
     detail = owner_client.get(reverse("vendor_portal:license_server_detail",
                                       args=[configuration.pk])).content.decode()
@@ -137,7 +137,7 @@ def test_dashboard_gives_the_vendor_public_key_the_server_pins(tenant, owner_cli
         assert escape(vendor_xml) in html
         assert f'download="vendor-public-key.xml" href="{download}"' in html
     # The key shown is the one the configuration verifies with.
-    parsed = configuration_file.parse(response.context["file_text"],
+    parsed = server_configuration.parse(response.context["file_text"],
                                       vendor_public_key_xml=detail.context["vendor_key_xml"])
     assert parsed.id == configuration.pk
 
@@ -152,4 +152,4 @@ def test_after_a_key_rotation_the_page_keeps_the_key_that_signed_the_configurati
                                       args=[configuration.pk]))
 
     assert detail.context["vendor_key_xml"] == signing_xml != _vendor_xml(tenant)
-    configuration_file.parse(text, vendor_public_key_xml=detail.context["vendor_key_xml"])
+    server_configuration.parse(text, vendor_public_key_xml=detail.context["vendor_key_xml"])

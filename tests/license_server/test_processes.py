@@ -1,6 +1,7 @@
 """The license server and the portal as real processes, the official `licensing` client
 pointed at the license server: relay, cache, license files, offline floating seats, and the
-journal reaching the portal's Web API log after an outage and a crash.
+journal reaching the portal's Web API log after an outage and a crash; and the server installed
+on its own, from its wheel, into an environment without Django.
 
 PostgreSQL only: the portal process must share the test database, which on SQLite is an
 in-memory database of this process."""
@@ -19,12 +20,14 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.utils import timezone
+from license_server import configuration as server_configuration
+from license_server import wire
 from licensing.internal import HelperMethods
 from licensing.methods import Key
 
-from apps.license_server.server import configuration as configuration_file
-from apps.license_server.server import wire
+from apps.license_server import configuration_file
 from apps.license_server.services import license_server_configuration_create, public_key_xml
+from apps.license_server.wheel import build_wheel
 from apps.licensing import signing
 from apps.licensing.audit import Actor
 from apps.licensing.license_files import license_file
@@ -33,7 +36,7 @@ from apps.licensing.services import token_create
 from tests.factories import ProductFactory, make_key, make_vendor
 
 from . import keys
-from .processes import LicenseServer, Portal
+from .processes import LICENSE_SERVER_COMMAND, LicenseServer, Portal, importable, standalone_install
 
 pytestmark = [
     pytest.mark.postgres,
@@ -94,11 +97,12 @@ def _client_address() -> Iterator[None]:
     HelperMethods.server_address = previous
 
 
-def _license_server(world: World, name: str = "license-server", **config) -> LicenseServer:
+def _license_server(world: World, name: str = "license-server", *,
+                    command: Path = LICENSE_SERVER_COMMAND, **config) -> LicenseServer:
     server = LicenseServer(name, world.folder, {
         "cache_folder": "data", "cache_length_days": 30, "license_files": ["licenses"],
         "configuration": "configuration.json", "vendor_public_key": world.vendor_xml,
-        "upload_interval": 0.3, "upstream_timeout": 5, **config})
+        "upload_interval": 0.3, "upstream_timeout": 5, **config}, command=command)
     HelperMethods.server_address = server.url + "/api/"
     return server
 
@@ -201,8 +205,8 @@ def _expired_configuration(world: World) -> str:
 @pytest.mark.parametrize(("configuration", "message"), [
     (lambda w: keys.tamper_configuration(w.configuration_text, FloatingKeys=[
         {"ProductId": w.product.pk, "Key": w.floating.key, "MaxNoOfMachines": 50}]),
-     configuration_file.TAMPERED),
-    (_expired_configuration, configuration_file.EXPIRED),
+     server_configuration.TAMPERED),
+    (_expired_configuration, server_configuration.EXPIRED),
 ], ids=["edited", "expired"])
 def test_edited_or_expired_configuration_stops_local_floating(world, configuration, message):
     (world.folder / "issued-configuration.json").write_text(configuration(world))
@@ -221,4 +225,26 @@ def test_tampered_license_file_is_refused(world):
     server.start()
     assert _floating(world, "pc-1") == (None, wire.NO_FLOATING_FILE)
     assert server.stats()["license_files"] == []
+    server.stop()
+
+
+def test_the_server_installed_alone_from_its_wheel_relays_an_activate(world, portal, tmp_path):
+    """What the customer's IT does: a fresh environment, the wheel from the dashboard, no
+    network, cryptography and nothing else (here linked in from this environment)."""
+    python = standalone_install(tmp_path / "standalone", build_wheel(folder=tmp_path / "dist"))
+    found = importable(python, ["django", "celery", "torch", "apps", "licensing_portal",
+                                "cryptography", "license_server"], cwd=tmp_path)
+    assert {name for name, path in found.items() if path} == {"cryptography", "license_server"}
+    assert found["license_server"].startswith(str(tmp_path / "standalone" / "venv"))
+
+    portal.start()
+    server = _license_server(world, "standalone", command=python.with_name("license-server"))
+    server.start()
+    activated, message = _activate(world, world.node_locked, "standalone-pc", world.vendor_xml)
+
+    # The client returns a license only when the portal's signature checks out.
+    assert activated is not None, message
+    assert activated.key == world.node_locked.key
+    assert Activation.objects.filter(key=world.node_locked, machine_code="standalone-pc").exists()
+    assert server.stats()["journal"]["total"] == 1
     server.stop()

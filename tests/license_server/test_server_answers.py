@@ -9,11 +9,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-
-from apps.license_server.server import cli, configuration, crypto, wire
-from apps.license_server.server.options import Options
-from apps.license_server.server.store import StorageError
-from apps.license_server.server.uploader import Uploader
+from license_server import cli, configuration, crypto, wire
+from license_server.options import Options
+from license_server.store import StorageError
+from license_server.uploader import Uploader
 
 from . import keys
 

@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from apps.license_server.server import configuration, files, license_files, options
-from apps.license_server.server.cache import DAY, AnswerCache
-from apps.license_server.server.configuration import ConfigurationError
-from apps.license_server.server.store import StorageError, Store
+from license_server import configuration, files, license_files, options
+from license_server.cache import DAY, AnswerCache
+from license_server.configuration import ConfigurationError
+from license_server.store import StorageError, Store
 
 from . import keys
 
@@ -185,7 +184,7 @@ def test_license_files_option_takes_several_paths(tmp_path):
     [],
 ], ids=["bad-scheme", "missing-file", "no-upstream"])
 def test_bad_options_end_with_a_clear_message_not_a_traceback(tmp_path, capsys, argv):
-    from apps.license_server.server import cli
+    from license_server import cli
 
     assert cli.main([*argv, "--cache-folder", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("license-server: ")

@@ -11,10 +11,10 @@ import uuid
 
 import pytest
 from django.utils import timezone
+from license_server import configuration as server_configuration
 
 from apps.core.errors import DomainError
 from apps.license_server.models import LicenseServerConfiguration
-from apps.license_server.server import configuration as configuration_file
 from apps.license_server.services import (
     license_server_configuration_create,
     license_server_configuration_revoke,
@@ -33,7 +33,7 @@ def _issue(tenant, **spec) -> tuple[LicenseServerConfiguration, str]:
         vendor=tenant.vendor, actor=Actor.for_user(tenant.owner), name="Site",
         valid_until=timezone.now() + dt.timedelta(days=30), **spec)
     vendor_xml = signing.public_key_xml(tenant.vendor.signing_key.public_key_pem)
-    return configuration, configuration_file.parse(text, vendor_public_key_xml=vendor_xml
+    return configuration, server_configuration.parse(text, vendor_public_key_xml=vendor_xml
                                                    ).upload_token
 
 
@@ -107,7 +107,7 @@ def test_a_revoked_configuration_cannot_upload(client, tenant, issued):
 
     answer = _upload(client, token, [_record(tenant)])
 
-    assert answer == {"result": 1, "message": configuration_file.PORTAL_REVOKED}
+    assert answer == {"result": 1, "message": server_configuration.PORTAL_REVOKED}
 
 
 def test_a_malformed_record_refuses_the_whole_batch(client, tenant, issued):

@@ -13,10 +13,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-
-from apps.license_server.server import cli, configuration, license_files, options, wire
-from apps.license_server.server.configuration import ConfigurationError
-from apps.license_server.server.options import Options
+from license_server import cli, configuration, license_files, options, wire
+from license_server.configuration import ConfigurationError
+from license_server.options import Options
 
 from . import keys
 

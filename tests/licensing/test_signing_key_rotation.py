@@ -14,11 +14,11 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from license_server.configuration import ConfigurationError, parse
 from licensing.models import LicenseKey as ClientLicenseKey
 
 from apps.accounts.models import Vendor
 from apps.core.errors import DomainError
-from apps.license_server.server.configuration import ConfigurationError, parse
 from apps.license_server.services import license_server_configuration_create
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor

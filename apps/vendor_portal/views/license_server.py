@@ -1,5 +1,6 @@
 """License-server configurations: list, issue (the signed file is shown once), detail with
-the server's public key and the vendor public key the server pins, revoke."""
+the server's public key and the vendor public key the server pins, revoke; and the license
+server's wheel, offered next to them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import base64
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,7 @@ from apps.license_server.services import (
     public_key_xml,
     resolve_keys,
 )
+from apps.license_server.wheel import BUILD_COMMAND, built_wheel, open_built_wheel
 from apps.licensing.audit import Actor
 from apps.licensing.models import Customer
 
@@ -33,7 +35,7 @@ def license_server_list(request: HttpRequest) -> HttpResponse:
     configurations = (LicenseServerConfiguration.objects.for_vendor(request.vendor)
                       .select_related("customer").prefetch_related("keys"))
     return render(request, "vendor_portal/license_server_list.html",
-                  {"configurations": configurations})
+                  {"configurations": configurations, **_wheel()})
 
 
 @vendor_member("write")
@@ -57,7 +59,7 @@ def license_server_create(request: HttpRequest) -> HttpResponse:
                 "configuration": configuration, "file_text": text,
                 "file_b64": base64.b64encode(text.encode()).decode(),
                 "public_key_xml": public_key_xml(configuration),
-                **_vendor_key(configuration)})
+                **_vendor_key(configuration), **_wheel()})
     return render(request, "vendor_portal/license_server_form.html", {"form": form})
 
 
@@ -67,13 +69,33 @@ def license_server_detail(request: HttpRequest, configuration_id: int) -> HttpRe
     return render(request, "vendor_portal/license_server_detail.html", {
         "configuration": configuration,
         "keys": configuration.keys.select_related("product"),
-        "public_key_xml": public_key_xml(configuration), **_vendor_key(configuration)})
+        "public_key_xml": public_key_xml(configuration), **_vendor_key(configuration),
+        **_wheel()})
 
 
 def _vendor_key(configuration: LicenseServerConfiguration) -> dict[str, str]:
     """The key the customer pins in the license server (it never trusts the one in the file)."""
     xml = vendor_public_key_xml(configuration)
     return {"vendor_key_xml": xml, "vendor_key_b64": base64.b64encode(xml.encode()).decode()}
+
+
+def _wheel() -> dict[str, str]:
+    """The license server's wheel offered beside the configuration files, or how to build it."""
+    wheel = built_wheel()
+    return {"server_wheel": wheel.name if wheel else "", "wheel_build_command": BUILD_COMMAND}
+
+
+@vendor_member("read")
+def license_server_wheel(request: HttpRequest) -> HttpResponse:
+    """The license server's wheel: the same file for every vendor (no vendor's data in it).
+    When it has not been built, a page (404) says how to build it."""
+    opened = open_built_wheel()
+    if opened is None:
+        return render(request, "vendor_portal/license_server_wheel_missing.html",
+                      _wheel(), status=404)
+    name, handle = opened
+    return FileResponse(handle, as_attachment=True, filename=name,
+                        content_type="application/zip")
 
 
 @require_POST

@@ -20,10 +20,8 @@ only words the error when the file was signed with another key than the pinned o
 
 from __future__ import annotations
 
-import base64
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from . import crypto
 from .wire import PREFIX
 
+# The portal writes these files with its own copy of FORMAT, VERSION and PORTAL_REVOKED (the two
+# distributions import nothing of each other); the portal's test suite keeps the copies equal.
 FORMAT = "licensing-portal/license-server-configuration"
 VERSION = 1
 
@@ -66,16 +66,6 @@ class Configuration:
     def check_valid(self, now: float | None = None) -> None:
         if (time.time() if now is None else now) >= self.valid_until:
             raise ConfigurationError(EXPIRED)
-
-
-def build_file(payload: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
-    """The configuration file's text for `payload`, signed by `sign` (the portal's side)."""
-    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return json.dumps({
-        "format": FORMAT, "version": VERSION,
-        "configuration": base64.b64encode(data).decode(),
-        "signature": base64.b64encode(sign(data)).decode(),
-    }, indent=2)
 
 
 def _payload(text: str, vendor_key_xml: str) -> tuple[dict[str, Any], rsa.RSAPublicKey]:
@@ -128,5 +118,5 @@ def parse(text: str, *, vendor_public_key_xml: str) -> Configuration:
     except (ValueError, KeyError, TypeError, crypto.KeyFormatError) as exc:
         raise ConfigurationError(UNREADABLE.format(problem=exc)) from None
 
-# What the portal answers an upload from a revoked configuration (shared with the portal).
+# What the portal answers an upload from a revoked configuration (its own copy, see FORMAT).
 PORTAL_REVOKED = "This license-server configuration has been revoked."

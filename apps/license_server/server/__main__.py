@@ -1,7 +1,0 @@
-"""`python -m apps.license_server.server ...`: the same as the `license-server` command."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())
