@@ -18,6 +18,7 @@ from apps.licensing import signing, tokens
 from apps.licensing.audit import Actor, log_change
 from apps.licensing.models import Customer, LicenseKey
 from apps.licensing.services import signing_key_create
+from apps.licensing.services.admission import key_refusal
 
 from . import configuration_file
 from .models import LicenseServerConfiguration
@@ -42,6 +43,12 @@ def _check_request(*, vendor: Vendor, name: str, customer: Customer | None,
         raise DomainError("Could not find the key.", field="keys")
     if len(keys) > MAX_KEYS:
         raise DomainError(f"A configuration can list {MAX_KEYS} keys at most.", field="keys")
+    # The seat rule (apps.licensing.services.admission) admits nobody on some keys whatever
+    # the device: such a key cannot float on the customer's server either.
+    for key in keys:
+        refusal = key_refusal(key)
+        if refusal is not None:
+            raise DomainError(f"{key.key}: {refusal.message}", field="keys")
 
 
 def _payload(configuration: LicenseServerConfiguration, *, keys: list[LicenseKey],

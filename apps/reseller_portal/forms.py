@@ -32,3 +32,10 @@ class CustomerForm(forms.Form):
     shared = forms.BooleanField(
         label="Share with the vendor's other resellers", required=False,
         help_text="They may then issue keys for this customer too. The vendor always sees it.")
+
+
+class LicenseFileForm(forms.Form):
+    """A license file for one device (activated first if needed), or, left empty, for all."""
+
+    machine_code = forms.CharField(required=False, max_length=128)
+    friendly_name = forms.CharField(required=False, max_length=255, label="Device name")

@@ -32,14 +32,16 @@ from apps.core.pagination import paginate
 from apps.licensing.audit import Actor
 from apps.licensing.license_files import license_file
 from apps.licensing.models import Customer, Issuance, IssuanceRight, LicenseKey
+from apps.licensing.services.offline import activation_add
 from apps.licensing.services.resellers import (
     reseller_accept,
     reseller_customer_create,
     reseller_for_token,
     reseller_issue_key,
 )
+from apps.licensing.services.seats import Device
 
-from .forms import CustomerForm, IssueKeyForm, SearchForm
+from .forms import CustomerForm, IssueKeyForm, LicenseFileForm, SearchForm
 
 RECENT_KEYS = 10
 
@@ -152,15 +154,30 @@ def key_detail(request: HttpRequest, key_id: int) -> HttpResponse:
         "key": key, "activations": list(key.activations.all()), "issuance": issuance,
         "features": list(zip(key.product.feature_names, key.features, strict=True)),
         "right": _with_state([issuance.right])[0] if issuance else None,
+        "file_form": LicenseFileForm(),
     })
 
 
 @require_POST
 @reseller_member
 def license_file_download(request: HttpRequest, key_id: int) -> HttpResponse:
-    """A signed .skm file listing every device of the key, as the official clients load it."""
+    """A signed .skm file listing every device of the key, as the official clients load it;
+    with a machine code, made for that device, activated first if needed. The reseller asks
+    as the device would: automatic activation off leaves new devices to the vendor."""
     key = access_reseller_key(request.reseller, key_id)
-    file = license_file(key=key)
+    form = LicenseFileForm(request.POST)
+    current = None
+    try:
+        if not form.is_valid():
+            raise DomainError(" ".join(e for errors in form.errors.values() for e in errors))
+        if form.cleaned_data["machine_code"]:
+            device = Device(form.cleaned_data["machine_code"], form.cleaned_data["friendly_name"])
+            current, _ = activation_add(key=key, device=device, by_vendor=False,
+                                        actor=Actor.for_user(request.user))
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("reseller_portal:key_detail", key_id=key.pk)
+    file = license_file(key=key, current=current)
     response = HttpResponse(file.content, content_type=file.content_type)
     response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     return response

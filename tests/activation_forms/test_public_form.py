@@ -121,29 +121,6 @@ def test_key_of_another_product_is_answered_like_an_unknown_key(end_user, tenant
     assert _last_log().state == states.ACTIVATION_FAILED
 
 
-def test_blocked_key_is_refused(end_user, tenant):
-    tenant.key.block = True
-    tenant.key.save()
-    _refused(end_user.submit(tenant.key.key, "new-pc"), service.KEY_BLOCKED)
-    assert not tenant.key.activations.filter(machine_code="new-pc").exists()
-    assert _last_log().state == states.ACTIVATION_BLOCKED
-
-
-def test_new_device_beyond_the_seat_limit_is_refused(end_user, tenant):
-    make_activation(tenant.key, "machine-2")  # 2 of 2 seats
-    _refused(end_user.submit(tenant.key.key, "third-pc"), service.SEATS_FULL)
-    assert tenant.key.activations.count() == 2
-    assert _last_log().state == states.ACTIVATION_LIMIT
-
-
-def test_new_device_is_refused_when_automatic_activation_is_off(end_user, tenant):
-    tenant.key.automatic_activation = False
-    tenant.key.save()
-    _refused(end_user.submit(tenant.key.key, "new-pc"), service.SEATS_FULL)
-    assert not tenant.key.activations.filter(machine_code="new-pc").exists()
-    assert _last_log().state == states.ACTIVATION_LIMIT
-
-
 @pytest.mark.parametrize("machine_code", [
     "", "   ", "x" * 129, "pc\n2", "pc\x00", "pc\t2", "pc\x7f",
 ], ids=["empty", "blank", "too long", "newline", "nul", "tab", "delete"])

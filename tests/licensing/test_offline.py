@@ -150,11 +150,12 @@ def test_ten_thousand_lines_with_noise_preview_and_commit_exactly(product):
 
 def test_vendor_activation_ignores_automatic_activation_but_not_the_limit(product):
     key = make_key(product, max_no_of_machines=1, automatic_activation=False)
-    seat, created = activation_add(key=key, device=Device("pc-1", "PC 1"), actor=ACTOR)
+    seat, created = activation_add(key=key, device=Device("pc-1", "PC 1"), actor=ACTOR,
+                                   by_vendor=True)
     assert created and seat.friendly_name == "PC 1"
-    assert activation_add(key=key, device=Device("pc-1"), actor=ACTOR)[1] is False
+    assert activation_add(key=key, device=Device("pc-1"), actor=ACTOR, by_vendor=True)[1] is False
     with pytest.raises(DomainError, match=LIMIT_REACHED):
-        activation_add(key=key, device=Device("pc-2"), actor=ACTOR)
+        activation_add(key=key, device=Device("pc-2"), actor=ACTOR, by_vendor=True)
 
 
 @pytest.mark.parametrize("limit", [0, 5])
@@ -199,7 +200,7 @@ def test_a_file_past_its_validity_is_rejected_by_signature_expiration(product):
 
 def test_linq_sign_file_is_the_dotnet_license_object(product):
     key = make_key(product, max_no_of_machines=1)
-    activation_add(key=key, device=Device("pc"), actor=ACTOR)
+    activation_add(key=key, device=Device("pc"), actor=ACTOR, by_vendor=True)
     body = json.loads(license_file(key=key, file_format=LINQ_SIGN).content)
     assert body["key"] == key.key
     assert body["activatedMachines"][0]["mid"] == "pc"

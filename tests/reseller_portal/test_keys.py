@@ -103,3 +103,21 @@ def test_license_file_verifies_with_the_official_client_and_names_the_reseller(
 
 def test_license_file_is_post_only(resellers, reseller_client):
     assert reseller_client.get(_file(resellers.me.key)).status_code == 405
+
+
+def test_license_file_for_a_device_activates_it_first(resellers, reseller_client):
+    me = resellers.me
+    assertContains(reseller_client.get(_detail(me.key)), 'id="device-license-file"')
+
+    response = reseller_client.post(_file(me.key), {"machine_code": "acme-laptop",
+                                                    "friendly_name": "LAPTOP"})
+
+    assert response["Content-Disposition"].startswith('attachment; filename="ActivationFile')
+    assert me.key.activations.filter(machine_code="acme-laptop", friendly_name="LAPTOP").exists()
+
+
+def test_license_file_refusal_is_shown_on_the_key_page(resellers, reseller_client):
+    me = resellers.me
+    response = reseller_client.post(_file(me.key), {"machine_code": "x" * 129}, follow=True)
+    assertContains(response, "Ensure this value has at most 128 characters (it has 129).")
+    assert me.key.activations.count() == 1

@@ -7,7 +7,6 @@ from django.urls import reverse
 from licensing.methods import Helpers
 from licensing.models import LicenseKey as ClientLicenseKey
 
-from apps.licensing.models import Activation
 from apps.licensing.signing import public_key_xml
 
 
@@ -32,17 +31,6 @@ def test_license_file_for_a_new_device_activates_it_and_verifies(tenant, owner_c
         public_key_xml(tenant.vendor.signing_key.public_key_pem), response.content.decode(), 30)
     assert Helpers.IsOnRightMachine(loaded, custom_machine_code="offline-pc")
     assert Helpers.IsOnRightMachine(loaded, custom_machine_code="machine-1")
-
-
-def test_license_file_beyond_the_seat_limit_is_a_form_error(tenant, owner_client):
-    Activation.objects.create(key=tenant.key, machine_code="machine-2")  # 2 of 2 seats
-    response = owner_client.post(_file_url(tenant.key), {
-        "machine_code": "third-pc", "file_format": "string", "validity_days": 30})
-
-    assert response.status_code == 200
-    assert "Cannot activate the new device as the limit has been reached." in \
-        response.content.decode()
-    assert not tenant.key.activations.filter(machine_code="third-pc").exists()
 
 
 def test_license_file_without_machine_code_lists_every_device(tenant, owner_client):
@@ -97,3 +85,24 @@ def test_empty_bulk_submission_is_a_form_error(tenant, owner_client):
     response = owner_client.post(_bulk_url(tenant.key), {"lines": "  ", "action": "preview"})
     assert response.status_code == 200
     assert "Paste the machine codes or upload a file." in response.content.decode()
+
+
+def test_bulk_preview_shows_lines_over_the_customers_cap_and_offers_no_commit(
+        tenant, owner_client):
+    tenant.customer.max_no_of_devices = 2  # machine-1 holds one of its two places
+    tenant.customer.save()
+    tenant.key.max_no_of_machines = 10
+    tenant.key.save()
+    response = owner_client.post(_bulk_url(tenant.key), {"lines": "pc-a\npc-b\npc-c",
+                                                         "action": "preview"})
+    body = response.content.decode()
+
+    assert 'id="count-new">1<' in body and 'id="count-refused">2<' in body
+    assert "The customer's device cap (2) is reached" in body
+    assert 'value="commit"' not in body
+
+    commit = owner_client.post(_bulk_url(tenant.key), {"lines": "pc-a\npc-b\npc-c",
+                                                       "action": "commit"})
+    assert "2 device(s) would exceed the customer&#x27;s device cap of 2." in \
+        commit.content.decode()
+    assert tenant.key.activations.count() == 1

@@ -1,9 +1,9 @@
 """Activation forms: public pages where an end user without internet on the device turns a
 license key and a machine code into a license file (.skm).
 
-A submission follows the Web API's Activate rules (seats.key_activate), leaves one Web API log
-row whatever its outcome, and is rate-limited per IP address and form on failed attempts, so
-that the page cannot be used to guess keys."""
+A submission follows the Web API's Activate rules (seats.key_activate, which asks
+admission.decide_seat), leaves one Web API log row whatever its outcome, and is rate-limited
+per IP address and form on failed attempts, so that the page cannot be used to guess keys."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from apps.core.errors import DomainError
 from .. import states
 from ..audit import Actor, diff, log_change, snapshot
 from ..license_files import FORMATS, LicenseFile, license_file
-from ..models import MAX_MACHINE_CODE_LENGTH, Activation, ActivationForm, LicenseKey, Product
+from ..models import MAX_MACHINE_CODE_LENGTH, ActivationForm, LicenseKey, Product
+from .admission import NOT_REGISTERED, SeatRefused
 from .seats import Device, key_activate
 from .weblog import CallRecord, web_api_log_write
 
@@ -139,14 +140,10 @@ def _activate(form: ActivationForm, key_string: str, machine_code: str, friendly
                                     key=key_string.strip().upper()[:MAX_KEY_INPUT]).first()
     if key is None:
         raise DomainError(UNKNOWN_KEY, field="key", state=states.ACTIVATION_FAILED)
-    if key.block:
-        raise DomainError(KEY_BLOCKED, field="key", state=states.ACTIVATION_BLOCKED)
-    if not form.allow_new_devices and not _is_registered(key, machine_code):
-        raise DomainError(NEW_DEVICE_REFUSED, field="machine_code",
-                          state=states.ACTIVATION_LIMIT)
     try:
         seat = key_activate(key=key, device=Device(machine_code, friendly_name, ip),
-                            actor=Actor.for_system(f"activation form {form.slug}"))
+                            actor=Actor.for_system(f"activation form {form.slug}"),
+                            registered_only=not form.allow_new_devices)
     except DomainError as error:
         raise _for_end_user(error) from error
     return seat.state, license_file(key=key, current=seat.activation,
@@ -181,13 +178,10 @@ def _printable(text: str) -> str:
     return "".join("\ufffd" if _has_control_characters(c) else c for c in text)
 
 
-def _is_registered(key: LicenseKey, machine_code: str) -> bool:
-    return machine_code in key.allowed_machine_list or Activation.objects.filter(
-        key=key, machine_code=machine_code, floating=False).exists()
-
-
 def _for_end_user(error: DomainError) -> DomainError:
     """Seat refusals in words for the end user, with the Web API's state code kept."""
+    if isinstance(error, SeatRefused) and error.cause == NOT_REGISTERED:
+        return DomainError(NEW_DEVICE_REFUSED, field="machine_code", state=error.state)
     if error.state == states.ACTIVATION_BLOCKED:
         return DomainError(KEY_BLOCKED, field="key", state=error.state)
     if error.state == states.ACTIVATION_LIMIT:

@@ -1,5 +1,5 @@
-"""Offline activation: vendor-side activation of a device, and bulk activation of the machine
-codes a customer's IT collected."""
+"""Offline activation: a device activated from a portal for its license file, and bulk
+activation of the machine codes a customer's IT collected. Both ask admission.decide_seat."""
 
 from __future__ import annotations
 
@@ -15,37 +15,50 @@ from apps.core.errors import DomainError
 from .. import states
 from ..audit import Actor, log_change
 from ..models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey
-from .seats import BLOCKED, LIMIT_REACHED, Device
+from .admission import (
+    CUSTOMER_FULL,
+    KEY_BLOCKED,
+    KEY_FULL,
+    Admission,
+    KeySeats,
+    decide_seat,
+    key_refusal,
+)
+from .seats import Device, seat_write, trial_countdown_start
 
 NEW, ACTIVE, DUPLICATE, INVALID, OVER_LIMIT = "new", "already active", "duplicate", \
     "invalid", "over the seat limit"
+OVER_CAP, REFUSED = "over the customer's device cap", "refused"
 HEADER_NAMES = {"machinecode", "machine_code", "machine code", "mid", "code"}
 MAX_FRIENDLY_NAME = 255
 MAX_LINES = 100_000
+BAD_MACHINE_CODE = "Enter a machine code of 1 to 128 characters."
 
 
 @transaction.atomic
-def activation_add(*, key: LicenseKey, device: Device, actor: Actor) -> tuple[Activation, bool]:
-    """The vendor activates a device on a key (for a license file): allowed whatever the key's
-    automatic-activation setting, but never beyond its seat limit. Returns (seat, created)."""
+def activation_add(*, key: LicenseKey, device: Device, actor: Actor, by_vendor: bool
+                   ) -> tuple[Activation, bool]:
+    """Activate a device from a portal, for a license file: the seat rule of
+    admission.decide_seat, asked by the vendor (`by_vendor`: automatic activation off does
+    not stop it, and a key that is not node-locked records the seat without a limit) or by a
+    reseller (the device's own rules). Returns (seat, created); the seat is unsaved when the
+    key is not node-locked and nothing is recorded."""
     locked = LicenseKey.objects.select_for_update().select_related("product__vendor").get(
         pk=key.pk)
     if len(device.machine_code) > MAX_MACHINE_CODE_LENGTH or not device.machine_code.strip():
-        raise DomainError("Enter a machine code of 1 to 128 characters.", field="machine_code",
+        raise DomainError(BAD_MACHINE_CODE, field="machine_code",
                           state=states.ACTIVATION_FAILED)
-    if locked.block:
-        raise DomainError(BLOCKED, state=states.ACTIVATION_BLOCKED)
-    existing = Activation.objects.filter(key=locked, machine_code=device.machine_code,
-                                         floating=False).first()
-    if existing is not None:
-        return existing, False
-    used = Activation.objects.filter(key=locked, floating=False).count()
-    allowed = device.machine_code in locked.allowed_machine_list
-    if locked.max_no_of_machines and used >= locked.max_no_of_machines and not allowed:
-        raise DomainError(LIMIT_REACHED, field="machine_code", state=states.ACTIVATION_LIMIT)
-    seat = Activation.objects.create(key=locked, machine_code=device.machine_code,
-                                     friendly_name=device.friendly_name, ip=device.ip,
-                                     time=timezone.now())
+    admission = decide_seat(KeySeats(locked, lock_customer=True), device.machine_code,
+                            by_vendor=by_vendor)
+    if not admission.granted:
+        raise admission.refusal(field=None if admission.cause == KEY_BLOCKED
+                                else "machine_code")
+    if admission.seat is not None:
+        return admission.seat, False
+    if not admission.takes_seat:
+        return Activation(key=locked, machine_code=device.machine_code,
+                          friendly_name=device.friendly_name, ip=device.ip), False
+    seat = seat_write(key=locked, admission=admission, device=device, actor=actor)
     log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="device activated",
                changes={"machine_code": [None, device.machine_code],
                         "friendly_name": [None, device.friendly_name]})
@@ -68,6 +81,8 @@ class BulkPreview:
     limit: int  # seat limit that applies (0 = not limited)
     in_use: int  # node-locked seats already taken
     counts: dict[str, int] = field(default_factory=dict)
+    customer_cap: int = 0  # the customer's device cap (0 = none)
+    starts_trial: bool = False  # committing starts the key's trial countdown
 
     @property
     def to_activate(self) -> list[BulkLine]:
@@ -76,6 +91,15 @@ class BulkPreview:
     @property
     def over_limit(self) -> int:
         return self.counts.get(OVER_LIMIT, 0)
+
+    @property
+    def over_cap(self) -> int:
+        return self.counts.get(OVER_CAP, 0)
+
+    @property
+    def refused(self) -> int:
+        """Lines refused whatever the seat limit: over the customer's cap, key blocked."""
+        return self.over_cap + self.counts.get(REFUSED, 0)
 
     @property
     def seats_needed(self) -> int:
@@ -121,50 +145,65 @@ def bulk_parse(text: str) -> list[BulkLine]:
 
 def bulk_preview(*, key: LicenseKey, text: str, new_limit: int | None = None) -> BulkPreview:
     """What committing `text` would do, line by line; nothing is written."""
-    lines = bulk_parse(text)
-    active = set(Activation.objects.filter(key=key, floating=False)
-                 .values_list("machine_code", flat=True))
-    limit = key.max_no_of_machines if new_limit is None else new_limit
-    free = None if limit == 0 else max(0, limit - len(active))
+    return _decide_lines(KeySeats.whole(key, limit=new_limit), bulk_parse(text))
+
+
+def _decide_lines(seats: KeySeats, lines: list[BulkLine]) -> BulkPreview:
+    """Each valid line through decide_seat in order, every grant counted for the next line:
+    the preview and the commit run this same function."""
+    preview = BulkPreview(lines=lines, limit=seats.limit, in_use=seats.used)
     seen: set[str] = set()
     for line in lines:
         if line.status == INVALID:
             continue
         if line.machine_code in seen:
             line.status, line.reason = DUPLICATE, "Listed earlier in the paste."
-        elif line.machine_code in active:
-            line.status, line.reason = ACTIVE, "Already activated on this key."
-        elif free is not None and free <= 0:
-            line.status, line.reason = OVER_LIMIT, f"The key has {limit} seats."
-        elif free is not None:
-            free -= 1
+            continue
         seen.add(line.machine_code)
-    preview = BulkPreview(lines=lines, limit=limit, in_use=len(active))
+        admission = decide_seat(seats, line.machine_code, by_vendor=True)
+        line.status, line.reason = _line_outcome(admission, seats)
+        if admission.takes_seat:
+            seats.took(line.machine_code)
+            preview.starts_trial = admission.starts_trial
     for line in lines:
         preview.counts[line.status] = preview.counts.get(line.status, 0) + 1
+    if preview.over_cap:
+        preview.customer_cap = seats.customer_cap
     return preview
+
+
+def _line_outcome(admission: Admission, seats: KeySeats) -> tuple[str, str]:
+    if admission.granted:
+        if admission.seat is not None:
+            return ACTIVE, "Already activated on this key."
+        if admission.state == states.ACTIVATION_ALLOWED_MACHINE:
+            return NEW, "Listed in the key's allowed machines."
+        return NEW, ""
+    if admission.cause == KEY_FULL:
+        return OVER_LIMIT, f"The key has {seats.limit} seats."
+    if admission.cause == CUSTOMER_FULL:
+        return OVER_CAP, (f"The customer's keys already hold {seats.customer_cap} devices, "
+                          "its cap.")
+    return REFUSED, admission.message
 
 
 @transaction.atomic
 def bulk_activate(*, key: LicenseKey, text: str, actor: Actor, new_limit: int | None = None
                   ) -> BulkPreview:
-    """Activate every valid new line at once, or nothing: the seat limit (raised to
-    `new_limit` first, if given) must hold for all of them. Invalid, duplicate and already
+    """Activate every valid new line at once, or nothing: the seat rule (the seat limit raised
+    to `new_limit` first, if given) must admit all of them. Invalid, duplicate and already
     active lines are skipped. The key row is locked, so the preview is recomputed against
     the seats as they are now."""
     locked = LicenseKey.objects.select_for_update().select_related("product__vendor").get(
         pk=key.pk)
-    if locked.block:
-        raise DomainError(BLOCKED)
+    refusal = key_refusal(locked)
+    if refusal is not None:
+        raise refusal.refusal()
     if new_limit is not None and new_limit < 0:
         raise DomainError("The number of machines cannot be negative.", field="new_limit")
-    preview = bulk_preview(key=locked, text=text, new_limit=new_limit)
-    if preview.over_limit:
-        raise DomainError(
-            f"{preview.over_limit} device(s) would exceed the seat limit of {preview.limit}. "
-            f"Raise it to at least {preview.seats_needed}.", field="new_limit")
-    if not preview.to_activate:
-        raise DomainError("There is no new device to activate.", field="lines")
+    preview = _decide_lines(KeySeats.whole(locked, limit=new_limit, lock_customer=True),
+                            bulk_parse(text))
+    _check_all_admitted(preview)
     if new_limit is not None and new_limit != locked.max_no_of_machines:
         log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="updated",
                    changes={"max_no_of_machines": [locked.max_no_of_machines, new_limit]})
@@ -177,8 +216,24 @@ def bulk_activate(*, key: LicenseKey, text: str, actor: Actor, new_limit: int | 
          for line in preview.to_activate],
         batch_size=1000,
     )
+    if preview.starts_trial:
+        trial_countdown_start(key=locked, machine_code=preview.to_activate[0].machine_code,
+                              actor=actor, now=now)
     log_change(vendor=locked.product.vendor, actor=actor, obj=locked,
                action="devices activated in bulk",
                changes={"devices": [None, len(preview.to_activate)]})
-    key.max_no_of_machines = locked.max_no_of_machines
+    key.max_no_of_machines, key.expires = locked.max_no_of_machines, locked.expires
     return preview
+
+
+def _check_all_admitted(preview: BulkPreview) -> None:
+    if preview.over_cap:
+        raise DomainError(
+            f"{preview.over_cap} device(s) would exceed the customer's device cap of "
+            f"{preview.customer_cap}.", field="lines")
+    if preview.over_limit:
+        raise DomainError(
+            f"{preview.over_limit} device(s) would exceed the seat limit of {preview.limit}. "
+            f"Raise it to at least {preview.seats_needed}.", field="new_limit")
+    if not preview.to_activate:
+        raise DomainError("There is no new device to activate.", field="lines")

@@ -36,7 +36,7 @@ def license_file_download(request: HttpRequest, key_id: int) -> HttpResponse:
             if data["machine_code"]:
                 current, _ = activation_add(
                     key=key, device=Device(data["machine_code"], data["friendly_name"]),
-                    actor=Actor.for_user(request.user))
+                    actor=Actor.for_user(request.user), by_vendor=True)
         except DomainError as error:
             add_domain_error(form, error)
         else:
