@@ -14,6 +14,36 @@ TRUE = {"true", "1"}
 FALSE = {"false", "0"}
 INT64 = 2**63
 MAX_VALUE_LENGTH = 100_000
+# List parameters are JSON arrays. Python's parser recurses once per level of nesting, so a
+# deeply nested value is refused before it is parsed; one call filters by at most so many values.
+MAX_JSON_DEPTH = 8
+MAX_LIST_ITEMS = 1000
+
+
+def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects nest more than `limit` levels deep in a JSON text (brackets
+    inside strings do not count). One pass, stopping at the first level too deep."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 class Params:
@@ -70,16 +100,19 @@ class Params:
         raise ApiError(INCORRECT_INPUT)
 
     def int_list(self, name: str) -> list[int] | None:
-        """A JSON array of integers, e.g. States=[2010,2011]."""
+        """A JSON array of at most MAX_LIST_ITEMS 64-bit integers, e.g. States=[2010,2011]."""
         value = self.raw(name)
         if value is None:
             return None
+        if too_deep(value):
+            raise ApiError(INCORRECT_INPUT)
         try:
             items = json.loads(value)
         except ValueError:
             raise ApiError(INCORRECT_INPUT) from None
-        if not isinstance(items, list) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in items
+        if not isinstance(items, list) or len(items) > MAX_LIST_ITEMS or not all(
+            isinstance(i, int) and not isinstance(i, bool) and -INT64 <= i < INT64
+            for i in items
         ):
             raise ApiError(INCORRECT_INPUT)
         return items

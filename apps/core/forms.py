@@ -1,4 +1,5 @@
-"""Forms shared by every portal's reports: a UTC date range and what a report covers."""
+"""Form pieces shared by every portal: a day field and an id field that arithmetic and SQL
+cannot overflow, a UTC date range for reports and what a report covers."""
 
 from __future__ import annotations
 
@@ -9,19 +10,52 @@ from django.utils import timezone
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
+# The days a form accepts. Python's dates run from year 1 to 9999-12-31 and the pages add a
+# day ("To" is inclusive), a month (monthly charts) or subtract a default range (30 days before
+# "To"): these bounds keep every such step inside. No licence or log predates 1970.
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(9998, 12, 31)
+# Row ids are PostgreSQL bigints (BigAutoField); a larger number overflows the statement.
+MAX_ID = 2**63 - 1
 
 
 def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
+class DayField(forms.DateField):
+    """A calendar day between FIRST_DAY and LAST_DAY, as a date picker."""
+
+    default_error_messages = {
+        "out_of_range": f"Enter a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}.",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={
+            "type": "date", "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}))
+        super().__init__(**kwargs)
+
+    def validate(self, value: dt.date | None) -> None:
+        super().validate(value)
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            raise forms.ValidationError(self.error_messages["out_of_range"],
+                                        code="out_of_range")
+
+
+class IdField(forms.IntegerField):
+    """A row id: 1 to the largest bigint."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
 class ReportRangeForm(forms.Form):
     """A UTC date range, the last 30 days by default, at most a year."""
 
-    since = forms.DateField(required=False, label="From (UTC)",
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To (UTC, inclusive)",
-                            widget=forms.DateInput(attrs={"type": "date"}))
+    since = DayField(required=False, label="From (UTC)")
+    until = DayField(required=False, label="To (UTC, inclusive)")
 
     def clean(self) -> dict:
         data = super().clean()

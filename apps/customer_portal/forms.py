@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.core.forms import ReportRangeForm
+from apps.core.forms import MAX_ID, IdField, ReportRangeForm
 
 # One request frees at most this many devices: a page of search results, with room to spare.
 MAX_DEVICES_PER_REQUEST = 1000
@@ -28,6 +28,8 @@ class IdListField(forms.Field):
             ids = [int(item) for item in value]
         except (TypeError, ValueError):
             raise forms.ValidationError("The selection is not valid.") from None
+        if not all(1 <= pk <= MAX_ID for pk in ids):  # past a bigint, the lookup fails
+            raise forms.ValidationError("The selection is not valid.")
         if len(ids) > MAX_DEVICES_PER_REQUEST:
             raise forms.ValidationError(
                 f"Select at most {MAX_DEVICES_PER_REQUEST} devices at once.")
@@ -40,7 +42,7 @@ class DeactivateForm(forms.Form):
     activation = IdListField(required=False)
     q = forms.CharField(required=False, max_length=200)
     page = forms.IntegerField(required=False, min_value=1)
-    key = forms.IntegerField(required=False, min_value=1)
+    key = IdField(required=False)
 
 
 class FloatingUsageForm(ReportRangeForm):

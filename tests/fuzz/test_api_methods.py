@@ -14,6 +14,7 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
+from apps.api.errors import INCORRECT_INPUT
 from apps.api.registry import METHODS
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.audit import Actor
@@ -84,3 +85,23 @@ def test_api_method_answers_the_envelope_and_an_error_writes_nothing(name, world
         assert problems == [], (name, data)
 
     fuzz()
+
+
+@pytest.mark.parametrize("states", [
+    "[99999999999999999999999]", f"[{2**63}]", f"[{-(2**63) - 1}]",
+    "[" * 5000 + "]" * 5000, "[" * 9 + "2010" + "]" * 9, "[" + "2010," * 1000 + "2010]",
+], ids=["huge", "past-int64", "below-int64", "5000-deep", "9-deep", "1001-values"])
+@pytest.mark.parametrize("how", ["GET", "POST"])
+def test_web_api_log_refuses_states_out_of_range_or_too_deep(states, how, world):
+    """Past a 64-bit integer, nested past the parser's depth bound, or more values than a
+    filter takes: the input is incorrect, never the catch-all error."""
+    send = Client().get if how == "GET" else Client().post
+    response = send("/api/ai/GetWebAPILog", {"token": world["<token>"], "States": states})
+    assert (response.status_code, json.loads(response.content)) == (
+        200, {"result": 1, "message": INCORRECT_INPUT})
+
+
+def test_web_api_log_takes_the_largest_64_bit_state(world):
+    response = Client().get("/api/ai/GetWebAPILog", {
+        "token": world["<token>"], "States": f"[{2**63 - 1}, {-(2**63)}, 2010]"})
+    assert json.loads(response.content)["result"] == 0

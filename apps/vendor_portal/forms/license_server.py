@@ -8,6 +8,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.core.forms import DayField
+
 
 def _default_valid_until() -> dt.date:
     return timezone.now().date() + dt.timedelta(days=365)
@@ -17,8 +19,8 @@ class LicenseServerConfigurationForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="E.g. the customer's site.")
     customer = forms.ModelChoiceField(queryset=None, required=False,
                                       help_text="Whose server this is (optional).")
-    valid_until = forms.DateField(
-        initial=_default_valid_until, widget=forms.DateInput(attrs={"type": "date"}),
+    valid_until = DayField(
+        initial=_default_valid_until,
         help_text="After this day the server stops handing out floating seats offline.")
     keys = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 4}),

@@ -6,6 +6,7 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from apps.core.forms import DayField, IdField
 from apps.licensing.license_files import FORMATS
 from apps.licensing.services.activation_forms import MAX_VALIDITY_DAYS
 from apps.licensing.weblog_io import STATE_GROUPS
@@ -324,9 +325,8 @@ class TokenWithTemplateLockForm(TokenForm):
 class RightGrantForm(forms.Form):
     template = forms.ModelChoiceField(queryset=None, label="License template")
     quota = forms.IntegerField(label="Licenses", min_value=1, max_value=10**6)
-    valid_until = forms.DateField(required=False, label="Valid until",
-                                  widget=forms.DateInput(attrs={"type": "date"}),
-                                  help_text="Optional: the right ends at the start of this day.")
+    valid_until = DayField(required=False, label="Valid until",
+                           help_text="Optional: the right ends at the start of this day.")
     name = forms.CharField(max_length=100, required=False)
 
     def __init__(self, *args, templates=None, **kwargs) -> None:
@@ -348,24 +348,20 @@ class RightChangeForm(forms.Form):
 
 
 class DateRangeForm(forms.Form):
-    since = forms.DateField(required=False, label="From",
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To (inclusive)",
-                            widget=forms.DateInput(attrs={"type": "date"}))
+    since = DayField(required=False, label="From")
+    until = DayField(required=False, label="To (inclusive)")
 
 
 class WebApiLogFilterForm(forms.Form):
-    product_id = forms.IntegerField(required=False, label="Product id")
+    product_id = IdField(required=False, label="Product id")
     key = forms.CharField(required=False, max_length=64)
     machine_code = forms.CharField(required=False, max_length=128, label="Machine code")
     friendly_name = forms.CharField(required=False, max_length=255, label="Friendly name")
     state_group = forms.ChoiceField(required=False, label="State", choices=[("", "Any")] + [
         (value, label) for value, (label, _) in STATE_GROUPS.items()])
     ip = forms.GenericIPAddressField(required=False, label="IP")
-    since = forms.DateField(required=False, label="From",
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To",
-                            widget=forms.DateInput(attrs={"type": "date"}))
+    since = DayField(required=False, label="From")
+    until = DayField(required=False, label="To")
     country = forms.CharField(required=False, max_length=2, label="Country",
                               widget=forms.TextInput(attrs={"size": 3, "placeholder": "SE"}))
     # Exact instants (Unix seconds), for links from reports and findings; not on the form.
@@ -373,7 +369,7 @@ class WebApiLogFilterForm(forms.Form):
                                widget=forms.HiddenInput)
     end = forms.IntegerField(required=False, min_value=0, max_value=2**37,
                              widget=forms.HiddenInput)
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    before = IdField(required=False, widget=forms.HiddenInput)
 
     def clean_country(self) -> str:
         country = self.cleaned_data["country"].strip().upper()

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django import forms
 
-from apps.core.forms import day_start
+from apps.core.forms import DayField, day_start
 
 
 class ObjectLogFilterForm(forms.Form):
@@ -14,10 +14,8 @@ class ObjectLogFilterForm(forms.Form):
     type = forms.ChoiceField(required=False, label="Kind", choices=[])
     object_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     actor = forms.ChoiceField(required=False, label="Who", choices=[])
-    since = forms.DateField(required=False, label="From",
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To",
-                            widget=forms.DateInput(attrs={"type": "date"}))
+    since = DayField(required=False, label="From")
+    until = DayField(required=False, label="To")
 
     def __init__(self, *args, object_types: list[tuple[str, str]],
                  actors: list[tuple[str, int | None, str]], **kwargs) -> None:
