@@ -9,7 +9,7 @@ from django.db.models import Max, Min
 
 from apps.anomalies.demo import anomaly_demo_seed
 from apps.anomalies.models import Finding
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 from tests.factories import (
     PASSWORD,
     CustomerFactory,
@@ -46,8 +46,11 @@ def vendor_with_findings(transactional_db):
 
 def chart_data(page, chart_id: str) -> list[list]:
     """The data Chart.js holds for each dataset of the canvas, once it has drawn."""
+    # A function, not an expression string: Playwright evaluates a string with eval, which
+    # the page's CSP (no 'unsafe-eval') refuses.
     page.wait_for_function(
-        f"document.querySelector('canvas[data-chart=\"{chart_id}\"]')?.chart !== undefined")
+        "id => document.querySelector(`canvas[data-chart=\"${id}\"]`)?.chart !== undefined",
+        arg=chart_id)
     return page.evaluate(f"document.querySelector('canvas[data-chart=\"{chart_id}\"]').chart"
                          ".data.datasets.map(d => d.data)")
 

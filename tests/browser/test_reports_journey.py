@@ -21,8 +21,11 @@ def demo(transactional_db):
 
 def _chart_points(page, chart_id: str) -> list[list]:
     """The data Chart.js actually holds for each dataset of the canvas."""
+    # A function, not an expression string: Playwright polls a string with eval, which the
+    # page's CSP (no 'unsafe-eval') refuses.
     page.wait_for_function(
-        f"document.querySelector('canvas[data-chart=\"{chart_id}\"]')?.chart !== undefined")
+        "id => document.querySelector(`canvas[data-chart=\"${id}\"]`)?.chart !== undefined",
+        arg=chart_id)
     return page.evaluate(
         f"document.querySelector('canvas[data-chart=\"{chart_id}\"]').chart"
         ".data.datasets.map(d => d.data)")
