@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: setup run test test-fast lint format migrate check-deploy worker beat bench ci clean
+.PHONY: setup run test test-fast lint check format migrate check-deploy worker beat bench ci clean
 
 # The license server (license-server/, its own distribution) is installed too: the tests run it.
 $(STAMP): pyproject.toml license-server/pyproject.toml
@@ -47,6 +47,12 @@ test-fast: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# The shape CI keeps: ruff, the import contracts between apps (pyproject.toml
+# [tool.importlinter]) and mypy with django-stubs over apps/ and licensing_portal/.
+check: lint
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

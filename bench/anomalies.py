@@ -105,9 +105,9 @@ def command_bench(args: argparse.Namespace) -> None:
     from django.test.utils import get_runner
 
     from apps.accounts.models import User
-    from apps.accounts.services import vendor_create
     from apps.anomalies.models import Finding
-    from apps.licensing.models import WebApiLog
+    from apps.licensing.services.vendors import vendor_create
+    from apps.usage.models import WebApiLog
 
     runner = get_runner(settings)(verbosity=0, interactive=False)
     old_config = runner.setup_databases()

@@ -199,10 +199,10 @@ class Seed:
 
 def _seed() -> Seed:
     from apps.accounts.models import User
-    from apps.accounts.services import vendor_create
-    from apps.licensing.audit import Actor
+    from apps.audit.log import Actor
     from apps.licensing.services import KeySpec, key_create, product_create, token_create
     from apps.licensing.services.seats import Device, key_activate
+    from apps.licensing.services.vendors import vendor_create
 
     actor = Actor.for_system("bench")
     tag = f"bench-{os.getpid()}"  # unique, for --in-place runs against a kept database

@@ -51,11 +51,11 @@ def run(args: argparse.Namespace) -> None:
     from django.db import connection
 
     from apps.accounts.models import User
-    from apps.accounts.services import vendor_create
+    from apps.audit.log import Actor
     from apps.licensing import services
-    from apps.licensing.audit import Actor
     from apps.licensing.models import Activation
     from apps.licensing.services.offline import bulk_activate, bulk_preview
+    from apps.licensing.services.vendors import vendor_create
 
     actor = Actor.for_system("bench")
     owner = User.objects.create_user(username="bench", email="bench@example.com")

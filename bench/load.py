@@ -326,7 +326,7 @@ def _background_tasks(future: Future, redis_url: str) -> tuple[int, int] | None:
     and the database serve Celery work beside the API, as in production. None without Redis."""
     if not redis_url:
         return None
-    from apps.licensing.tasks import weblog_prune_task
+    from apps.usage.tasks import weblog_prune_task
 
     results = []
     while not future.done():

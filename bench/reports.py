@@ -67,10 +67,10 @@ def main() -> None:
 
 def catalogue():
     from apps.accounts.models import User
-    from apps.accounts.services import vendor_create
+    from apps.audit.log import Actor
     from apps.licensing import services
-    from apps.licensing.audit import Actor
     from apps.licensing.models import Customer, LicenseKey
+    from apps.licensing.services.vendors import vendor_create
 
     actor = Actor.for_system("bench")
     owner = User.objects.create_user(username="bench", email="bench@example.com")
@@ -159,7 +159,7 @@ def write_log(path: Path, rows: int, first_id: int, keys, end: dt.datetime,
 def load(vendor, keys, args) -> None:
     from django.db import connection
 
-    from apps.licensing.weblog_io import webapi_log_import
+    from apps.usage.weblog_io import webapi_log_import
 
     rng = np.random.default_rng(7)
     end = dt.datetime.now(dt.UTC)
@@ -183,7 +183,7 @@ def load(vendor, keys, args) -> None:
             path.unlink()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE licensing_webapilog")
-    from apps.licensing.reports.sessions import floating_sessions_refresh
+    from apps.usage.sessions import floating_sessions_refresh
 
     started = time.perf_counter()
     seats = floating_sessions_refresh(vendor=vendor)
@@ -202,10 +202,10 @@ def timed(fn, repeat: int) -> float:
 
 
 def reports(vendor, products, customers, keys, repeat: int) -> list[tuple[str, float]]:
-    from apps.licensing.reports import usage
-    from apps.licensing.reports.floating import floating_usage
-    from apps.licensing.reports.scope import report_keys
-    from apps.licensing.weblog_io import webapi_log_search
+    from apps.reports import usage
+    from apps.reports.floating import floating_usage
+    from apps.reports.scope import report_keys
+    from apps.usage.weblog_io import webapi_log_search
 
     end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     start = end - dt.timedelta(days=30)
@@ -251,7 +251,7 @@ def kept() -> tuple | None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from apps.licensing.models import WebApiLog
+    from apps.usage.models import WebApiLog
 
     reused = kept() if args.keepdb else None
     if reused:

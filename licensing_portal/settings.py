@@ -51,8 +51,10 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "apps.core",
+    "apps.audit",
     "apps.accounts",
     "apps.licensing",
+    "apps.usage",
     "apps.vendor_portal",
     "apps.api",
     "apps.activation_forms",
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "apps.reseller_portal",
     "apps.anomalies",
     "apps.license_server",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -138,7 +141,7 @@ AUTHENTICATION_BACKENDS = [
 
 # django-allauth: e-mail login, vendor sign-up, verification, password reset, TOTP.
 ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "apps.vendor_portal.adapter.AccountAdapter"
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "apps.vendor_portal.forms.VendorSignupForm"
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
@@ -230,7 +233,7 @@ GEOIP_DATABASE = os.environ.get("GEOIP_DATABASE", "")
 # Floating calls are condensed into seat sessions for the reports: every few minutes in the
 # background (reports also catch up on whatever is left when they are opened).
 CELERY_BEAT_SCHEDULE["floating-sessions-refresh"] = {
-    "task": "apps.licensing.tasks.floating_sessions_refresh_task",
+    "task": "apps.usage.tasks.floating_sessions_refresh_task",
     "schedule": int(os.environ.get("FLOATING_SESSIONS_REFRESH_SECONDS", "300")),
 }
 
@@ -346,7 +349,7 @@ MIDDLEWARE.append("apps.core.middleware.DatabaseUnavailableMiddleware")
 # (reports, log pages, anomaly training), everything else stays on the primary.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 DATABASE_REPLICA_READ_MODELS = env_list("DATABASE_REPLICA_READ_MODELS",
-                                        "licensing.WebApiLog,licensing.Event")
+                                        "usage.WebApiLog,usage.Event")
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = dj_database_url.parse(
         DATABASE_REPLICA_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
@@ -400,6 +403,6 @@ WEBAPI_LOG_RETENTION_TIME_LIMIT = int(os.environ.get("WEBAPI_LOG_RETENTION_TIME_
 WEBAPI_LOG_RETENTION_HOUR = int(os.environ.get("WEBAPI_LOG_RETENTION_HOUR", "4"))
 WEBAPI_LOG_RETENTION_MINUTE = int(os.environ.get("WEBAPI_LOG_RETENTION_MINUTE", "30"))
 CELERY_BEAT_SCHEDULE["weblog-retention-daily"] = {
-    "task": "apps.licensing.tasks.weblog_prune_task",
+    "task": "apps.usage.tasks.weblog_prune_task",
     "schedule": crontab(hour=WEBAPI_LOG_RETENTION_HOUR, minute=WEBAPI_LOG_RETENTION_MINUTE),
 }

@@ -110,8 +110,8 @@ from django.urls import reverse  # noqa: E402
 
 from apps.accounts import services as account_services  # noqa: E402
 from apps.accounts.models import Invitation  # noqa: E402
+from apps.audit.log import Actor  # noqa: E402
 from apps.licensing import services as licensing_services  # noqa: E402
-from apps.licensing.audit import Actor  # noqa: E402
 from apps.licensing.models import AccessToken  # noqa: E402
 
 

@@ -6,10 +6,10 @@ import factory
 from allauth.account.models import EmailAddress
 
 from apps.accounts.models import Membership, Role, User, Vendor
-from apps.accounts.services import vendor_create
+from apps.audit.log import Actor
 from apps.licensing import services
-from apps.licensing.audit import Actor
 from apps.licensing.models import Activation, Customer, LicenseKey, Product
+from apps.licensing.services.vendors import vendor_create
 
 PASSWORD = "correct-horse-battery-9"
 

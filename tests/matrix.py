@@ -8,7 +8,7 @@ from urllib.parse import quote
 from django.db import transaction
 from django.urls import URLResolver, get_resolver, reverse
 
-from apps.licensing.models import ObjectLogEntry
+from apps.audit.models import ObjectLogEntry
 
 from .csp import page_problems
 

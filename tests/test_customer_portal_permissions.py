@@ -17,8 +17,8 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from apps.accounts.portal import portal_link_create
 from apps.licensing.models import Activation
+from apps.licensing.services.portal import portal_link_create
 from tests.matrix import (
     LOGIN,
     csrf_problems,

@@ -12,9 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from apps.audit.log import Actor
 from apps.licensing import signing
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
 from apps.licensing.services import token_create
 from apps.licensing.services.credentials import signing_key_rotate
 from apps.licensing.tokens import decode

@@ -13,9 +13,15 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from apps.accounts.models import CustomerMembership, Membership, Reseller, Vendor
-from apps.accounts.portal import portal_link_create
-from apps.licensing.models import ActivationForm, IssuanceRight, LicenseTemplate, SigningKey
+from apps.accounts.models import Membership, Reseller, Vendor
+from apps.licensing.models import (
+    ActivationForm,
+    CustomerMembership,
+    IssuanceRight,
+    LicenseTemplate,
+    SigningKey,
+)
+from apps.licensing.services.portal import portal_link_create
 from tests.matrix import (
     LOGIN,
     csrf_problems,

@@ -13,10 +13,6 @@ class User(AbstractUser):
     """A person who logs in. Login is by e-mail (allauth); `username` is filled in by allauth."""
 
     email = models.EmailField("e-mail address", unique=True)
-    # A vendor-wide portal sign-up link this person signed up through: they join that
-    # portal once their address is verified (the address picks the customer).
-    pending_portal_link = models.ForeignKey("PortalLink", on_delete=models.SET_NULL, null=True,
-                                            blank=True, related_name="+")
 
     def __str__(self) -> str:
         return self.email or self.username
@@ -106,79 +102,6 @@ class Invitation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Invitation of {self.email} to {self.vendor}"
-
-
-class CustomerMembershipQuerySet(models.QuerySet):
-    def for_user(self, user: User) -> CustomerMembershipQuerySet:
-        return self.filter(user=user)
-
-
-class CustomerMembership(TimeStampedModel):
-    """A person who logs in to the customer portal for one of a vendor's customers."""
-
-    customer = models.ForeignKey("licensing.Customer", on_delete=models.CASCADE,
-                                 related_name="portal_members")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="customer_memberships")
-    can_manage_activations = models.BooleanField(
-        default=False, help_text="May deactivate devices (if the customer allows it too).")
-
-    objects = CustomerMembershipQuerySet.as_manager()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["customer", "user"],
-                                               name="customer_membership_unique_user")]
-        ordering = ["created"]
-
-    def __str__(self) -> str:
-        return f"{self.user} @ {self.customer}"
-
-    @property
-    def may_deactivate(self) -> bool:
-        return self.can_manage_activations and self.customer.allow_activation_management
-
-
-class PortalLinkQuerySet(models.QuerySet):
-    def usable(self) -> PortalLinkQuerySet:
-        from django.utils import timezone
-
-        return self.filter(revoked_at__isnull=True).filter(
-            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now()))
-
-
-class PortalLink(TimeStampedModel):
-    """A link that lets people join the customer portal.
-
-    For one customer (an invitation the vendor sends), or vendor-wide (a sign-up link): whoever
-    signs up through a vendor-wide link joins the vendor's customer with their verified e-mail
-    address, or a new customer made for them. Only a SHA-256 digest of the token is stored."""
-
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="portal_links")
-    customer = models.ForeignKey("licensing.Customer", on_delete=models.CASCADE, null=True,
-                                 blank=True, related_name="portal_links")
-    name = models.CharField(max_length=100, blank=True)
-    token_hash = models.CharField(max_length=64, unique=True)
-    can_manage_activations = models.BooleanField(default=False)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    uses = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
-
-    objects = PortalLinkQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created"]
-
-    def __str__(self) -> str:
-        return self.name or (f"Invitation to {self.customer}" if self.customer_id
-                             else "Sign-up link")
-
-    @property
-    def is_usable(self) -> bool:
-        from django.utils import timezone
-
-        return self.revoked_at is None and (self.expires_at is None
-                                            or self.expires_at > timezone.now())
 
 
 class ResellerQuerySet(models.QuerySet):

@@ -11,28 +11,12 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.accounts.models import Invitation, Membership, Role, User, Vendor
+from apps.audit.log import Actor, log_change
 from apps.core.errors import DomainError
 from apps.core.hashing import sha256_hex
-from apps.licensing.audit import Actor, log_change
-from apps.licensing.services import signing_key_create
-
-from .models import Invitation, Membership, Role, User, Vendor
 
 INVITATION_DAYS = 7
-
-
-@transaction.atomic
-def vendor_create(*, owner: User, name: str) -> Vendor:
-    """Create a vendor organisation with `owner` as its owner, and its RSA signing key."""
-    name = name.strip()
-    if not name:
-        raise DomainError("Give your organisation a name.", field="organisation")
-    vendor = Vendor.objects.create(name=name)
-    Membership.objects.create(vendor=vendor, user=owner, role=Role.OWNER)
-    signing_key_create(vendor=vendor)
-    log_change(vendor=vendor, actor=Actor.for_user(owner), obj=vendor, action="created",
-               changes={"name": [None, name]})
-    return vendor
 
 
 @transaction.atomic

@@ -12,7 +12,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.accounts.models import Vendor
-from apps.licensing.models import LicenseKey, WebApiLog
+from apps.licensing.models import LicenseKey
+from apps.usage.models import WebApiLog
 
 from .models import AnomalySettings, DetectorVersion, Finding
 

@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import Exists, OuterRef
 
 from apps.accounts.models import Vendor
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 
 from . import services
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from apps.audit.log import Actor
 from apps.licensing import fastpath
-from apps.licensing.audit import Actor
 from apps.licensing.models import AccessToken, LicenseKey, Product
-from apps.licensing.services.weblog import CallRecord
+from apps.usage.weblog import CallRecord
 
 from . import access
 from .params import Params

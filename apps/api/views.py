@@ -18,10 +18,10 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.net import client_ip
-from apps.licensing import states
 from apps.licensing.services import token_authenticate
 from apps.licensing.services.credentials import token_touch
-from apps.licensing.services.weblog import CallRecord, web_api_log_write
+from apps.usage import states
+from apps.usage.weblog import CallRecord, web_api_log_write
 
 from . import access, errors, ratelimit
 from .context import ApiContext

@@ -1,7 +1,7 @@
 """The customer portal: a customer's licenses and devices, for the people of that customer.
 
 Every view declares its rule with `@customer_member(...)` and reaches the customer's objects
-only through `apps.accounts.access`; `join` is public, its token being the credential."""
+only through `apps.access`; `join` is public, its token being the credential."""
 
 from __future__ import annotations
 
@@ -13,22 +13,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts import portal
-from apps.accounts.access import (
+from apps.access import (
     access_customer_activation_ids,
     access_customer_key,
     choose_customer,
     customer_member,
 )
+from apps.audit.log import Actor
 from apps.core.charts import csv_for
 from apps.core.errors import DomainError
 from apps.core.pagination import paginate
 from apps.licensing import selectors
-from apps.licensing.audit import Actor
 from apps.licensing.models import Activation
-from apps.licensing.reports import charts
-from apps.licensing.reports.floating import floating_usage
+from apps.licensing.services import portal
 from apps.licensing.services.activations import activations_release_for_customer
+from apps.reports import charts
+from apps.reports.floating import floating_usage
 
 from .forms import DeactivateForm, FloatingUsageForm, SearchForm
 

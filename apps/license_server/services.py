@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Vendor
+from apps.audit.log import Actor, log_change
 from apps.core.errors import DomainError
 from apps.licensing import signing, tokens
-from apps.licensing.audit import Actor, log_change
 from apps.licensing.models import Customer, LicenseKey
 from apps.licensing.services import signing_key_create
 from apps.licensing.services.admission import key_refusal

@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from apps.core.errors import DomainError
 from apps.licensing import tokens
-from apps.licensing.models import Event, LicenseKey, WebApiLog
+from apps.licensing.models import LicenseKey
+from apps.usage.models import Event, WebApiLog
 
 from .configuration_file import PORTAL_REVOKED
 from .models import LicenseServerConfiguration, UploadedRecord

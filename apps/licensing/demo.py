@@ -10,9 +10,9 @@ import random
 from django.utils import timezone
 
 from apps.accounts.models import Vendor
-
-from . import states
-from .models import LicenseKey, WebApiLog
+from apps.licensing.models import LicenseKey
+from apps.usage import states
+from apps.usage.models import WebApiLog
 
 DAYS = 14
 HEARTBEAT = dt.timedelta(minutes=5)

@@ -24,8 +24,7 @@ from typing import Any
 from django.db import connection
 
 from apps.core.geoip import country_of
-
-from .models import Activation, Customer, DataObject, LicenseKey, Product
+from apps.licensing.models import Activation, Customer, DataObject, LicenseKey, Product
 
 _SQL = """
 WITH k AS (

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from . import license_payload
-from .license_payload import LicenseView
-from .models import Activation, LicenseKey
+from apps.licensing import license_payload
+from apps.licensing.license_payload import LicenseView
+from apps.licensing.models import Activation, LicenseKey
 
 STRING_SIGN = "string"  # every client; StringSign, ModelVersion 3
 LINQ_SIGN = "linq"  # classic .NET clients; LinqSign object

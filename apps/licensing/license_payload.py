@@ -19,8 +19,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import signing
-from .models import Activation, LicenseKey, SigningKey
+from apps.licensing import signing
+from apps.licensing.models import Activation, LicenseKey, SigningKey
 
 # FieldsToReturn bits: a set bit hides the field (the key stays, as null).
 HIDE_ID = 2

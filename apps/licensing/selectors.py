@@ -10,8 +10,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.accounts.models import Vendor
-
-from .models import Activation, Customer, LicenseKey, ObjectLogEntry, Product
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import Activation, Customer, LicenseKey, Product
 
 
 def product_list(*, vendor: Vendor) -> QuerySet[Product]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import Reseller, Vendor
-
-from .models import Customer, IssuanceRight, LicenseKey, LicenseTemplate, ObjectLogEntry
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import Customer, IssuanceRight, LicenseKey, LicenseTemplate
 
 
 def reseller_list(*, vendor: Vendor) -> QuerySet[Reseller]:

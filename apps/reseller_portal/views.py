@@ -1,7 +1,7 @@
 """The reseller portal: a reseller's rights, the keys they issue under them, their customers.
 
 Every view declares its rule with `@reseller_member` and reaches objects only through
-`apps.accounts.access`, so another reseller's rights, keys and customers answer 404 and the
+`apps.access`, so another reseller's rights, keys and customers answer 404 and the
 vendor's other products never show. `accept` is public: the token in the path is the
 credential."""
 
@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import (
+from apps.access import (
     access_reseller_key,
     access_reseller_right,
     choose_reseller,
@@ -26,10 +26,10 @@ from apps.accounts.access import (
     reseller_member,
 )
 from apps.accounts.models import Reseller
+from apps.audit.log import Actor
 from apps.core.csvexport import csv_response
 from apps.core.errors import DomainError
 from apps.core.pagination import paginate
-from apps.licensing.audit import Actor
 from apps.licensing.license_files import license_file
 from apps.licensing.models import Customer, Issuance, IssuanceRight, LicenseKey
 from apps.licensing.services.offline import activation_add

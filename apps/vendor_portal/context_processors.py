@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from apps.accounts.access import current_membership
+from apps.access import current_membership
 
 
 def portal(request: HttpRequest) -> dict:

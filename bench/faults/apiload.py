@@ -140,7 +140,7 @@ def describe(answers: list[Answer]) -> list[str]:
 def check_log_rows(answers: list[Answer], target: Target) -> tuple[int, int]:
     """(success answers, those without a matching success row in the Web API log). New
     devices are matched one by one by machine code; re-activations and GetKey by count."""
-    from apps.licensing.models import WebApiLog
+    from apps.usage.models import WebApiLog
 
     def succeeded(state: int) -> bool:
         return (state % 100) // 10 == 1

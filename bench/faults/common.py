@@ -138,10 +138,10 @@ class Tenant:
 def seed_tenant(name: str) -> Tenant:
     """A vendor (with its signing key), a product and an all-methods access token."""
     from apps.accounts.models import User
-    from apps.accounts.services import vendor_create
+    from apps.audit.log import Actor
     from apps.licensing.api_methods import API_METHODS
-    from apps.licensing.audit import Actor
     from apps.licensing.services import product_create, token_create
+    from apps.licensing.services.vendors import vendor_create
 
     actor = Actor.for_system("bench")
     tag = f"{name}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -154,7 +154,7 @@ def seed_tenant(name: str) -> Tenant:
 
 
 def make_key(product_id: int, seats: int, **spec) -> tuple[int, str]:
-    from apps.licensing.audit import Actor
+    from apps.audit.log import Actor
     from apps.licensing.models import Product
     from apps.licensing.services import KeySpec, key_create
 

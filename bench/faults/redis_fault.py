@@ -96,7 +96,7 @@ def _scenario(seconds: float, url: str) -> bool:
         for line in apiload.describe(part):
             print(f"    {line}")
     successes, missing = apiload.check_log_rows(answers, target)
-    from apps.licensing.models import WebApiLog
+    from apps.usage.models import WebApiLog
 
     logged = WebApiLog.objects.filter(product_id=tenant.product_id).count()
     print(f"  calls answered: {len(answers)}; success answers: {successes}; Web API log rows: "

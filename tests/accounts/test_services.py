@@ -7,9 +7,9 @@ from django.core import mail
 from django.utils import timezone
 
 from apps.accounts import services
-from apps.accounts.models import Invitation, Membership, Role, Vendor
+from apps.accounts.models import Invitation, Membership, Role
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
-from apps.licensing.models import ObjectLogEntry, SigningKey
 
 from ..factories import UserFactory, add_member
 
@@ -28,28 +28,6 @@ def _invite_and_read_token(tenant, capture, **kwargs) -> tuple[Invitation, str]:
     match = LINK.search(mail.outbox[-1].body)
     assert match, mail.outbox[-1].body
     return invitation, match.group(1)
-
-
-def test_vendor_create_makes_owner_signing_key_and_log_entry(db):
-    owner = UserFactory()
-    vendor = services.vendor_create(owner=owner, name="  Initech  ")
-    assert vendor.name == "Initech"
-    assert Membership.objects.get(vendor=vendor).user == owner
-    assert Membership.objects.get(vendor=vendor).role == Role.OWNER
-    assert SigningKey.objects.filter(vendor=vendor).exists()
-    entry = ObjectLogEntry.objects.for_vendor(vendor).for_object(vendor).get()
-    assert (entry.action, entry.actor_type, entry.actor_label) == (
-        "created", "user", owner.email)
-    assert entry.changes == {"name": [None, "Initech"]}
-
-
-@pytest.mark.parametrize("name", ["", "   "])
-def test_vendor_without_a_name_is_refused(db, name):
-    owner = UserFactory()
-    with pytest.raises(DomainError):
-        services.vendor_create(owner=owner, name=name)
-    assert not Vendor.objects.exists()
-    assert not Membership.objects.filter(user=owner).exists()
 
 
 def test_invitation_emails_the_accept_link_and_stores_only_its_digest(

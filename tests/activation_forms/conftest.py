@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from apps.licensing.audit import Actor
+from apps.audit.log import Actor
 from apps.licensing.models import ActivationForm, Product
 from apps.licensing.services.activation_forms import activation_form_create
 

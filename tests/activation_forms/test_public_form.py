@@ -11,10 +11,11 @@ from licensing.methods import Helpers
 from licensing.models import LicenseKey as ClientLicenseKey
 
 from apps.core.errors import DomainError
-from apps.licensing import states
-from apps.licensing.models import Activation, WebApiLog
+from apps.licensing.models import Activation
 from apps.licensing.services import activation_forms as service
 from apps.licensing.signing import public_key_xml
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_activation, make_key
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from django.test import override_settings
 
-from apps.licensing import states
-from apps.licensing.models import WebApiLog
 from apps.licensing.services import activation_forms as service
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
 from .conftest import EndUser, open_form

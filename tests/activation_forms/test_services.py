@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
-from apps.licensing import states
-from apps.licensing.audit import Actor
-from apps.licensing.models import ActivationForm, ObjectLogEntry, WebApiLog
+from apps.licensing.models import ActivationForm
 from apps.licensing.services import activation_forms as service
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.test import override_settings
 
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
 from .conftest import EndUser, open_form

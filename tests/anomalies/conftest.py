@@ -15,7 +15,7 @@ from apps.anomalies.services.synthetic import (
     synthetic_log_generate,
     synthetic_log_shift_ids,
 )
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 
 LOG_START = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # a Monday
 LOG_DAYS, LOG_CUSTOMERS, LOG_SEED = 4, 20, 11

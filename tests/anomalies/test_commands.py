@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from apps.anomalies.detection import COLUMNS
 from apps.anomalies.management.commands.detect_anomalies import parse_since
 from apps.anomalies.models import DetectorVersion, Finding
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 
 from .conftest import LOG_CUSTOMERS, LOG_DAYS, LOG_SEED
 

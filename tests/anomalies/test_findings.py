@@ -13,9 +13,9 @@ from apps.anomalies.services import (
     finding_block_key,
     finding_mark_expected,
 )
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor
-from apps.licensing.models import ObjectLogEntry
 
 
 def make_finding(tenant, *, subject_kind: str = "key", subject: str | None = None,

@@ -8,7 +8,7 @@ import numpy as np
 
 from apps.anomalies.detection import LogFrame
 from apps.anomalies.services import log_frame, log_rows
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 
 
 def _same(a: LogFrame, b: LogFrame) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from apps.anomalies.models import AnomalySettings, DetectorVersion, Finding
 from apps.anomalies.services import anomaly_detect, anomaly_model_train
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from apps.anomalies.models import DetectorVersion, Finding
 from apps.anomalies.services import anomaly_model_train, excluded_groups
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 
 from .conftest import load_log
 
@@ -143,7 +143,7 @@ def test_the_generated_log_trains_for_real_under_the_services(tenant, other_tena
 def test_marking_a_finding_expected_keeps_its_windows_out_of_the_next_training(
         some_rows, tenant, fake_training):
     from apps.anomalies.services import finding_mark_expected
-    from apps.licensing.audit import Actor
+    from apps.audit.log import Actor
 
     finding = _finding(tenant.vendor, "new", ["key:1:A:100", "ip:10.0.0.1:100"])
     anomaly_model_train(vendor=tenant.vendor)

@@ -10,11 +10,11 @@ from licensing.internal import HelperMethods
 from licensing.methods import Key
 
 from apps.api import errors
+from apps.audit.log import Actor
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import WebApiLog
 from apps.licensing.services import token_create
 from apps.licensing.signing import public_key_xml
+from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 

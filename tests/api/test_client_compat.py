@@ -21,13 +21,15 @@ from licensing.methods import Customer as CustomerApi
 from licensing.models import LicenseKey as ClientLicenseKey
 
 from apps.accounts.models import Vendor
-from apps.licensing import services, states
+from apps.audit.log import Actor
+from apps.licensing import services
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, Customer, Event, LicenseKey
+from apps.licensing.models import Activation, Customer, LicenseKey
 from apps.licensing.models import Product as ProductModel
 from apps.licensing.services import token_create
 from apps.licensing.signing import public_key_xml
+from apps.usage import states
+from apps.usage.models import Event
 from tests.factories import ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 

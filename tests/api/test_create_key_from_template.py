@@ -10,11 +10,12 @@ from licensing.internal import HelperMethods
 from licensing.methods import Key
 
 from apps.accounts.models import Vendor
-from apps.licensing import states
-from apps.licensing.audit import Actor
-from apps.licensing.models import LicenseKey, LicenseTemplate, Product, WebApiLog
+from apps.audit.log import Actor
+from apps.licensing.models import LicenseKey, LicenseTemplate, Product
 from apps.licensing.services import token_create
 from apps.licensing.services.resellers import template_create
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 

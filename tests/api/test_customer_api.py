@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from apps.accounts.models import CustomerMembership, PortalLink
 from apps.api import errors
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import Customer, ObjectLogEntry
+from apps.licensing.models import Customer, CustomerMembership, PortalLink
 from apps.licensing.services import token_create
 from tests.factories import ProductFactory, UserFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)

@@ -9,11 +9,13 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from apps.licensing import fastpath, states
+from apps.audit.log import Actor
+from apps.licensing import fastpath
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import DataObject, WebApiLog
+from apps.licensing.models import DataObject
 from apps.licensing.services import token_create
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests.factories import CustomerFactory, ProductFactory, make_activation, make_key, make_vendor
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",

@@ -7,11 +7,12 @@ from django.db import OperationalError
 from django.test import Client
 
 from apps.api import errors
+from apps.audit.log import Actor
 from apps.licensing import fastpath
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, WebApiLog
+from apps.licensing.models import Activation
 from apps.licensing.services import token_create
+from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_key, make_vendor
 
 

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from apps.api import errors
+from apps.audit.log import Actor
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
 from apps.licensing.services import token_create
 from tests.factories import ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)

@@ -9,8 +9,8 @@ from django.test import Client
 from licensing.models import Reseller as ClientReseller
 
 from apps.accounts.models import Reseller
+from apps.audit.log import Actor
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
 from apps.licensing.services import token_create
 from apps.licensing.services.resellers import reseller_issue_key, right_grant, template_create
 from tests.factories import ProductFactory, make_activation, make_vendor

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.test import Client
 
+from apps.audit.log import Actor
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
 from apps.licensing.license_payload import linq_signed_string
 from apps.licensing.models import Activation, DataObject, LicenseKey, Product
 from apps.licensing.services import token_create

@@ -13,20 +13,13 @@ from django.test import Client
 
 from apps.api import errors
 from apps.api.registry import METHODS
+from apps.audit.log import Actor
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import (
-    Customer,
-    DataObject,
-    Event,
-    LicenseKey,
-    LicenseTemplate,
-    Product,
-    WebApiLog,
-)
+from apps.licensing.models import Customer, DataObject, LicenseKey, LicenseTemplate, Product
 from apps.licensing.services import token_create
 from apps.licensing.services.catalog import customer_secret_reset
 from apps.licensing.services.resellers import template_create
+from apps.usage.models import Event, WebApiLog
 from tests.factories import CustomerFactory, ProductFactory, make_activation, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 

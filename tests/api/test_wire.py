@@ -17,9 +17,9 @@ from django.utils import timezone
 from apps.accounts.models import Vendor
 from apps.api import errors
 from apps.api.registry import METHODS
-from apps.licensing import services, states
+from apps.audit.log import Actor
+from apps.licensing import services
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
 from apps.licensing.models import (
     AccessToken,
     Activation,
@@ -27,10 +27,11 @@ from apps.licensing.models import (
     LicenseKey,
     LicenseTemplate,
     Product,
-    WebApiLog,
 )
 from apps.licensing.services import token_create
 from apps.licensing.services.catalog import customer_secret_reset
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests.factories import CustomerFactory, ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 

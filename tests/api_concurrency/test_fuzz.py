@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from apps.api.errors import SERVER_ERROR
 from apps.api.registry import METHODS
+from apps.audit.log import Actor
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
 from apps.licensing.models import DataObject
 from apps.licensing.services import token_create
 from tests.factories import CustomerFactory, ProductFactory, make_activation, make_key, make_vendor

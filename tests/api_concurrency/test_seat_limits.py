@@ -33,12 +33,14 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from django.db import connection
 from django.utils import timezone
 
-from apps.licensing import signing, states
-from apps.licensing.audit import Actor
+from apps.audit.log import Actor
+from apps.licensing import signing
 from apps.licensing.license_payload import FLOATING_PREFIX, OVERDRAFT_PREFIX
-from apps.licensing.models import Activation, LicenseKey, Product, WebApiLog
+from apps.licensing.models import Activation, LicenseKey, Product
 from apps.licensing.services import token_create
 from apps.licensing.services.seats import LIMIT_REACHED
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests import servers
 from tests.factories import ProductFactory, make_key, make_vendor
 

@@ -12,10 +12,11 @@ from django.test import override_settings
 from licensing.methods import Helpers
 from licensing.models import LicenseKey as ClientLicenseKey
 
-from apps.licensing.audit import Actor
-from apps.licensing.models import ActivationForm, WebApiLog
+from apps.audit.log import Actor
+from apps.licensing.models import ActivationForm
 from apps.licensing.services.activation_forms import activation_form_create
 from apps.licensing.signing import public_key_xml
+from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, UserFactory, make_activation, make_key, make_vendor
 
 from .conftest import DEFAULT_TIMEOUT_MS

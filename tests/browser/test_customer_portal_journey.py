@@ -9,9 +9,8 @@ from urllib.parse import urlparse
 import pytest
 from django.core import mail
 
-from apps.accounts.models import CustomerMembership
-from apps.accounts.portal import portal_link_create
-from apps.licensing.models import Activation, Customer
+from apps.licensing.models import Activation, Customer, CustomerMembership
+from apps.licensing.services.portal import portal_link_create
 from tests.factories import (
     PASSWORD,
     ProductFactory,

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 
 from apps.accounts.models import Reseller
-from apps.licensing.audit import Actor
+from apps.audit.log import Actor
 from apps.licensing.models import Issuance, LicenseKey
 from apps.licensing.services.resellers import (
     QUOTA_USED_UP,

@@ -7,12 +7,12 @@ import pytest
 from django.test import Client
 from mmdb_writer import MMDBWriter
 
+from apps.audit.log import Actor
 from apps.core import geoip
 from apps.licensing import fastpath
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import WebApiLog
 from apps.licensing.services import token_create
+from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_activation, make_key, make_vendor
 
 SWEDISH = "81.2.69.160"

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from apps.accounts.models import CustomerMembership, User
-from apps.licensing.models import Activation, Customer, LicenseKey
+from apps.accounts.models import User
+from apps.licensing.models import Activation, Customer, CustomerMembership, LicenseKey
 from tests.conftest import Tenant
 from tests.factories import CustomerFactory, UserFactory, make_activation, make_key
 

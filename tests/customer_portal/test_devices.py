@@ -7,8 +7,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
-from apps.licensing.models import Activation, ObjectLogEntry
+from apps.licensing.models import Activation
 from apps.licensing.services.seats import Device, key_activate
 from tests.factories import make_activation, make_key
 

@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.licensing.models import WebApiLog
-from apps.licensing.reports.sessions import floating_sessions_refresh
+from apps.usage.models import WebApiLog
+from apps.usage.sessions import floating_sessions_refresh
 
 URL = reverse("customer_portal:floating_usage")
 

@@ -11,10 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from apps.accounts.access import SESSION_CUSTOMER_KEY
-from apps.accounts.models import CustomerMembership, PortalLink, User
-from apps.accounts.portal import SESSION_PORTAL_TOKEN, portal_link_create, portal_link_revoke
-from apps.licensing.models import Customer
+from apps.access import SESSION_CUSTOMER_KEY
+from apps.accounts.models import User
+from apps.licensing.models import Customer, CustomerMembership, PortalLink
+from apps.licensing.services.portal import (
+    SESSION_PORTAL_TOKEN,
+    portal_link_create,
+    portal_link_revoke,
+)
 from tests.factories import PASSWORD, CustomerFactory, UserFactory, confirm_last_email
 
 from .personas import client_for, member

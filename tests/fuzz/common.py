@@ -22,8 +22,8 @@ FUZZ = settings(max_examples=6, deadline=None, database=None,
                                        HealthCheck.too_slow])
 
 # Rows these may write even when they answer "no": the Web API log records refused calls.
-LOGS_EVEN_ON_ERROR = {"licensing.webapilog"}
-COUNTED_APPS = ("accounts", "licensing", "account", "mfa", "license_server")
+LOGS_EVEN_ON_ERROR = {"usage.webapilog"}
+COUNTED_APPS = ("accounts", "licensing", "usage", "audit", "account", "mfa", "license_server")
 
 ODD = ["", " ", "0", "-1", "1e400", "NaN", "None", "null", "true", "[]", "{}", "9" * 40,
        "-9223372036854775809", "x" * 100_000, "é" * 20_000, "\x00", "a\x00b", "\r\n\t",

@@ -19,10 +19,10 @@ from django.db import DatabaseError
 from django.test import Client
 from django.urls import reverse
 
-from apps.accounts.models import CustomerMembership, User
-from apps.accounts.portal import portal_link_create
+from apps.accounts.models import User
 from apps.core.forms import DayField
-from apps.licensing.models import Activation
+from apps.licensing.models import Activation, CustomerMembership
+from apps.licensing.services.portal import portal_link_create
 from tests.activation_forms.conftest import open_form
 from tests.customer_portal.personas import client_for, portal  # noqa: F401  (fixture)
 from tests.factories import UserFactory

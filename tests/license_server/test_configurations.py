@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from license_server import configuration as server_configuration
 
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.license_server.models import LicenseServerConfiguration
 from apps.license_server.services import (
@@ -20,8 +22,6 @@ from apps.license_server.services import (
     resolve_keys,
 )
 from apps.licensing import signing
-from apps.licensing.audit import Actor
-from apps.licensing.models import ObjectLogEntry
 from apps.licensing.services import signing_key_rotate
 from tests.factories import make_key
 

@@ -25,14 +25,15 @@ from license_server import wire
 from licensing.internal import HelperMethods
 from licensing.methods import Key
 
+from apps.audit.log import Actor
 from apps.license_server import configuration_file
 from apps.license_server.services import license_server_configuration_create, public_key_xml
 from apps.license_server.wheel import build_wheel
 from apps.licensing import signing
-from apps.licensing.audit import Actor
 from apps.licensing.license_files import license_file
-from apps.licensing.models import Activation, LicenseKey, Product, WebApiLog
+from apps.licensing.models import Activation, LicenseKey, Product
 from apps.licensing.services import token_create
+from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_key, make_vendor
 
 from . import keys

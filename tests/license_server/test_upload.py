@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 from license_server import configuration as server_configuration
 
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.license_server.models import LicenseServerConfiguration
 from apps.license_server.services import (
@@ -21,8 +22,7 @@ from apps.license_server.services import (
 )
 from apps.license_server.uploads import INCORRECT_INPUT, MAX_RECORDS_LENGTH, parse_records
 from apps.licensing import signing
-from apps.licensing.audit import Actor
-from apps.licensing.models import Event, WebApiLog
+from apps.usage.models import Event, WebApiLog
 from tests.factories import CustomerFactory, make_key
 
 URL = "/api/license-server/upload-log"

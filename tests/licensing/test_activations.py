@@ -1,9 +1,10 @@
 import pytest
 from django.db import IntegrityError, transaction
 
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.licensing import services
-from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, ObjectLogEntry
+from apps.licensing.models import Activation
 
 from ..factories import make_activation, make_key
 

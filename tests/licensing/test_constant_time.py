@@ -9,9 +9,9 @@ import hmac
 
 import pytest
 
+from apps.audit.log import Actor
 from apps.licensing import tokens
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
 from apps.licensing.services import token_authenticate, token_create
 
 

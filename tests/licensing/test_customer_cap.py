@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor
 from apps.licensing.models import Activation, Customer, LicenseKey
 from apps.licensing.services.seats import LIMIT_REACHED, Device, key_activate, key_deactivate
 

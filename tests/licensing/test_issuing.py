@@ -8,12 +8,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from apps.accounts.models import PortalLink
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import services
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import Customer, LicenseKey, LicenseTemplate
+from apps.licensing.models import Customer, LicenseKey, LicenseTemplate, PortalLink
 from apps.licensing.services.issuing import NewCustomer, customer_add, keys_issue
 from apps.licensing.services.keys import MAX_KEYS_PER_CALL
 from tests.conftest import Tenant, _client_for

@@ -5,10 +5,11 @@ import pytest
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.licensing import keygen, services
-from apps.licensing.audit import Actor
-from apps.licensing.models import LicenseKey, ObjectLogEntry, Product
+from apps.licensing.models import LicenseKey, Product
 from apps.licensing.services import keys as keys_module
 
 from ..factories import CustomerFactory, ProductFactory

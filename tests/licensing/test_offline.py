@@ -13,10 +13,11 @@ from django.utils import timezone
 from licensing.methods import Helpers
 from licensing.models import LicenseKey as ClientLicenseKey
 
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor
 from apps.licensing.license_files import LINQ_SIGN, license_file
-from apps.licensing.models import Activation, ObjectLogEntry
+from apps.licensing.models import Activation
 from apps.licensing.services import offline
 from apps.licensing.services.offline import (
     ACTIVE,

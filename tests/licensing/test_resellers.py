@@ -11,9 +11,10 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor
-from apps.licensing.models import Issuance, IssuanceRight, LicenseKey, ObjectLogEntry
+from apps.licensing.models import Issuance, IssuanceRight, LicenseKey
 from apps.licensing.services.resellers import (
     QUOTA_USED_UP,
     RIGHT_CLOSED,

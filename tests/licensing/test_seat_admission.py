@@ -25,10 +25,9 @@ from django.utils import timezone
 from licensing.methods import Helpers
 from licensing.models import LicenseKey as ClientLicenseKey
 
-from apps.licensing import states
-from apps.licensing.audit import Actor
+from apps.audit.log import Actor
 from apps.licensing.license_payload import FLOATING_PREFIX, OVERDRAFT_PREFIX
-from apps.licensing.models import Activation, LicenseKey, WebApiLog
+from apps.licensing.models import Activation, LicenseKey
 from apps.licensing.services import activation_forms, token_create
 from apps.licensing.services.admission import (
     BLOCKED,
@@ -47,6 +46,8 @@ from apps.licensing.services.offline import (
     bulk_preview,
 )
 from apps.licensing.signing import public_key_xml
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests.activation_forms.conftest import open_form
 from tests.factories import (
     CustomerFactory,

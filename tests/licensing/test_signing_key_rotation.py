@@ -18,12 +18,13 @@ from license_server.configuration import ConfigurationError, parse
 from licensing.models import LicenseKey as ClientLicenseKey
 
 from apps.accounts.models import Vendor
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.license_server.services import license_server_configuration_create
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
 from apps.licensing.license_files import license_file
-from apps.licensing.models import ObjectLogEntry, SigningKey
+from apps.licensing.models import SigningKey
 from apps.licensing.services import (
     signing_key_create,
     signing_key_retire,

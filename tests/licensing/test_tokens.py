@@ -5,11 +5,12 @@ import json
 import pytest
 from django.utils import timezone
 
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.licensing import services, tokens
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import AccessToken, ObjectLogEntry
+from apps.licensing.models import AccessToken
 
 from ..factories import ProductFactory, make_key
 

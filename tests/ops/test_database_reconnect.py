@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
-from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, WebApiLog
+from apps.audit.log import Actor
+from apps.licensing.models import Activation
 from apps.licensing.services import token_create
+from apps.usage.models import WebApiLog
 from tests import servers
 from tests.factories import ProductFactory, make_key, make_vendor
 

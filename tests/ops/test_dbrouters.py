@@ -10,7 +10,8 @@ from django.db import connections
 
 from apps.accounts.models import Vendor
 from apps.core.dbrouters import REPLICA, PrimaryReplicaRouter, read_alias
-from apps.licensing.models import Event, LicenseKey, WebApiLog
+from apps.licensing.models import LicenseKey
+from apps.usage.models import Event, WebApiLog
 
 router = PrimaryReplicaRouter()
 

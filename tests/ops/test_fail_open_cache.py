@@ -8,11 +8,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 
+from apps.audit.log import Actor
 from apps.core.cache import FailOpenRedisCache
 from apps.licensing.api_methods import API_METHODS
-from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, WebApiLog
+from apps.licensing.models import Activation
 from apps.licensing.services import token_create
+from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_key, make_vendor
 
 

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from apps.licensing.models import WebApiLog
-from apps.licensing.services.retention import weblog_prune
-from apps.licensing.tasks import weblog_prune_task
+from apps.usage.models import WebApiLog
+from apps.usage.retention import weblog_prune
+from apps.usage.tasks import weblog_prune_task
 from tests.factories import make_vendor
 
 NOW = timezone.now()
@@ -78,4 +78,4 @@ def test_the_celery_task_prunes_with_the_settings(db):
 
 def test_the_task_is_in_the_beat_schedule():
     entry = settings.CELERY_BEAT_SCHEDULE["weblog-retention-daily"]
-    assert entry["task"] == weblog_prune_task.name == "apps.licensing.tasks.weblog_prune_task"
+    assert entry["task"] == weblog_prune_task.name == "apps.usage.tasks.weblog_prune_task"

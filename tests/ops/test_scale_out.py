@@ -13,11 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from apps.licensing import states
-from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, WebApiLog
+from apps.audit.log import Actor
+from apps.licensing.models import Activation
 from apps.licensing.services import token_create
 from apps.licensing.services.seats import LIMIT_REACHED
+from apps.usage import states
+from apps.usage.models import WebApiLog
 from tests import servers
 from tests.factories import ProductFactory, make_key, make_vendor
 

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import Reseller, User, Vendor
-from apps.licensing.audit import Actor
+from apps.audit.log import Actor
 from apps.licensing.models import (
     Activation,
     Customer,

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains
 
-from apps.accounts.access import SESSION_RESELLER_KEY
+from apps.access import SESSION_RESELLER_KEY
 from apps.accounts.models import Reseller
 from apps.licensing.services.resellers import reseller_invite
 from tests.factories import UserFactory, make_vendor

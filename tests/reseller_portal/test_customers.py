@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from apps.licensing.models import Customer, ObjectLogEntry
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import Customer
 from apps.licensing.services.resellers import reseller_issue_key
 from tests.factories import CustomerFactory
 

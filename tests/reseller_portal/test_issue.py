@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from apps.licensing.models import Issuance, IssuanceRight, LicenseKey, ObjectLogEntry
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import Issuance, IssuanceRight, LicenseKey
 from apps.licensing.services.resellers import (
     QUOTA_USED_UP,
     RIGHT_CLOSED,

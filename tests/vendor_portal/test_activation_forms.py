@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from apps.licensing.audit import Actor
-from apps.licensing.models import ActivationForm, ObjectLogEntry
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import ActivationForm
 from apps.licensing.services.activation_forms import activation_form_create
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.anomalies.models import AnomalySettings, DetectorVersion, Finding
-from apps.licensing.models import ObjectLogEntry, WebApiLog
+from apps.audit.models import ObjectLogEntry
+from apps.usage.models import WebApiLog
 
 URLS_OF_A_FINDING = ("anomaly_detail", "anomaly_mark_expected", "anomaly_block_key")
 

@@ -3,7 +3,8 @@ import io
 
 from django.urls import reverse
 
-from apps.licensing.models import Customer, ObjectLogEntry
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import Customer
 
 from ..factories import CustomerFactory
 

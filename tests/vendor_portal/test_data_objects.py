@@ -1,6 +1,7 @@
 from django.urls import reverse
 
-from apps.licensing.models import DataObject, ObjectLogEntry
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import DataObject
 
 
 def test_owner_adds_a_data_object_to_a_key(tenant, owner_client):

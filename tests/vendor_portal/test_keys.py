@@ -8,9 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.licensing import services
-from apps.licensing.audit import Actor
-from apps.licensing.models import Activation, Customer, LicenseKey, ObjectLogEntry
+from apps.licensing.models import Activation, Customer, LicenseKey
 
 from ..factories import CustomerFactory, make_activation, make_key
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from apps.licensing.audit import Actor
-from apps.licensing.models import LicenseKey, LicenseTemplate, ObjectLogEntry
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import LicenseKey, LicenseTemplate
 from apps.licensing.services.resellers import template_create
 
 TEMPLATE_DATA = {

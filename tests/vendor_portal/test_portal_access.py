@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import CustomerMembership, PortalLink
-from apps.accounts.portal import portal_link_create
-from apps.licensing.models import Customer, ObjectLogEntry
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import Customer, CustomerMembership, PortalLink
+from apps.licensing.services.portal import portal_link_create
 
 from ..factories import UserFactory, make_activation, make_key
 

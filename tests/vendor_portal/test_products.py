@@ -1,6 +1,7 @@
 from django.urls import reverse
 
-from apps.licensing.models import ObjectLogEntry, Product
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import Product
 
 PRODUCT_FORM = {"name": "Photo Editor Pro", "description": "Desktop app", "f1_name": "Export",
                 "f2_name": "Cloud sync", "default_max_machines": 3, "trial_period_days": 30,

@@ -12,8 +12,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.licensing.models import WebApiLog
-from apps.licensing.reports.sessions import floating_sessions_refresh
+from apps.usage.models import WebApiLog
+from apps.usage.sessions import floating_sessions_refresh
 from tests.factories import make_key
 
 USAGE = reverse("vendor_portal:usage_report")
@@ -117,7 +117,7 @@ def test_another_vendors_customer_cannot_be_chosen(tenant, other_tenant, owner_c
 
 
 def test_durations_read_in_hours_and_minutes():
-    from apps.licensing.reports.charts import duration
+    from apps.reports.charts import duration
 
     assert [duration(s) for s in (40, 600, 3600, 3900, 90061)] == [
         "40 s", "10 min", "1 h 00 min", "1 h 05 min", "25 h 01 min"]

@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Reseller
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor
-from apps.licensing.models import AccessToken, Issuance, IssuanceRight, ObjectLogEntry
+from apps.licensing.models import AccessToken, Issuance, IssuanceRight
 from apps.licensing.services.resellers import (
     QUOTA_USED_UP,
     reseller_customer_create,

@@ -6,8 +6,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from apps.accounts.models import CustomerMembership, Membership, Role, User
-from apps.accounts.portal import SESSION_PORTAL_TOKEN, portal_link_create
+from apps.accounts.models import Membership, Role, User
+from apps.licensing.models import CustomerMembership
+from apps.licensing.services.portal import SESSION_PORTAL_TOKEN, portal_link_create
 from tests.factories import CustomerFactory, confirm_last_email, make_vendor
 
 PASSWORD = "a-long-enough-password-9"

@@ -4,7 +4,8 @@ import json
 
 from django.urls import reverse
 
-from apps.licensing.models import AccessToken, ObjectLogEntry
+from apps.audit.models import ObjectLogEntry
+from apps.licensing.models import AccessToken
 from apps.licensing.services import token_authenticate
 
 TOKEN_FORM = {"name": "Build server", "permissions": ["key.Activate", "key.GetKey"]}

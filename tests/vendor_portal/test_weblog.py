@@ -9,8 +9,8 @@ import io
 from django.test import Client
 from django.urls import reverse
 
-from apps.licensing.models import WebApiLog
-from apps.licensing.weblog_io import COLUMNS
+from apps.usage.models import WebApiLog
+from apps.usage.weblog_io import COLUMNS
 
 from ..matrix import login_redirect
 

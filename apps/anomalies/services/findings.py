@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.accounts.models import Vendor
+from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor, diff, log_change, snapshot
 from apps.licensing.models import LicenseKey
 from apps.licensing.services import key_set_blocked
 

@@ -16,7 +16,7 @@ import numpy as np
 from django.db.models import Max
 
 from apps.accounts.models import Vendor
-from apps.licensing.models import WebApiLog
+from apps.usage.models import WebApiLog
 
 FIELDS = ("id", "product_id", "key", "ip", "time", "state", "machine_code", "friendly_name",
           "floating_expires", "method", "country")

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from django.db.models import Max
 
 from apps.accounts.models import Vendor
-from apps.licensing.models import WebApiLog
-from apps.licensing.weblog_io import ImportResult, webapi_log_import
+from apps.usage.models import WebApiLog
+from apps.usage.weblog_io import ImportResult, webapi_log_import
 
 
 def synthetic_log_generate(*, days: int, seed: int, customers: int,

@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from apps.licensing.license_payload import unix
-from apps.licensing.models import Event, WebApiLog
-from apps.licensing.services.weblog import event_register
+from apps.usage.models import Event, WebApiLog
+from apps.usage.weblog import event_register
 
 from .. import access, errors
 from ..access import Reach

@@ -6,11 +6,11 @@ from typing import Any
 
 from django.urls import reverse
 
-from apps.licensing import states
 from apps.licensing.license_payload import basic_key
 from apps.licensing.models import Customer
 from apps.licensing.services.catalog import customer_for_secret
 from apps.licensing.services.issuing import NewCustomer, customer_add
+from apps.usage import states
 
 from .. import access, errors
 from ..access import Reach

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from apps.core.errors import DomainError
-from apps.licensing import services, states
+from apps.licensing import services
 from apps.licensing.models import DataObject, LicenseKey
+from apps.usage import states
 
 from .. import errors
 from ..access import Reach

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from apps.core.errors import DomainError
-from apps.licensing import services, states
+from apps.licensing import services
 from apps.licensing.models import MAX_NOTES_LENGTH, Customer
 from apps.licensing.services.issuing import keys_issue
 from apps.licensing.services.keys import NOTES_TOO_LONG
 from apps.licensing.services.resellers import key_create_from_template
 from apps.licensing.services.seats import Device, key_activate, key_deactivate
 from apps.licensing.services.trials import key_create_trial
+from apps.usage import states
 
 from .. import access, errors
 from ..access import Reach

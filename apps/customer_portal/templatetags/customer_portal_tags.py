@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django import template
 
-from apps.accounts.access import customer_memberships_of
-from apps.accounts.models import CustomerMembership
+from apps.access import customer_memberships_of
 from apps.core.navigation import NavPlace, nav_place
 from apps.customer_portal.navigation import SECTIONS
+from apps.licensing.models import CustomerMembership
 
 register = template.Library()
 

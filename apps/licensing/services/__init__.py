@@ -1,8 +1,13 @@
 """Licensing services: every write goes through here, whatever the interface."""
 
-from .activations import activation_release
-from .catalog import customer_create, customer_update, product_create, product_update
-from .credentials import (
+from apps.licensing.services.activations import activation_release
+from apps.licensing.services.catalog import (
+    customer_create,
+    customer_update,
+    product_create,
+    product_update,
+)
+from apps.licensing.services.credentials import (
     signing_key_create,
     signing_key_retire,
     signing_key_rotate,
@@ -10,13 +15,19 @@ from .credentials import (
     token_create,
     token_revoke,
 )
-from .data_objects import (
+from apps.licensing.services.data_objects import (
     data_object_add,
     data_object_change_int,
     data_object_remove,
     data_object_update,
 )
-from .keys import KeySpec, key_create, key_extend, key_set_blocked, key_update
+from apps.licensing.services.keys import (
+    KeySpec,
+    key_create,
+    key_extend,
+    key_set_blocked,
+    key_update,
+)
 
 __all__ = [
     "KeySpec",

@@ -14,15 +14,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
-
-from .. import states
-from ..audit import Actor, diff, log_change, snapshot
-from ..license_files import FORMATS, LicenseFile, license_file
-from ..models import MAX_MACHINE_CODE_LENGTH, ActivationForm, LicenseKey, Product
-from .admission import NOT_REGISTERED, SeatRefused
-from .seats import Device, key_activate
-from .weblog import CallRecord, web_api_log_write
+from apps.licensing.license_files import FORMATS, LicenseFile, license_file
+from apps.licensing.models import MAX_MACHINE_CODE_LENGTH, ActivationForm, LicenseKey, Product
+from apps.licensing.services.admission import NOT_REGISTERED, SeatRefused
+from apps.licensing.services.seats import Device, key_activate
+from apps.usage import states
+from apps.usage.weblog import CallRecord, web_api_log_write
 
 METHOD = "form.Activate"
 FORM_FIELDS = ["title", "instructions", "file_format", "ask_friendly_name",

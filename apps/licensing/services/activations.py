@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from ..audit import Actor, log_change
-from ..models import Activation, LicenseKey
+from apps.audit.log import Actor, log_change
+from apps.licensing.models import Activation, LicenseKey
 
 
 @transaction.atomic

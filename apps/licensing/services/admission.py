@@ -30,9 +30,8 @@ from functools import cached_property
 from django.utils import timezone
 
 from apps.core.errors import DomainError
-
-from .. import states
-from ..models import Activation, Customer, LicenseKey
+from apps.licensing.models import Activation, Customer, LicenseKey
+from apps.usage import states
 
 BLOCKED = "The key is blocked and cannot be accessed."
 LIMIT_REACHED = "Cannot activate the new device as the limit has been reached."

@@ -7,13 +7,12 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.accounts.models import PortalLink, Vendor
-from apps.accounts.portal import portal_link_create
+from apps.accounts.models import Vendor
+from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
 from apps.core.hashing import sha256_hex
-
-from ..audit import Actor, diff, log_change, snapshot
-from ..models import Customer, Product
+from apps.licensing.models import Customer, PortalLink, Product
+from apps.licensing.services.portal import portal_link_create
 
 PRODUCT_FIELDS = [
     "name", "description",

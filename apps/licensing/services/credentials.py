@@ -9,12 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Vendor
+from apps.audit.log import Actor, log_change
 from apps.core.errors import DomainError
-
-from .. import signing, tokens
-from ..api_methods import API_METHOD_SET, API_METHODS
-from ..audit import Actor, log_change
-from ..models import AccessToken, LicenseKey, LicenseTemplate, Product, SigningKey
+from apps.licensing import signing, tokens
+from apps.licensing.api_methods import API_METHOD_SET, API_METHODS
+from apps.licensing.models import AccessToken, LicenseKey, LicenseTemplate, Product, SigningKey
 
 
 @transaction.atomic

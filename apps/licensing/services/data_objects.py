@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from apps.audit.log import Actor, log_change
 from apps.core.errors import DomainError
-
-from ..audit import Actor, log_change
-from ..models import DataObject, LicenseKey
+from apps.licensing.models import DataObject, LicenseKey
 
 MAX_NAME = 100
 MAX_STRING = 10000

@@ -9,12 +9,15 @@ from dataclasses import dataclass, replace
 from django.db import transaction
 
 from apps.accounts.models import Vendor
-from apps.licensing.audit import Actor
-
-from ..models import Customer, LicenseKey, Product
-from .catalog import customer_create, customer_portal_invitation_create, customer_secret_reset
-from .keys import KeySpec, key_create
-from .resellers import template_create
+from apps.audit.log import Actor
+from apps.licensing.models import Customer, LicenseKey, Product
+from apps.licensing.services.catalog import (
+    customer_create,
+    customer_portal_invitation_create,
+    customer_secret_reset,
+)
+from apps.licensing.services.keys import KeySpec, key_create
+from apps.licensing.services.resellers import template_create
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
-
-from ..audit import Actor, diff, log_change, snapshot
-from ..keygen import new_key_string
-from ..models import MAX_NOTES_LENGTH, Customer, LicenseKey, Product
+from apps.licensing.keygen import new_key_string
+from apps.licensing.models import MAX_NOTES_LENGTH, Customer, LicenseKey, Product
 
 MAX_KEYS_PER_CALL = 1000
 MAX_PERIOD_DAYS = 365 * 100

@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.log import Actor, log_change
 from apps.core.errors import DomainError
-
-from .. import states
-from ..audit import Actor, log_change
-from ..models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey
-from .admission import (
+from apps.licensing.models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey
+from apps.licensing.services.admission import (
     CUSTOMER_FULL,
     KEY_BLOCKED,
     KEY_FULL,
@@ -24,7 +22,8 @@ from .admission import (
     decide_seat,
     key_refusal,
 )
-from .seats import Device, seat_write, trial_countdown_start
+from apps.licensing.services.seats import Device, seat_write, trial_countdown_start
+from apps.usage import states
 
 NEW, ACTIVE, DUPLICATE, INVALID, OVER_LIMIT = "new", "already active", "duplicate", \
     "invalid", "over the seat limit"

@@ -14,11 +14,10 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from apps.accounts.models import Reseller, User, Vendor
+from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
 from apps.core.hashing import sha256_hex
-
-from ..audit import Actor, diff, log_change, snapshot
-from ..models import (
+from apps.licensing.models import (
     MAX_NOTES_LENGTH,
     Customer,
     DataObject,
@@ -28,7 +27,7 @@ from ..models import (
     LicenseTemplate,
     Product,
 )
-from .keys import KeySpec, key_create
+from apps.licensing.services.keys import KeySpec, key_create
 
 TEMPLATE_FIELDS = [
     "name", "period", *[f"f{n}" for n in range(1, 9)], "max_no_of_machines",

@@ -14,13 +14,18 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.log import Actor, log_change
 from apps.core.errors import DomainError
-
-from .. import states
-from ..audit import Actor, log_change
-from ..models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey
-from .admission import BLOCKED, LIMIT_REACHED, Admission, KeySeats, decide_seat
-from .keys import refresh_from
+from apps.licensing.models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey
+from apps.licensing.services.admission import (
+    BLOCKED,
+    LIMIT_REACHED,
+    Admission,
+    KeySeats,
+    decide_seat,
+)
+from apps.licensing.services.keys import refresh_from
+from apps.usage import states
 
 NEVER_ACTIVATED = ("Either the machine code was never activated or key activation feature "
                    "was never set up.")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
-
-from .. import states
-from ..audit import Actor
-from ..models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey, Product
-from .keys import KeySpec, key_create
+from apps.licensing.models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey, Product
+from apps.licensing.services.keys import KeySpec, key_create
+from apps.usage import states
 
 MACHINE_CODE_NULL = "The machine code cannot be null."
 MACHINE_CODE_TOO_LONG = "The machine code cannot exceed 128 chars in length."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from apps.accounts.access import resellerships_of
+from apps.access import resellerships_of
 from apps.accounts.models import Reseller
 from apps.core.navigation import NavPlace, nav_place
 from apps.reseller_portal.navigation import SECTIONS

@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.core.forms import DayField, IdField
 from apps.licensing.license_files import FORMATS
 from apps.licensing.services.activation_forms import MAX_VALIDITY_DAYS
-from apps.licensing.weblog_io import STATE_GROUPS
+from apps.usage.weblog_io import STATE_GROUPS
 
 
 class ProductForm(forms.Form):

@@ -4,9 +4,9 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpRequest
 
-from apps.accounts import portal
-from apps.accounts import services as account_services
-from apps.accounts.portal import SESSION_PORTAL_TOKEN
+from apps.licensing.services import portal
+from apps.licensing.services.portal import SESSION_PORTAL_TOKEN
+from apps.licensing.services.vendors import vendor_create
 
 
 class VendorSignupForm(forms.Form):
@@ -30,7 +30,7 @@ class VendorSignupForm(forms.Form):
         if link is not None:
             portal.portal_join_on_sign_up(link=link, user=user)
         if self.cleaned_data["organisation"].strip():
-            account_services.vendor_create(owner=user, name=self.cleaned_data["organisation"])
+            vendor_create(owner=user, name=self.cleaned_data["organisation"])
 
 
 class OrganisationForm(forms.Form):

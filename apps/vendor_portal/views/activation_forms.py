@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import access_activation_form, access_product, vendor_member
+from apps.access import access_activation_form, access_product, vendor_member
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor
 from apps.licensing.license_files import FORMATS
 from apps.licensing.models import ActivationForm
 from apps.licensing.services.activation_forms import (

@@ -12,12 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import access_finding, vendor_member
+from apps.access import access_finding, vendor_member
 from apps.anomalies import selectors, services
 from apps.anomalies.models import Finding
+from apps.audit.log import Actor
 from apps.core.charts import Chart, Series, csv_for
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor
 
 from ..forms.anomalies import AnomalySettingsForm, FindingFilterForm
 from .common import csv_response, paginate

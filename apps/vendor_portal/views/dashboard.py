@@ -4,15 +4,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import (
-    SESSION_VENDOR_KEY,
-    choose_vendor,
-    memberships_of,
-    vendor_member,
-)
-from apps.accounts.services import vendor_create
+from apps.access import SESSION_VENDOR_KEY, choose_vendor, memberships_of, vendor_member
 from apps.core.errors import DomainError
 from apps.licensing import selectors
+from apps.licensing.services.vendors import vendor_create
 
 from ..forms import OrganisationForm
 from .common import add_domain_error

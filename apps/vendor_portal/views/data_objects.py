@@ -3,10 +3,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import access_data_object, access_key, vendor_member
+from apps.access import access_data_object, access_key, vendor_member
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import services
-from apps.licensing.audit import Actor
 
 from ..forms import DataObjectForm
 from .common import add_domain_error

@@ -3,11 +3,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import access_activation, access_key, access_product, vendor_member
+from apps.access import access_activation, access_key, access_product, vendor_member
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
-from apps.licensing.audit import Actor
-from apps.licensing.models import Customer, ObjectLogEntry
+from apps.licensing.models import Customer
 from apps.licensing.services.issuing import NewCustomer, keys_issue
 from apps.licensing.services.keys import KEY_EDIT_FIELDS
 

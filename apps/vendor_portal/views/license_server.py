@@ -12,7 +12,8 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import access_license_server_configuration, vendor_member
+from apps.access import access_license_server_configuration, vendor_member
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.license_server.models import LicenseServerConfiguration
 from apps.license_server.selectors import vendor_public_key_xml
@@ -23,7 +24,6 @@ from apps.license_server.services import (
     resolve_keys,
 )
 from apps.license_server.wheel import BUILD_COMMAND, built_wheel, open_built_wheel
-from apps.licensing.audit import Actor
 from apps.licensing.models import Customer
 
 from ..forms.license_server import LicenseServerConfigurationForm

@@ -5,13 +5,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.access import SESSION_VENDOR_KEY, access_invitation, access_member, vendor_member
 from apps.accounts import services
-from apps.accounts.access import (
-    SESSION_VENDOR_KEY,
-    access_invitation,
-    access_member,
-    vendor_member,
-)
 from apps.accounts.models import Invitation, Membership, Role
 from apps.core.errors import DomainError
 

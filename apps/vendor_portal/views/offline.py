@@ -4,9 +4,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import access_key, vendor_member
+from apps.access import access_key, vendor_member
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
-from apps.licensing.audit import Actor
 from apps.licensing.license_files import FORMATS, license_file
 from apps.licensing.services.offline import activation_add, bulk_activate, bulk_preview
 from apps.licensing.services.seats import Device

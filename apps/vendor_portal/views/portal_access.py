@@ -11,15 +11,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts import portal
-from apps.accounts.access import (
-    access_customer,
-    access_customer_member,
-    access_portal_link,
-    vendor_member,
-)
-from apps.accounts.models import PortalLink
+from apps.access import access_customer, access_customer_member, access_portal_link, vendor_member
 from apps.core.errors import DomainError
+from apps.licensing.models import PortalLink
+from apps.licensing.services import portal
 
 from ..forms import PortalInvitationForm, PortalSignupLinkForm, PortalUserForm
 from .common import add_domain_error, paginate

@@ -2,10 +2,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import access_product, vendor_member
+from apps.access import access_product, vendor_member
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
-from apps.licensing.audit import Actor
 from apps.licensing.services.catalog import PRODUCT_FIELDS
 
 from ..forms import ProductForm

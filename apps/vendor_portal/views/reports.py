@@ -1,5 +1,5 @@
 """Usage and floating-seat reports: a filter form, charts (each with its table and CSV) and
-per-key tables. Every figure is computed by apps/licensing/reports."""
+per-key tables. Every figure is computed by apps/reports."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import vendor_member
+from apps.access import vendor_member
 from apps.core import geoip
 from apps.core.charts import csv_for
 from apps.core.errors import DomainError
 from apps.core.forms import FloatingReportForm, ReportScopeForm
 from apps.licensing import selectors
-from apps.licensing.reports import charts, usage
-from apps.licensing.reports.floating import floating_usage
-from apps.licensing.reports.scope import report_keys
-from apps.licensing.reports.sessions import floating_sessions_refresh
+from apps.reports import charts, usage
+from apps.reports.floating import floating_usage
+from apps.reports.scope import report_keys
+from apps.usage.sessions import floating_sessions_refresh
 
 from .common import add_domain_error, csv_response
 

@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import access_reseller, access_right, vendor_member
+from apps.access import access_reseller, access_right, vendor_member
+from apps.audit.log import Actor
 from apps.core.csvexport import csv_response
 from apps.core.errors import DomainError
 from apps.licensing import selectors_resellers as selectors
-from apps.licensing.audit import Actor
 from apps.licensing.models import IssuanceRight, LicenseTemplate
 from apps.licensing.services.resellers import (
     billing_report,

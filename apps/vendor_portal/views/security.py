@@ -3,12 +3,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import access_signing_key, vendor_member
+from apps.access import access_signing_key, vendor_member
+from apps.audit.log import Actor
+from apps.audit.models import ObjectLogEntry
 from apps.core.csvexport import csv_response
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
-from apps.licensing.audit import Actor
-from apps.licensing.models import ObjectLogEntry, SigningKey
+from apps.licensing.models import SigningKey
 from apps.licensing.selectors import OBJECT_LOG_COLUMNS, object_log_rows
 from apps.licensing.signing import fingerprint, public_key_xml
 
@@ -20,7 +21,7 @@ LOG_OBJECT_TYPES = [
     ("licensing.customer", "Customers"), ("licensing.accesstoken", "Access tokens"),
     ("accounts.membership", "Members"), ("accounts.invitation", "Invitations"),
     ("licensing.licensetemplate", "License templates"), ("accounts.reseller", "Resellers"),
-    ("licensing.issuanceright", "Issuance rights"), ("accounts.portallink", "Portal links"),
+    ("licensing.issuanceright", "Issuance rights"), ("licensing.portallink", "Portal links"),
     ("licensing.activationform", "Activation forms"), ("licensing.signingkey", "Signing keys"),
 ]
 

@@ -4,10 +4,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import access_product, access_template, vendor_member
+from apps.access import access_product, access_template, vendor_member
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import selectors_resellers as selectors
-from apps.licensing.audit import Actor
 from apps.licensing.services.resellers import TEMPLATE_FIELDS, template_create, template_update
 
 from ..forms import LicenseTemplateForm, format_data_objects

@@ -3,11 +3,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import access_token, vendor_member
+from apps.access import access_token, vendor_member
+from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import services
 from apps.licensing.api_methods import API_METHOD_GROUPS
-from apps.licensing.audit import Actor
 from apps.licensing.models import AccessToken, LicenseKey, LicenseTemplate, Product
 
 from ..forms import TokenWithTemplateLockForm

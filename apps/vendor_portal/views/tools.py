@@ -1,7 +1,7 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.accounts.access import vendor_member
+from apps.access import vendor_member
 from apps.licensing.machine_code_scripts import SCRIPTS
 
 

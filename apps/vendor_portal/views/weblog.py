@@ -7,9 +7,9 @@ import csv
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
-from apps.accounts.access import vendor_member
-from apps.licensing.states import DESCRIPTIONS
-from apps.licensing.weblog_io import export_rows, webapi_log_search
+from apps.access import vendor_member
+from apps.usage.states import DESCRIPTIONS
+from apps.usage.weblog_io import export_rows, webapi_log_search
 
 from ..forms import WebApiLogFilterForm
 

@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from apps.anomalies.services import anomaly_detect
-from apps.licensing.management.commands.import_webapi_log import owned_vendor
-from apps.licensing.weblog_io import source_ids
+from apps.usage.management.commands.import_webapi_log import owned_vendor
+from apps.usage.weblog_io import source_ids
 
 
 def parse_since(value: str) -> dt.datetime:

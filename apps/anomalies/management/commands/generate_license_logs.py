@@ -18,7 +18,7 @@ from apps.anomalies.services.synthetic import (
     synthetic_log_import,
     synthetic_log_shift_ids,
 )
-from apps.licensing.management.commands.import_webapi_log import owned_vendor
+from apps.usage.management.commands.import_webapi_log import owned_vendor
 
 
 def _day(value: str) -> dt.datetime:

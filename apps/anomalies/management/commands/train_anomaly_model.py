@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.anomalies.models import DetectorVersion
 from apps.anomalies.services import anomaly_model_train
-from apps.licensing.management.commands.import_webapi_log import owned_vendor
+from apps.usage.management.commands.import_webapi_log import owned_vendor
 
 
 class Command(BaseCommand):

@@ -1,0 +1,381 @@
+"""Every permission decision of the portals, in one place.
+
+Tenancy: an object of another vendor is answered exactly like a missing one (404), so that ids
+reveal nothing. Roles: read-only members may look at everything of their vendor; owners and
+admins may change licensing data; only owners manage members.
+
+Views declare their rule with `@vendor_member(...)` on the def line and fetch every object
+through an `access_*` function; they never query a tenant's model by primary key themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Literal
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from apps.accounts.models import Invitation, Membership, Reseller
+from apps.licensing.models import (
+    AccessToken,
+    Activation,
+    ActivationForm,
+    Customer,
+    CustomerMembership,
+    DataObject,
+    IssuanceRight,
+    LicenseKey,
+    LicenseTemplate,
+    PortalLink,
+    Product,
+    SigningKey,
+)
+
+SESSION_VENDOR_KEY = "vendor_id"
+Level = Literal["read", "write", "owner"]
+
+
+def memberships_of(user) -> list[Membership]:
+    return list(Membership.objects.filter(user=user).select_related("vendor"))
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The membership the user works in: the vendor chosen in the session, else the first."""
+    if not request.user.is_authenticated:
+        return None
+    memberships = Membership.objects.filter(user=request.user).select_related("vendor")
+    chosen = request.session.get(SESSION_VENDOR_KEY)
+    membership = memberships.filter(vendor_id=chosen).first() if chosen else None
+    return membership or memberships.order_by("created").first()
+
+
+def choose_vendor(request: HttpRequest, vendor_id: int) -> Membership:
+    membership = Membership.objects.filter(user=request.user, vendor_id=vendor_id).first()
+    if membership is None:
+        raise Http404
+    request.session[SESSION_VENDOR_KEY] = membership.vendor_id
+    return membership
+
+
+def check_level(membership: Membership, level: Level) -> None:
+    """Raise 403 when the member's role is below `level`."""
+    if level == "write" and not membership.can_write:
+        raise PermissionDenied("Your role is read-only.")
+    if level == "owner" and not membership.is_owner:
+        raise PermissionDenied("Only owners can do this.")
+
+
+def vendor_member(level: Level = "read") -> Callable:
+    """Decorator: a logged-in member of a vendor with at least `level`.
+
+    Sets request.membership and request.vendor. Anonymous users go to the login page; people
+    who belong to no vendor go to their customer portal, or to create an organisation."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = current_membership(request)
+            if membership is None:
+                if Reseller.objects.filter(user=request.user, accepted_at__isnull=False
+                                           ).exists():
+                    return redirect("reseller_portal:dashboard")
+                if CustomerMembership.objects.filter(user=request.user).exists():
+                    return redirect("customer_portal:license_list")
+                return redirect("vendor_portal:organisation_create")
+            check_level(membership, level)
+            request.membership = membership
+            request.vendor = membership.vendor
+            return view(request, *args, **kwargs)
+
+        wrapped.access_level = level
+        return wrapped
+
+    return decorator
+
+
+def _get(queryset, **lookup):
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def access_product(membership: Membership, pk: int, *, level: Level = "read") -> Product:
+    """The vendor's product, or 404."""
+    check_level(membership, level)
+    return _get(Product.objects.for_vendor(membership.vendor), pk=pk)
+
+
+def access_key(membership: Membership, pk: int, *, level: Level = "read") -> LicenseKey:
+    """The vendor's license key (any product of theirs), or 404."""
+    check_level(membership, level)
+    return _get(
+        LicenseKey.objects.for_vendor(membership.vendor).select_related("product", "customer"),
+        pk=pk,
+    )
+
+
+def access_activation(membership: Membership, key: LicenseKey, pk: int, *,
+                      level: Level = "read") -> Activation:
+    """A seat of a key already accessed through `access_key`, or 404."""
+    check_level(membership, level)
+    assert key.product.vendor_id == membership.vendor_id
+    return _get(Activation.objects.filter(key=key), pk=pk)
+
+
+def access_data_object(membership: Membership, key: LicenseKey, pk: int, *,
+                       level: Level = "read") -> DataObject:
+    check_level(membership, level)
+    assert key.product.vendor_id == membership.vendor_id
+    return _get(DataObject.objects.filter(key=key), pk=pk)
+
+
+def access_customer(membership: Membership, pk: int, *, level: Level = "read") -> Customer:
+    check_level(membership, level)
+    return _get(Customer.objects.for_vendor(membership.vendor), pk=pk)
+
+
+def access_token(membership: Membership, pk: int, *, level: Level = "read") -> AccessToken:
+    check_level(membership, level)
+    return _get(AccessToken.objects.for_vendor(membership.vendor), pk=pk)
+
+
+def access_member(membership: Membership, pk: int, *, level: Level = "owner") -> Membership:
+    check_level(membership, level)
+    return _get(
+        Membership.objects.filter(vendor=membership.vendor).select_related("user"), pk=pk
+    )
+
+
+def access_invitation(membership: Membership, pk: int, *, level: Level = "owner"
+                      ) -> Invitation:
+    """A pending invitation of the vendor (used or revoked ones are gone: 404)."""
+    check_level(membership, level)
+    return _get(Invitation.objects.for_vendor(membership.vendor).pending(), pk=pk)
+
+
+def access_activation_form(membership: Membership, pk: int, *, level: Level = "read"
+                           ) -> ActivationForm:
+    """An activation form of one of the vendor's products, or 404."""
+    check_level(membership, level)
+    return _get(ActivationForm.objects.for_vendor(membership.vendor).select_related("product"),
+                pk=pk)
+
+
+def access_signing_key(membership: Membership, pk: int, *, level: Level = "owner"
+                       ) -> SigningKey:
+    """A listed (not retired) signing key of the vendor, or 404. Only owners manage keys."""
+    check_level(membership, level)
+    return _get(SigningKey.objects.for_vendor(membership.vendor).listed(), pk=pk)
+
+
+# --- Customer portal ---------------------------------------------------------------------
+
+SESSION_CUSTOMER_KEY = "customer_membership_id"
+CustomerLevel = Literal["read", "deactivate"]
+
+
+def customer_memberships_of(user) -> list[CustomerMembership]:
+    return list(CustomerMembership.objects.filter(user=user)
+                .select_related("customer__vendor").order_by("created"))
+
+
+def current_customer_membership(request: HttpRequest) -> CustomerMembership | None:
+    """The customer the user works for in the portal: chosen in the session, else the first."""
+    if not request.user.is_authenticated:
+        return None
+    memberships = CustomerMembership.objects.filter(user=request.user).select_related(
+        "customer__vendor")
+    chosen = request.session.get(SESSION_CUSTOMER_KEY)
+    membership = memberships.filter(pk=chosen).first() if chosen else None
+    return membership or memberships.order_by("created").first()
+
+
+def choose_customer(request: HttpRequest, membership_id: int) -> CustomerMembership:
+    membership = CustomerMembership.objects.filter(user=request.user, pk=membership_id).first()
+    if membership is None:
+        raise Http404
+    request.session[SESSION_CUSTOMER_KEY] = membership.pk
+    return membership
+
+
+def check_customer_level(membership: CustomerMembership, level: CustomerLevel) -> None:
+    """Deactivating devices needs the permission on the customer and on the person."""
+    if level == "deactivate" and not membership.may_deactivate:
+        raise PermissionDenied("You may not manage activations for this customer.")
+
+
+def customer_member(level: CustomerLevel = "read") -> Callable:
+    """Decorator: a logged-in customer-portal user with at least `level`. Sets
+    request.customer_membership and request.customer."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = current_customer_membership(request)
+            if membership is None:
+                raise PermissionDenied("You are not a user of any customer portal.")
+            check_customer_level(membership, level)
+            request.customer_membership = membership
+            request.customer = membership.customer
+            return view(request, *args, **kwargs)
+
+        wrapped.access_level = level
+        return wrapped
+
+    return decorator
+
+
+def access_customer_key(membership: CustomerMembership, pk: int) -> LicenseKey:
+    """One of the customer's keys, or 404 (another customer's and another vendor's alike)."""
+    return _get(LicenseKey.objects.filter(customer=membership.customer)
+                .select_related("product", "customer"), pk=pk)
+
+
+def access_customer_activation_ids(membership: CustomerMembership, ids: list[int], *,
+                                   level: CustomerLevel = "deactivate") -> list[int]:
+    """The ids among `ids` that are devices on the customer's keys (others are ignored)."""
+    check_customer_level(membership, level)
+    return list(Activation.objects.filter(pk__in=ids, key__customer=membership.customer)
+                .values_list("pk", flat=True))
+
+
+def access_customer_member(membership: Membership, pk: int, *, level: Level = "write"
+                           ) -> CustomerMembership:
+    """A portal user of one of the vendor's customers (vendor side), or 404."""
+    check_level(membership, level)
+    return _get(CustomerMembership.objects.filter(customer__vendor=membership.vendor)
+                .select_related("user", "customer"), pk=pk)
+
+
+def access_portal_link(membership: Membership, pk: int, *, level: Level = "write"
+                       ) -> PortalLink:
+    """A portal link of the vendor, or 404."""
+    check_level(membership, level)
+    return _get(PortalLink.objects.filter(vendor=membership.vendor), pk=pk)
+
+
+# --- Reseller portal ---------------------------------------------------------------------
+
+SESSION_RESELLER_KEY = "reseller_id"
+
+
+def resellerships_of(user) -> list[Reseller]:
+    return list(Reseller.objects.filter(user=user, accepted_at__isnull=False)
+                .select_related("vendor").order_by("created"))
+
+
+def current_reseller(request: HttpRequest) -> Reseller | None:
+    """The vendor the person resells for: chosen in the session, else the first."""
+    if not request.user.is_authenticated:
+        return None
+    resellers = Reseller.objects.filter(user=request.user, accepted_at__isnull=False
+                                        ).select_related("vendor")
+    chosen = request.session.get(SESSION_RESELLER_KEY)
+    reseller = resellers.filter(pk=chosen).first() if chosen else None
+    return reseller or resellers.order_by("created").first()
+
+
+def choose_reseller(request: HttpRequest, reseller_id: int) -> Reseller:
+    reseller = Reseller.objects.filter(user=request.user, accepted_at__isnull=False,
+                                       pk=reseller_id).first()
+    if reseller is None:
+        raise Http404
+    request.session[SESSION_RESELLER_KEY] = reseller.pk
+    return reseller
+
+
+def reseller_member(view: Callable) -> Callable:
+    """Decorator: a logged-in reseller. Sets request.reseller (and its vendor)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        reseller = current_reseller(request)
+        if reseller is None:
+            raise PermissionDenied("You are not a reseller of any vendor.")
+        request.reseller = reseller
+        return view(request, *args, **kwargs)
+
+    wrapped.access_level = "reseller"
+    return wrapped
+
+
+def access_reseller_right(reseller: Reseller, pk: int) -> IssuanceRight:
+    """One of the reseller's issuance rights, or 404."""
+    return _get(IssuanceRight.objects.filter(reseller=reseller)
+                .select_related("template__product"), pk=pk)
+
+
+def access_reseller_customer(reseller: Reseller, pk: int) -> Customer:
+    """A customer the reseller created, or one shared with the vendor's resellers; else 404."""
+    return _get(Customer.objects.filter(vendor_id=reseller.vendor_id).filter(
+        Q(reseller=reseller) | Q(shared_with_resellers=True)), pk=pk)
+
+
+def reseller_customers(reseller: Reseller):
+    return Customer.objects.filter(vendor_id=reseller.vendor_id).filter(
+        Q(reseller=reseller) | Q(shared_with_resellers=True))
+
+
+def access_reseller_key(reseller: Reseller, pk: int) -> LicenseKey:
+    """A key the reseller issued, or 404."""
+    return _get(LicenseKey.objects.filter(reseller=reseller)
+                .select_related("product", "customer"), pk=pk)
+
+
+def access_reseller(membership: Membership, pk: int, *, level: Level = "read") -> Reseller:
+    """One of the vendor's resellers (vendor side), or 404."""
+    check_level(membership, level)
+    return _get(Reseller.objects.for_vendor(membership.vendor), pk=pk)
+
+
+def access_template(membership: Membership, pk: int, *, level: Level = "read"
+                    ) -> LicenseTemplate:
+    """One of the vendor's license templates, or 404."""
+    check_level(membership, level)
+    return _get(LicenseTemplate.objects.for_vendor(membership.vendor)
+                .select_related("product"), pk=pk)
+
+
+def access_right(membership: Membership, pk: int, *, level: Level = "read") -> IssuanceRight:
+    """An issuance right of one of the vendor's resellers, or 404."""
+    check_level(membership, level)
+    return _get(IssuanceRight.objects.filter(reseller__vendor=membership.vendor)
+                .select_related("reseller", "template"), pk=pk)
+
+
+# --- Anomaly detection (apps.anomalies) ----------------------------------------------------
+
+from apps.anomalies.models import Finding  # noqa: E402
+
+
+def access_finding(membership: Membership, pk: int, *, level: Level = "read") -> Finding:
+    """One of the vendor's anomaly findings, or 404 (another vendor's looks missing). Acting on
+    a finding (mark as expected, block its key) needs write: read-only members get 403."""
+    check_level(membership, level)
+    return _get(Finding.objects.for_vendor(membership.vendor), pk=pk)
+
+
+# --- License-server configurations (apps.license_server) ---------------------------------
+
+from apps.license_server.models import LicenseServerConfiguration  # noqa: E402
+
+
+def access_license_server_configuration(membership: Membership, pk: int, *,
+                                        level: Level = "read") -> LicenseServerConfiguration:
+    """One of the vendor's license-server configurations, or 404 (another vendor's looks
+    missing). Issuing and revoking need write: read-only members get 403."""
+    check_level(membership, level)
+    return _get(LicenseServerConfiguration.objects.for_vendor(membership.vendor)
+                .select_related("customer", "created_by"), pk=pk)

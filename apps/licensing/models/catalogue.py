@@ -1,0 +1,232 @@
+"""The catalogue: products, customers, license keys, their devices (seats) and data objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.accounts.models import Vendor
+from apps.core.models import TimeStampedModel
+
+FEATURE_NUMBERS = range(1, 9)
+MAX_NOTES_LENGTH = 500
+MAX_MACHINE_CODE_LENGTH = 128
+
+
+class ProductQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> ProductQuerySet:
+        return self.filter(vendor=vendor)
+
+
+class Product(TimeStampedModel):
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    f1_name = models.CharField("F1 name", max_length=100, blank=True)
+    f2_name = models.CharField("F2 name", max_length=100, blank=True)
+    f3_name = models.CharField("F3 name", max_length=100, blank=True)
+    f4_name = models.CharField("F4 name", max_length=100, blank=True)
+    f5_name = models.CharField("F5 name", max_length=100, blank=True)
+    f6_name = models.CharField("F6 name", max_length=100, blank=True)
+    f7_name = models.CharField("F7 name", max_length=100, blank=True)
+    f8_name = models.CharField("F8 name", max_length=100, blank=True)
+    default_max_machines = models.PositiveIntegerField(
+        default=1, help_text="Seats a new key gets unless told otherwise (0 = not node-locked)."
+    )
+    trial_period_days = models.PositiveIntegerField(
+        default=15, help_text="Length of trial keys made by CreateTrialKey."
+    )
+    trial_max_machines = models.PositiveIntegerField(default=1)
+    trial_feature = models.PositiveSmallIntegerField(
+        default=0, help_text="Feature (1-8) that marks a key as a trial; 0 = none."
+    )
+    time_limited_feature = models.PositiveSmallIntegerField(
+        default=0, help_text="Feature (1-8) that marks a key as time-limited; 0 = none."
+    )
+    activation_form_enabled = models.BooleanField(
+        default=False, help_text="Offer the public activation form for offline devices."
+    )
+    # Next per-product key number (the wire's `ID`); advanced under a row lock.
+    next_key_serial = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trial_feature__lte=8) & Q(time_limited_feature__lte=8),
+                name="product_feature_markers_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def feature_name(self, number: int) -> str:
+        return getattr(self, f"f{number}_name") or f"F{number}"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [self.feature_name(n) for n in FEATURE_NUMBERS]
+
+
+class CustomerQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> CustomerQuerySet:
+        return self.filter(vendor=vendor)
+
+
+class Customer(TimeStampedModel):
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="customers")
+    name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=100, blank=True)
+    company_name = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(max_length=1000, blank=True)
+    # Digest of the customer secret (shown once, when the customer is added through the API).
+    secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    allow_activation_management = models.BooleanField(
+        default=False, help_text="The customer's portal users may deactivate devices "
+                                 "(each user also needs the permission).")
+    max_no_of_devices = models.PositiveIntegerField(
+        default=0, help_text="Devices allowed across all of the customer's keys (0 = no cap).")
+    # Customers a reseller created: theirs, visible to the vendor's other resellers if shared.
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="customers")
+    shared_with_resellers = models.BooleanField(default=False)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["vendor", "email"])]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.company_name or f"Customer {self.pk}"
+
+
+class LicenseKeyQuerySet(models.QuerySet):
+    def for_vendor(self, vendor: Vendor) -> LicenseKeyQuerySet:
+        return self.filter(product__vendor=vendor)
+
+    def expired(self, now: dt.datetime | None = None) -> LicenseKeyQuerySet:
+        return self.filter(expires__lt=now or timezone.now())
+
+
+class LicenseKey(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="keys")
+    serial = models.PositiveIntegerField(help_text="Key number within the product (wire: ID).")
+    key = models.CharField(max_length=23, db_index=True)
+    created = models.DateTimeField(default=timezone.now)
+    period = models.IntegerField(default=0, help_text="Days")
+    expires = models.DateTimeField()
+    f1 = models.BooleanField(default=False)
+    f2 = models.BooleanField(default=False)
+    f3 = models.BooleanField(default=False)
+    f4 = models.BooleanField(default=False)
+    f5 = models.BooleanField(default=False)
+    f6 = models.BooleanField(default=False)
+    f7 = models.BooleanField(default=False)
+    f8 = models.BooleanField(default=False)
+    notes = models.TextField(max_length=MAX_NOTES_LENGTH, blank=True)
+    block = models.BooleanField(default=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="keys"
+    )
+    max_no_of_machines = models.PositiveIntegerField(
+        default=0, help_text="0 = not node-locked"
+    )
+    trial_activation = models.BooleanField(
+        default=False, help_text="Start the countdown at each device's first activation."
+    )
+    allowed_machines = models.TextField(
+        blank=True, help_text="Pre-approved machine codes, one per line."
+    )
+    automatic_activation = models.BooleanField(
+        default=True, help_text="Off: Activate only confirms devices that are already activated."
+    )
+    reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="keys")
+    # Set on keys made by CreateTrialKey: the machine code the trial was issued to.
+    trial_machine_code = models.CharField(max_length=MAX_MACHINE_CODE_LENGTH, blank=True,
+                                          editable=False)
+
+    objects = LicenseKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-serial"]
+        indexes = [models.Index(fields=["product", "trial_machine_code"])]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "key"], name="key_unique_per_product"),
+            models.UniqueConstraint(fields=["product", "serial"], name="key_serial_per_product"),
+            models.CheckConstraint(
+                condition=Q(key__regex=r"\A[A-Z]{5}-[A-Z]{5}-[A-Z]{5}-[A-Z]{5}\Z"),
+                name="key_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def global_id(self) -> int:
+        return self.pk
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires < timezone.now()
+
+    @property
+    def features(self) -> list[bool]:
+        return [getattr(self, f"f{n}") for n in FEATURE_NUMBERS]
+
+    @property
+    def is_trial(self) -> bool:
+        """The feature the product reserves for trials is on."""
+        feature = self.product.trial_feature
+        return bool(feature) and self.features[feature - 1]
+
+    @property
+    def allowed_machine_list(self) -> list[str]:
+        return [line.strip() for line in self.allowed_machines.splitlines() if line.strip()]
+
+
+class DataObject(models.Model):
+    """A named value (string and integer) attached to a license key."""
+
+    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="data_objects")
+    name = models.CharField(max_length=100)
+    string_value = models.TextField(max_length=10000, blank=True)
+    int_value = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Activation(models.Model):
+    """A seat: one device (machine code) using a key, node-locked or floating."""
+
+    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="activations")
+    machine_code = models.CharField(max_length=MAX_MACHINE_CODE_LENGTH)
+    friendly_name = models.CharField(max_length=255, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    time = models.DateTimeField(default=timezone.now)
+    floating = models.BooleanField(default=False)
+    floating_expires = models.DateTimeField(null=True, blank=True)
+    overdraft = models.BooleanField(default=False, help_text="Floating seat beyond the limit")
+
+    class Meta:
+        ordering = ["time", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "machine_code", "floating"], name="activation_unique_seat"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.machine_code

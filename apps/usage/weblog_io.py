@@ -1,0 +1,299 @@
+"""The Web API log in and out: the vendor's filtered view of it, its CSV export rows, and the
+streaming CSV import (Cryptolens' export format, also used to move logs between installs).
+
+The CSV columns are Cryptolens': `Id,ProductId,Key,IP,Time,State,MachineCode,FriendlyName,
+FloatingExpires,Method,Country`, times in Unix seconds. Country is an ISO 3166 alpha-2 code,
+filled from the GeoIP database when one is configured (GEOIP_DATABASE), else empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv46_address
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Min, Q
+from django.db.models.functions import Coalesce, Mod
+
+from apps.accounts.models import Vendor
+from apps.core.csvexport import safe_cell
+from apps.usage.models import WebApiLog
+from apps.usage.sessions import floating_sessions_rewind
+
+COLUMNS = ["Id", "ProductId", "Key", "IP", "Time", "State", "MachineCode", "FriendlyName",
+           "FloatingExpires", "Method", "Country"]
+REQUIRED_COLUMNS = ("id", "state", "time")
+IMPORT_METHOD = "import"
+COPY_FIELDS = ("source_id", "vendor_id", "time", "product_id", "key", "ip", "state", "machine_code",
+               "friendly_name", "floating_expires", "method", "user_agent", "country")
+BATCH_SIZE = 5000
+MAX_BIGINT = 2**63 - 1
+MAX_STATE = 32767  # a smallint on PostgreSQL
+
+FLOATING_STATES = (2014, 2015, 2024, 6011)
+# State groups of the log browser. The third digit of a state is 1 for success, 2 for failure.
+STATE_GROUPS: dict[str, tuple[str, Q]] = {
+    "success": ("Success", Q(state_detail__gte=10, state_detail__lt=20)),
+    "failure": ("Failure", Q(state_detail__gte=20, state_detail__lt=30)),
+    "activation": ("Activation (20xx)", Q(state__gte=2000, state__lt=2100)),
+    "deactivation": ("Deactivation (60xx)", Q(state__gte=6000, state__lt=6100)),
+    "floating": ("Floating (2014, 2015, 2024, 6011)", Q(state__in=FLOATING_STATES)),
+    "validation": ("Validation (10xx)", Q(state__gte=1000, state__lt=1100)),
+    "key_creation": ("Key creation (30xx)", Q(state__gte=3000, state__lt=3100)),
+}
+
+
+# --- Reading: the browser's filters and the export rows. ---
+
+
+def webapi_log_search(*, vendor: Vendor, product_id: int | None = None, key: str = "",
+                      machine_code: str = "", friendly_name: str = "", state_group: str = "",
+                      ip: str = "", country: str = "", since: dt.datetime | None = None,
+                      until: dt.datetime | None = None):
+    """The vendor's log rows matching every given filter, newest first (`until` exclusive)."""
+    rows = WebApiLog.objects.for_vendor(vendor)
+    exact = {"product_id": product_id, "key": key, "machine_code": machine_code, "ip": ip,
+             "country": country}
+    rows = rows.filter(**{name: value for name, value in exact.items()
+                          if value not in (None, "")})
+    if friendly_name:
+        rows = rows.filter(friendly_name__icontains=friendly_name)
+    if since is not None:
+        rows = rows.filter(time__gte=since)
+    if until is not None:
+        rows = rows.filter(time__lt=until)
+    if state_group in STATE_GROUPS:
+        rows = rows.annotate(state_detail=Mod("state", 100)).filter(STATE_GROUPS[state_group][1])
+    return rows.order_by("-id")
+
+
+def _unix(value: dt.datetime | None) -> int | str:
+    return int(value.timestamp()) if value is not None else ""
+
+
+def export_rows(rows) -> Iterator[list[Any]]:
+    """CSV rows (header first) of a log queryset, read in chunks so memory stays flat."""
+    yield COLUMNS
+    # A row imported from another log keeps showing the Id it had there.
+    rows = rows.annotate(export_id=Coalesce("source_id", "id",
+                                            output_field=BigIntegerField()))
+    fields = ("export_id", "product_id", "key", "ip", "time", "state", "machine_code",
+              "friendly_name", "floating_expires", "method", "country")
+    for (pk, product_id, key, ip, time, state, machine_code, friendly_name, floating_expires,
+         method, country) in rows.values_list(*fields).iterator(chunk_size=2000):
+        yield [pk, "" if product_id is None else product_id, safe_cell(key), ip or "",
+               _unix(time), state, safe_cell(machine_code), safe_cell(friendly_name),
+               _unix(floating_expires), safe_cell(method), country]
+
+
+def source_ids(*, vendor: Vendor, ids: Iterable[int], chunk: int = 20_000) -> dict[int, int]:
+    """{row id: source Id} for those of the vendor's rows that came from an imported file."""
+    wanted, found = sorted(set(ids)), {}
+    for start in range(0, len(wanted), chunk):
+        found.update(WebApiLog.objects.filter(
+            vendor=vendor, id__in=wanted[start:start + chunk], source_id__isnull=False)
+            .values_list("id", "source_id"))
+    return found
+
+
+# --- Writing: the streaming import. ---
+
+
+class RowError(ValueError):
+    pass
+
+
+@dataclass
+class ImportResult:
+    read: int = 0
+    inserted: int = 0
+    skipped: int = 0  # the Id was imported before (this file's earlier rows included)
+    lowest_id: int | None = None  # of the rows stored: derived report tables re-read from it
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+
+def _unquote(value: str) -> str:
+    """Undo the export's spreadsheet-formula guard (a quote before = + - @)."""
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+        return value[1:]
+    return value
+
+
+def _int(value: str, name: str, *, low: int = 0, high: int = MAX_BIGINT) -> int | None:
+    if value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise RowError(f"{name} is not a whole number: {value!r}") from None
+    if not low <= number <= high:
+        raise RowError(f"{name} is out of range: {value}")
+    return number
+
+
+def _time(value: str, name: str) -> dt.datetime | None:
+    if value == "":
+        return None
+    try:
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise RowError(f"{name} is not a Unix time: {value!r}") from None
+
+
+def _text(value: str, name: str, max_length: int) -> str:
+    value = _unquote(value)
+    if len(value) > max_length:
+        raise RowError(f"{name} is longer than {max_length} characters")
+    return value
+
+
+@functools.lru_cache(maxsize=65536)
+def _valid_ip(value: str) -> bool:
+    """Cached: a log repeats its callers' addresses, and parsing one is a third of a row's
+    import cost."""
+    try:
+        validate_ipv46_address(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _ip(value: str) -> str | None:
+    if value == "":
+        return None
+    if not _valid_ip(value):
+        raise RowError(f"IP is not an IP address: {value!r}")
+    return value
+
+
+def _country(value: str) -> str:
+    value = value.upper()
+    if value and not (len(value) == 2 and value.isascii() and value.isalpha()):
+        raise RowError(f"Country is not a two-letter ISO 3166 code: {value!r}")
+    return value
+
+
+def parse_row(vendor: Vendor, cells: dict[str, str]) -> tuple:
+    """One CSV row (lower-cased column names) as the values of COPY_FIELDS, or RowError.
+    A tuple, not a model instance: building millions of instances costs more than the
+    INSERTs."""
+    pk, state, time = (_int(cells.get("id", ""), "Id", low=1),
+                       _int(cells.get("state", ""), "State", high=MAX_STATE),
+                       _time(cells.get("time", ""), "Time"))
+    for value, name in ((pk, "Id"), (state, "State"), (time, "Time")):
+        if value is None:
+            raise RowError(f"{name} is empty")
+    return (pk, vendor.pk, time,
+            _int(cells.get("productid", ""), "ProductId", low=-MAX_BIGINT - 1),
+            _text(cells.get("key", ""), "Key", 64), _ip(cells.get("ip", "")), state,
+            _text(cells.get("machinecode", ""), "MachineCode", 128),
+            _text(cells.get("friendlyname", ""), "FriendlyName", 255),
+            _time(cells.get("floatingexpires", ""), "FloatingExpires"),
+            _text(cells.get("method", ""), "Method", 64) or IMPORT_METHOD, "",
+            _country(cells.get("country", "")))
+
+
+def _save_batch(batch: list[tuple], result: ImportResult) -> None:
+    vendor_id = batch[0][1]
+    present = set(WebApiLog.objects.filter(vendor_id=vendor_id,
+                                           source_id__in=[row[0] for row in batch])
+                  .values_list("source_id", flat=True))
+    fresh: dict[int, WebApiLog] = {}
+    for row in batch:
+        if row[0] not in present and row[0] not in fresh:
+            fresh[row[0]] = WebApiLog(**dict(zip(COPY_FIELDS, row, strict=True)))
+    with transaction.atomic():
+        # ignore_conflicts: a row written meanwhile by a concurrent import is skipped, not fatal.
+        WebApiLog.objects.bulk_create(fresh.values(), ignore_conflicts=True)
+    _note_lowest(result, WebApiLog.objects.filter(vendor_id=vendor_id, source_id__in=list(fresh))
+                 .aggregate(low=Min("id"))["low"])
+    result.inserted += len(fresh)
+    result.skipped += len(batch) - len(fresh)
+
+
+def _note_lowest(result: ImportResult, low: int | None) -> None:
+    if low is not None and (result.lowest_id is None or low < result.lowest_id):
+        result.lowest_id = low
+
+
+def _save_batch_postgresql(batch: list[tuple], result: ImportResult) -> None:
+    """COPY into a scratch table, then one INSERT ... ON CONFLICT DO NOTHING: several times
+    faster than a multi-row INSERT built by the ORM, which matters for millions of rows. The
+    conflict is on (vendor, source Id): each vendor's imported Ids are its own."""
+    table = connection.ops.quote_name(WebApiLog._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in COPY_FIELDS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Only the copied columns: the table's own id comes from its sequence on INSERT.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS weblog_import AS "  # noqa: S608
+                       f"SELECT {columns} FROM {table} WITH NO DATA")
+        cursor.execute("TRUNCATE weblog_import")
+        with cursor.cursor.copy(f"COPY weblog_import ({columns}) FROM STDIN") as copy:
+            for row in batch:
+                copy.write_row(row)
+        # Only quoted identifiers from the model go into this SQL; the values went by COPY.
+        insert = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM weblog_import"  # noqa: S608
+        stored = (f"WITH stored AS ({insert} ON CONFLICT (vendor_id, source_id) "  # noqa: S608
+                  "WHERE source_id IS NOT NULL DO NOTHING RETURNING id) "
+                  "SELECT COUNT(*), MIN(id) FROM stored")
+        cursor.execute(stored)
+        inserted, low = cursor.fetchone()
+    _note_lowest(result, low)
+    result.inserted += inserted
+    result.skipped += len(batch) - inserted
+
+
+def _records(reader, result: ImportResult) -> Iterator[list[str]]:
+    """The reader's records; one the csv module cannot parse (a NUL byte, say) is rejected."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            result.read += 1
+            result.rejected.append((reader.line_num, f"unreadable CSV: {error}"))
+
+
+def webapi_log_import(*, vendor: Vendor, lines: Iterable[str],
+                      batch_size: int = BATCH_SIZE) -> ImportResult:
+    """Load a log CSV into `vendor`'s log in batches, each row's Id kept as its source Id.
+
+    Idempotent per vendor and Id: rows whose Id this vendor imported before are skipped;
+    another vendor's rows, and the vendor's own calls, never collide with them. Malformed rows are
+    rejected with their line number and never stop the import. Product and key are stored as
+    given; they need not exist (a log also records calls with mistyped or guessed keys)."""
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    names = [name.strip().lower() for name in header or []]
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if missing:
+        raise RowError(f"the header lacks the column(s) {', '.join(missing)}")
+    save = _save_batch_postgresql if connection.vendor == "postgresql" else _save_batch
+    result, batch = ImportResult(), []
+    for cells in _records(reader, result):
+        if not any(cell.strip() for cell in cells):
+            continue
+        result.read += 1
+        try:
+            if len(cells) > len(names):
+                raise RowError(f"{len(cells)} cells for {len(names)} columns")
+            batch.append(parse_row(vendor, dict(zip(names, (c.strip() for c in cells),
+                                                    strict=False))))
+        except RowError as error:
+            result.rejected.append((reader.line_num, str(error)))
+        if len(batch) >= batch_size:
+            save(batch, result)
+            batch = []
+    if batch:
+        save(batch, result)
+    if result.inserted and result.lowest_id is not None:
+        # The new rows' ids come from the table's sequence, above what the floating sessions
+        # have read; should one be below (a concurrent writer), it is read again too.
+        floating_sessions_rewind(vendor=vendor, before_id=result.lowest_id)
+    return result
