@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Literal
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
-from apps.accounts.models import Invitation, Membership, Reseller
+from apps.accounts.models import Invitation, Membership, Reseller, User, Vendor
 from apps.licensing.models import (
     AccessToken,
     Activation,
@@ -39,8 +40,51 @@ from apps.licensing.models import (
 SESSION_VENDOR_KEY = "vendor_id"
 Level = Literal["read", "write", "owner"]
 
+P = ParamSpec("P")
+M = TypeVar("M", bound=Model)
 
-def memberships_of(user) -> list[Membership]:
+
+# What the decorators below guarantee a view, for the type checker: a view declared with
+# `request: VendorRequest` may use request.vendor and a logged-in request.user. Nothing
+# creates these classes; the request stays Django's, with the attributes set on it.
+
+class AuthenticatedRequest(HttpRequest):
+    """A request of a logged-in person."""
+
+    user: User
+
+
+class VendorRequest(AuthenticatedRequest):
+    """A request that passed `@vendor_member(...)`."""
+
+    membership: Membership
+    vendor: Vendor
+
+
+class CustomerRequest(AuthenticatedRequest):
+    """A request that passed `@customer_member(...)`."""
+
+    customer_membership: CustomerMembership
+    customer: Customer
+
+
+class ResellerRequest(AuthenticatedRequest):
+    """A request that passed `@reseller_member`."""
+
+    reseller: Reseller
+
+
+class CheckedView(Protocol[P]):
+    """A view behind one of the decorators below; `access_level` names its rule (the
+    permission tests check that every portal view has one)."""
+
+    access_level: str
+
+    def __call__(self, request: HttpRequest, *args: P.args,
+                 **kwargs: P.kwargs) -> HttpResponseBase: ...
+
+
+def memberships_of(user: User) -> list[Membership]:
     return list(Membership.objects.filter(user=user).select_related("vendor"))
 
 
@@ -55,6 +99,8 @@ def current_membership(request: HttpRequest) -> Membership | None:
 
 
 def choose_vendor(request: HttpRequest, vendor_id: int) -> Membership:
+    if not request.user.is_authenticated:  # every caller has a logged-in user
+        raise Http404
     membership = Membership.objects.filter(user=request.user, vendor_id=vendor_id).first()
     if membership is None:
         raise Http404
@@ -70,15 +116,19 @@ def check_level(membership: Membership, level: Level) -> None:
         raise PermissionDenied("Only owners can do this.")
 
 
-def vendor_member(level: Level = "read") -> Callable:
+def vendor_member(level: Level = "read"
+                  ) -> Callable[[Callable[Concatenate[VendorRequest, P], HttpResponseBase]],
+                                CheckedView[P]]:
     """Decorator: a logged-in member of a vendor with at least `level`.
 
     Sets request.membership and request.vendor. Anonymous users go to the login page; people
     who belong to no vendor go to their customer portal, or to create an organisation."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[Concatenate[VendorRequest, P], HttpResponseBase]
+                  ) -> CheckedView[P]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs
+                    ) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = current_membership(request)
@@ -90,17 +140,26 @@ def vendor_member(level: Level = "read") -> Callable:
                     return redirect("customer_portal:license_list")
                 return redirect("vendor_portal:organisation_create")
             check_level(membership, level)
-            request.membership = membership
-            request.vendor = membership.vendor
-            return view(request, *args, **kwargs)
+            # The request becomes what VendorRequest describes: the user is logged in above.
+            checked = cast(VendorRequest, request)
+            checked.membership = membership
+            checked.vendor = membership.vendor
+            return view(checked, *args, **kwargs)
 
-        wrapped.access_level = level
-        return wrapped
+        return _declare(wrapped, level)
 
     return decorator
 
 
-def _get(queryset, **lookup):
+def _declare(wrapped: Callable[Concatenate[HttpRequest, P], HttpResponseBase],
+             access_level: str) -> CheckedView[P]:
+    """The wrapped view, with the rule it enforces readable by the permission tests."""
+    view = cast("CheckedView[P]", wrapped)
+    view.access_level = access_level
+    return view
+
+
+def _get(queryset: QuerySet[M], **lookup: Any) -> M:
     obj = queryset.filter(**lookup).first()
     if obj is None:
         raise Http404
@@ -182,7 +241,7 @@ SESSION_CUSTOMER_KEY = "customer_membership_id"
 CustomerLevel = Literal["read", "deactivate"]
 
 
-def customer_memberships_of(user) -> list[CustomerMembership]:
+def customer_memberships_of(user: User) -> list[CustomerMembership]:
     return list(CustomerMembership.objects.filter(user=user)
                 .select_related("customer__vendor").order_by("created"))
 
@@ -199,6 +258,8 @@ def current_customer_membership(request: HttpRequest) -> CustomerMembership | No
 
 
 def choose_customer(request: HttpRequest, membership_id: int) -> CustomerMembership:
+    if not request.user.is_authenticated:  # every caller has a logged-in user
+        raise Http404
     membership = CustomerMembership.objects.filter(user=request.user, pk=membership_id).first()
     if membership is None:
         raise Http404
@@ -212,25 +273,30 @@ def check_customer_level(membership: CustomerMembership, level: CustomerLevel) -
         raise PermissionDenied("You may not manage activations for this customer.")
 
 
-def customer_member(level: CustomerLevel = "read") -> Callable:
+def customer_member(level: CustomerLevel = "read"
+                    ) -> Callable[[Callable[Concatenate[CustomerRequest, P], HttpResponseBase]],
+                                  CheckedView[P]]:
     """Decorator: a logged-in customer-portal user with at least `level`. Sets
     request.customer_membership and request.customer."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[Concatenate[CustomerRequest, P], HttpResponseBase]
+                  ) -> CheckedView[P]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs
+                    ) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = current_customer_membership(request)
             if membership is None:
                 raise PermissionDenied("You are not a user of any customer portal.")
             check_customer_level(membership, level)
-            request.customer_membership = membership
-            request.customer = membership.customer
-            return view(request, *args, **kwargs)
+            # The request becomes what CustomerRequest describes: the user is logged in above.
+            checked = cast(CustomerRequest, request)
+            checked.customer_membership = membership
+            checked.customer = membership.customer
+            return view(checked, *args, **kwargs)
 
-        wrapped.access_level = level
-        return wrapped
+        return _declare(wrapped, level)
 
     return decorator
 
@@ -269,7 +335,7 @@ def access_portal_link(membership: Membership, pk: int, *, level: Level = "write
 SESSION_RESELLER_KEY = "reseller_id"
 
 
-def resellerships_of(user) -> list[Reseller]:
+def resellerships_of(user: User) -> list[Reseller]:
     return list(Reseller.objects.filter(user=user, accepted_at__isnull=False)
                 .select_related("vendor").order_by("created"))
 
@@ -286,6 +352,8 @@ def current_reseller(request: HttpRequest) -> Reseller | None:
 
 
 def choose_reseller(request: HttpRequest, reseller_id: int) -> Reseller:
+    if not request.user.is_authenticated:  # every caller has a logged-in user
+        raise Http404
     reseller = Reseller.objects.filter(user=request.user, accepted_at__isnull=False,
                                        pk=reseller_id).first()
     if reseller is None:
@@ -294,21 +362,23 @@ def choose_reseller(request: HttpRequest, reseller_id: int) -> Reseller:
     return reseller
 
 
-def reseller_member(view: Callable) -> Callable:
+def reseller_member(view: Callable[Concatenate[ResellerRequest, P], HttpResponseBase]
+                    ) -> CheckedView[P]:
     """Decorator: a logged-in reseller. Sets request.reseller (and its vendor)."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         reseller = current_reseller(request)
         if reseller is None:
             raise PermissionDenied("You are not a reseller of any vendor.")
-        request.reseller = reseller
-        return view(request, *args, **kwargs)
+        # The request becomes what ResellerRequest describes: the user is logged in above.
+        checked = cast(ResellerRequest, request)
+        checked.reseller = reseller
+        return view(checked, *args, **kwargs)
 
-    wrapped.access_level = "reseller"
-    return wrapped
+    return _declare(wrapped, "reseller")
 
 
 def access_reseller_right(reseller: Reseller, pk: int) -> IssuanceRight:
@@ -323,7 +393,7 @@ def access_reseller_customer(reseller: Reseller, pk: int) -> Customer:
         Q(reseller=reseller) | Q(shared_with_resellers=True)), pk=pk)
 
 
-def reseller_customers(reseller: Reseller):
+def reseller_customers(reseller: Reseller) -> QuerySet[Customer]:
     return Customer.objects.filter(vendor_id=reseller.vendor_id).filter(
         Q(reseller=reseller) | Q(shared_with_resellers=True))
 

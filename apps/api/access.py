@@ -43,8 +43,10 @@ def check_reach(token: AccessToken, reach: Reach) -> None:
 
 def check_product_id(token: AccessToken, product_id: int) -> None:
     """A product lock, or a key lock (through its key's product), covers `product_id`."""
-    locked_product_id = token.product_id or (
-        token.locked_key.product_id if token.locked_key_id else None)
+    # token.locked_key is None, without a query, when the token has no key lock.
+    locked_product_id = token.product_id
+    if not locked_product_id and token.locked_key is not None:
+        locked_product_id = token.locked_key.product_id
     if locked_product_id and locked_product_id != product_id:
         raise ApiError(errors.KEY_LOCKED)
 
@@ -102,7 +104,7 @@ def products(token: AccessToken) -> QuerySet[Product]:
     queryset = Product.objects.filter(vendor_id=token.vendor_id)
     if token.product_id:
         queryset = queryset.filter(pk=token.product_id)
-    if token.locked_key_id:
+    if token.locked_key is not None:
         queryset = queryset.filter(pk=token.locked_key.product_id)
     return queryset
 
@@ -134,7 +136,7 @@ def log_rows(token: AccessToken, queryset: QuerySet) -> QuerySet:
     queryset = queryset.filter(vendor_id=token.vendor_id)
     if token.product_id:
         queryset = queryset.filter(product_id=token.product_id)
-    if token.locked_key_id:
-        locked = token.locked_key
+    locked = token.locked_key
+    if locked is not None:
         queryset = queryset.filter(product_id=locked.product_id, key=locked.key)
     return queryset

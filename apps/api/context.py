@@ -3,6 +3,8 @@ objects its parameters name, through apps.api.access (the token's locks)."""
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 from django.http import HttpRequest
 
 from apps.audit.log import Actor
@@ -27,6 +29,12 @@ class ApiContext:
     @property
     def ip(self) -> str | None:
         return self.record.ip
+
+    @overload
+    def product(self, *, required: Literal[True] = ...) -> Product: ...
+
+    @overload
+    def product(self, *, required: bool) -> Product | None: ...
 
     def product(self, *, required: bool = True) -> Product | None:
         """The product named by ProductId, within the token's locks (apps.api.access)."""

@@ -3,6 +3,7 @@ booleans as True/true/1, and the Python client's literal "None" for a missing va
 
 from __future__ import annotations
 
+import builtins
 import json
 
 from django.http import HttpRequest
@@ -51,7 +52,8 @@ class Params:
         values: dict[str, str] = {}
         for source in (request.GET, request.POST):
             for name, value in source.items():
-                values[name.lower()] = value
+                if isinstance(value, str):  # a parsed query holds no empty value list
+                    values[name.lower()] = value
         self._values = values
 
     def raw(self, name: str) -> str | None:
@@ -75,8 +77,8 @@ class Params:
             raise ApiError(message)
         return value
 
-    def int(self, name: str, default: int = 0, *, minimum: int = -INT64,
-            maximum: int = INT64 - 1) -> int:
+    def int(self, name: builtins.str, default: builtins.int = 0, *, minimum: builtins.int = -INT64,
+            maximum: builtins.int = INT64 - 1) -> builtins.int:
         value = self.raw(name)
         if value is None:
             return default
@@ -88,7 +90,7 @@ class Params:
             raise ApiError(INCORRECT_INPUT)
         return number
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool = False) -> builtins.bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -99,7 +101,7 @@ class Params:
             return False
         raise ApiError(INCORRECT_INPUT)
 
-    def int_list(self, name: str) -> list[int] | None:
+    def int_list(self, name: builtins.str) -> list[builtins.int] | None:
         """A JSON array of at most MAX_LIST_ITEMS 64-bit integers, e.g. States=[2010,2011]."""
         value = self.raw(name)
         if value is None:
@@ -117,7 +119,7 @@ class Params:
             raise ApiError(INCORRECT_INPUT)
         return items
 
-    def sign_method(self) -> int:
+    def sign_method(self) -> builtins.int:
         """SignMethod arrives as 0/1 or, from .NET, by enum name."""
         value = (self.raw("SignMethod") or "0").strip().lower()
         if value in {"1", "stringsign"}:

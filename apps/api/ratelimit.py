@@ -26,7 +26,9 @@ def record_failure(ip: str | None) -> int:
 
 def is_blocked(ip: str | None) -> bool:
     """Whether this IP has used up its failed look-ups (without counting this request)."""
-    return bool(ip) and core_ratelimit.hit([], peek=[_failures(ip)]) > 0
+    if not ip:
+        return False
+    return core_ratelimit.hit([], peek=[_failures(ip)]) > 0
 
 
 def call_retry_after(ip: str | None, token_id: int) -> int:

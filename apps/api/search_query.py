@@ -44,7 +44,8 @@ def _value(raw: str):
     date = _DATE.match(raw)
     if date:
         try:
-            return dt.datetime(*map(int, date.groups()), tzinfo=dt.UTC)
+            year, month, day = map(int, date.groups())
+            return dt.datetime(year, month, day, tzinfo=dt.UTC)
         except ValueError:
             raise ApiError(errors.INCORRECT_INPUT) from None
     if re.fullmatch(r"-?\d{1,18}", raw):

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
@@ -94,5 +94,7 @@ class FailOpenRedisCache(RedisCache):
     def delete_many(self, keys: Any, version: int | None = None) -> None:
         self._guard(lambda: super(FailOpenRedisCache, self).delete_many(keys, version), None)
 
-    def clear(self) -> bool:
-        return self._guard(lambda: super(FailOpenRedisCache, self).clear(), False)
+    # Django's RedisCache.clear returns flushdb's bool; django-stubs know only
+    # BaseCache.clear, which returns None.
+    def clear(self) -> bool:  # type: ignore[override]
+        return self._guard(lambda: cast(bool, super(FailOpenRedisCache, self).clear()), False)

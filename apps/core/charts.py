@@ -7,6 +7,7 @@ Views build a `Chart`, put it in the context and render `partials/chart.html`; t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ KINDS = ("line", "step", "bar")
 @dataclass
 class Series:
     label: str
-    values: list[float | int | None]
+    values: Sequence[float | None]
     kind: str | None = None  # overrides the chart's kind for this series (e.g. a limit line)
 
 

@@ -4,6 +4,7 @@ cannot overflow, a UTC date range for reports and what a report covers."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -23,6 +24,27 @@ def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
+# Form.fields holds plain Fields for the type checker: these give a declared choice field its
+# own type, to set its choices or queryset when the form is made.
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField), name
+    return field
+
+
+def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField[Any]:
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField), name
+    return field
+
+
+def cleaned(data: dict[str, Any] | None) -> dict[str, Any]:
+    """What `super().clean()` returned: Form.clean always returns cleaned_data."""
+    assert data is not None
+    return data
+
+
 class DayField(forms.DateField):
     """A calendar day between FIRST_DAY and LAST_DAY, as a date picker."""
 
@@ -30,7 +52,7 @@ class DayField(forms.DateField):
         "out_of_range": f"Enter a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}.",
     }
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.DateInput(attrs={
             "type": "date", "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}))
         super().__init__(**kwargs)
@@ -45,7 +67,7 @@ class DayField(forms.DateField):
 class IdField(forms.IntegerField):
     """A row id: 1 to the largest bigint."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
@@ -57,8 +79,8 @@ class ReportRangeForm(forms.Form):
     since = DayField(required=False, label="From (UTC)")
     until = DayField(required=False, label="To (UTC, inclusive)")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cleaned(super().clean())
         today = timezone.now().astimezone(dt.UTC).date()
         until = data.get("until") or today
         since = data.get("since") or until - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1)
@@ -82,11 +104,11 @@ class ReportScopeForm(ReportRangeForm):
                           widget=forms.TextInput(attrs={"placeholder": "AAAAA-BBBBB-…"}))
     field_order = ["product", "customer", "key", "since", "until"]
 
-    def __init__(self, *args, products: list[tuple[int, str]],
-                 customers: list[tuple[int, str]], **kwargs) -> None:
+    def __init__(self, *args: Any, products: list[tuple[int, str]],
+                 customers: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product"].choices = [("", "All products"), *products]
-        self.fields["customer"].choices = [("", "All customers"), *customers]
+        choice_field(self, "product").choices = [("", "All products"), *products]
+        choice_field(self, "customer").choices = [("", "All customers"), *customers]
 
     def clean_key(self) -> str:
         return self.cleaned_data["key"].strip().upper()

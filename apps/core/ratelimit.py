@@ -64,7 +64,8 @@ def _exchange(requests: list[tuple[str, int, bool]]) -> list[int] | None:
                 for key, window, count in requests]
 
         def pipeline() -> list[int]:
-            client = cache._cache.get_client(full[0][0], write=True)
+            # The private RedisCacheClient of Django's RedisCache: not in django-stubs.
+            client = cache._cache.get_client(full[0][0], write=True)  # type: ignore[attr-defined]
             pipe = client.pipeline(transaction=False)
             for key, window, count in full:
                 if count:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
-from apps.core.forms import MAX_ID, IdField, ReportRangeForm
+from apps.core.forms import MAX_ID, IdField, ReportRangeForm, choice_field
 
 # One request frees at most this many devices: a page of search results, with room to spare.
 MAX_DEVICES_PER_REQUEST = 1000
@@ -54,9 +56,9 @@ class FloatingUsageForm(ReportRangeForm):
                                    label="Peak per")
     field_order = ["key", "since", "until", "resolution"]
 
-    def __init__(self, *args, keys: list[tuple[int, str]], **kwargs) -> None:
+    def __init__(self, *args: Any, keys: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["key"].choices = [("", "All licenses"), *keys]
+        choice_field(self, "key").choices = [("", "All licenses"), *keys]
 
     def clean_resolution(self) -> str:
         return self.cleaned_data["resolution"] or "hour"

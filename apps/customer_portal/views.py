@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.access import (
+    CustomerRequest,
     access_customer_activation_ids,
     access_customer_key,
     choose_customer,
@@ -36,7 +37,7 @@ PAGE_SIZE = 100
 
 
 @customer_member("read")
-def license_list(request: HttpRequest) -> HttpResponse:
+def license_list(request: CustomerRequest) -> HttpResponse:
     customer = request.customer
     page = paginate(request, selectors.customer_key_list(customer=customer), PAGE_SIZE)
     # The customer-wide cap counts node-locked devices on all keys, as Activate does.
@@ -47,7 +48,7 @@ def license_list(request: HttpRequest) -> HttpResponse:
 
 
 @customer_member("read")
-def license_detail(request: HttpRequest, key_id: int) -> HttpResponse:
+def license_detail(request: CustomerRequest, key_id: int) -> HttpResponse:
     key = access_customer_key(request.customer_membership, key_id)
     return render(request, "customer_portal/license_detail.html", {
         "key": key, "devices": list(key.activations.order_by("floating", "time", "id")),
@@ -55,7 +56,7 @@ def license_detail(request: HttpRequest, key_id: int) -> HttpResponse:
 
 
 @customer_member("read")
-def device_list(request: HttpRequest) -> HttpResponse:
+def device_list(request: CustomerRequest) -> HttpResponse:
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"].strip() if search.is_valid() else ""
     page = paginate(request, selectors.customer_device_search(
@@ -64,7 +65,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
 
 
 @customer_member("read")
-def floating_usage_view(request: HttpRequest) -> HttpResponse:
+def floating_usage_view(request: CustomerRequest) -> HttpResponse:
     """Concurrent floating seats of the customer's own keys: the vendor's report, narrowed."""
     floating = selectors.customer_report_keys(customer=request.customer)
     form = FloatingUsageForm(request.GET, keys=[(k.pk, f"{k.product.name} · {k.key}")
@@ -96,10 +97,11 @@ def _back(data: dict) -> str:
 
 @require_POST
 @customer_member("deactivate")
-def device_deactivate(request: HttpRequest) -> HttpResponse:
+def device_deactivate(request: CustomerRequest) -> HttpResponse:
     form = DeactivateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values()
+                                        for e in errors))
         return redirect(_back({"q": request.POST.get("q", "")[:200]}))
     if not form.cleaned_data["activation"]:
         messages.warning(request, "Select the devices to deactivate.")
@@ -118,7 +120,7 @@ def device_deactivate(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @customer_member("read")
-def switch_customer(request: HttpRequest, membership_id: int) -> HttpResponse:
+def switch_customer(request: CustomerRequest, membership_id: int) -> HttpResponse:
     membership = choose_customer(request, membership_id)
     messages.success(request, f"You are now working for {membership.customer} "
                               f"({membership.customer.vendor.name}).")

@@ -55,11 +55,12 @@ class UploadResult:
 
 def _authenticate(token: str) -> LicenseServerConfiguration:
     decoded = tokens.decode(token)
-    configuration = None
-    if decoded is not None:
-        configuration = (LicenseServerConfiguration.objects.select_for_update()
-                         .filter(pk=decoded[0]).first())
-    if configuration is None or not tokens.secret_matches(decoded[1],
+    if decoded is None:
+        raise DomainError(UNABLE_TO_AUTHENTICATE)
+    configuration_id, secret = decoded
+    configuration = (LicenseServerConfiguration.objects.select_for_update()
+                     .filter(pk=configuration_id).first())
+    if configuration is None or not tokens.secret_matches(secret,
                                                           configuration.upload_secret_hash):
         raise DomainError(UNABLE_TO_AUTHENTICATE)
     if configuration.revoked_at is not None:

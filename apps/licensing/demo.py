@@ -48,7 +48,8 @@ def _build_day(vendor: Vendor, key: LicenseKey, day: dt.datetime, rng: random.Ra
                ) -> list[WebApiLog]:
     """Agents start between 07:00 and 11:00 and heartbeat until 15:00-19:00; a seat frees
     when an agent stops (release) or crashes (expiry). A sixth agent is refused."""
-    rows, holding = [], []
+    rows: list[WebApiLog] = []
+    holding: list[dt.datetime] = []
     busy = rng.randint(4, len(AGENTS))
     plans = sorted((day + dt.timedelta(hours=rng.uniform(7, 11)),
                     day + dt.timedelta(hours=rng.uniform(15, 19)), agent)

@@ -19,8 +19,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.accounts.models import Reseller
 from apps.licensing import signing
-from apps.licensing.models import Activation, LicenseKey, SigningKey
+from apps.licensing.models import Activation, Customer, LicenseKey, SigningKey
 
 # FieldsToReturn bits: a set bit hides the field (the key stays, as null).
 HIDE_ID = 2
@@ -143,9 +144,9 @@ def license_dict(view: LicenseView) -> dict[str, Any]:
 def reseller_dict(key: LicenseKey) -> dict[str, Any] | None:
     """The Reseller object of ModelVersion 3: exactly these keys (the Python client builds
     its Reseller class from them)."""
-    if key.reseller_id is None:
+    reseller = key.reseller  # no query when the key has none
+    if reseller is None:
         return None
-    reseller = key.reseller
     return {
         "Id": reseller.pk, "InviteId": reseller.pk,
         "ResellerUserId": reseller.user_id or 0, "Created": unix(reseller.created),
@@ -214,6 +215,12 @@ def linq_signed_string(obj: dict[str, Any]) -> str:
     return ",".join(_net_value(p) for p in parts)
 
 
+def _created(owner: Customer | Reseller | None) -> dt.datetime:
+    """When the key's customer or reseller was made: asked only when the payload names one."""
+    assert owner is not None
+    return owner.created
+
+
 def linq_object(view: LicenseView) -> dict[str, Any]:
     """The camelCase LicenseKey object with ISO dates (no signature yet)."""
     body = license_dict(view)
@@ -226,7 +233,7 @@ def linq_object(view: LicenseView) -> dict[str, Any]:
         "notes": body["Notes"], "block": body["Block"], "globalId": body["GlobalId"],
         "customer": None if customer is None else {
             "id": customer["Id"], "name": customer["Name"], "email": customer["Email"],
-            "companyName": customer["CompanyName"], "created": iso(view.key.customer.created),
+            "companyName": customer["CompanyName"], "created": iso(_created(view.key.customer)),
         },
         "activatedMachines": [
             {"mid": machine_mid(a), "ip": a.ip or NO_IP, "time": iso(a.time),
@@ -246,7 +253,7 @@ def linq_object(view: LicenseView) -> dict[str, Any]:
     if view.model_version >= 3:
         reseller = reseller_dict(view.key)
         obj["reseller"] = None if reseller is None else {
-            k[0].lower() + k[1:]: (iso(view.key.reseller.created) if k == "Created" else v)
+            k[0].lower() + k[1:]: (iso(_created(view.key.reseller)) if k == "Created" else v)
             for k, v in reseller.items()}
     return obj
 
@@ -276,7 +283,7 @@ def metadata(view: LicenseView, signing_key: SigningKey, *, floating_interval: i
     expiry_counts = time_limited or not product.time_limited_feature
     reason = 2 if key.block else 1 if (expiry_counts and key.expires < now) else 0
     time_left = max(0, (key.expires - now).days) if time_limited or trial else 0
-    data = {
+    data: dict[str, Any] = {
         "ActivatedMachines": node_locked,
         "LicenseStatus": {"IsValid": reason == 0, "ReasonForInvalidity": reason,
                           "Trial": trial, "TimeLimited": time_limited, "TimeLeft": time_left},

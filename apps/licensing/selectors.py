@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Lower
@@ -13,6 +14,21 @@ from apps.accounts.models import Vendor
 from apps.audit.models import ObjectLogEntry
 from apps.licensing.models import Activation, Customer, LicenseKey, Product
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class ActivationCount(TypedDict):
+    """What `.annotate(activation_count=Count("activations"))` adds to a key."""
+
+    activation_count: int
+
+
+class KeyCount(TypedDict):
+    """What `.annotate(key_count=Count("keys"))` adds to a customer."""
+
+    key_count: int
+
 
 def product_list(*, vendor: Vendor) -> QuerySet[Product]:
     return Product.objects.for_vendor(vendor).annotate(key_count=Count("keys")).order_by(
@@ -20,7 +36,8 @@ def product_list(*, vendor: Vendor) -> QuerySet[Product]:
     )
 
 
-def key_list(*, product: Product, query: str = "", status: str = "") -> QuerySet[LicenseKey]:
+def key_list(*, product: Product, query: str = "", status: str = ""
+             ) -> QuerySet[WithAnnotations[LicenseKey, ActivationCount]]:
     """Keys of a product, searched by key, customer, notes or machine code and filtered by
     status (blocked, expired, trial, active)."""
     keys = product.keys.select_related("customer").annotate(
@@ -59,7 +76,8 @@ def key_detail(*, key: LicenseKey) -> dict:
     }
 
 
-def customer_list(*, vendor: Vendor, query: str = "") -> QuerySet[Customer]:
+def customer_list(*, vendor: Vendor, query: str = ""
+                  ) -> QuerySet[WithAnnotations[Customer, KeyCount]]:
     customers = Customer.objects.for_vendor(vendor).annotate(key_count=Count("keys"))
     query = query.strip()
     if query:

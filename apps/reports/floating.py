@@ -177,8 +177,10 @@ def _denied(log, start: dt.datetime, end: dt.datetime, width: int) -> dict:
 def _fill_buckets(usage: FloatingUsage, rows: list[tuple], denied: dict, s: int, e: int,
                   width: int) -> None:
     """One entry per bucket of the range, carrying the seat level across quiet buckets."""
-    by_bucket = {int(row[0]): tuple(int(v) if v is not None else None for v in row[1:])
-                 for row in rows}
+    # (net change, highest level reached) per bucket.
+    by_bucket: dict[int, tuple[int, int | None]] = {
+        int(bucket): (int(net), None if highest is None else int(highest))
+        for bucket, net, highest in rows}
     level = by_bucket[-1][0] if -1 in by_bucket else 0
     bucket = s - s % width
     while bucket < e:

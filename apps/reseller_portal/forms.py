@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.db.models import QuerySet
 
+from apps.core.forms import model_choice_field
 from apps.licensing.models import Customer
 
 
@@ -20,9 +23,9 @@ class IssueKeyForm(forms.Form):
         empty_label="No customer (a standalone key)",
         help_text="Your customers, and those the vendor's resellers share.")
 
-    def __init__(self, *args, customers: QuerySet[Customer], **kwargs) -> None:
+    def __init__(self, *args: Any, customers: QuerySet[Customer], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = customers
+        model_choice_field(self, "customer").queryset = customers
 
 
 class CustomerForm(forms.Form):

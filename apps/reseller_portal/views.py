@@ -8,6 +8,7 @@ credential."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django import forms
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.access import (
+    ResellerRequest,
     access_reseller_key,
     access_reseller_right,
     choose_reseller,
@@ -32,6 +34,7 @@ from apps.core.errors import DomainError
 from apps.core.pagination import paginate
 from apps.licensing.license_files import license_file
 from apps.licensing.models import Customer, Issuance, IssuanceRight, LicenseKey
+from apps.licensing.selectors import ActivationCount
 from apps.licensing.services.offline import activation_add
 from apps.licensing.services.resellers import (
     reseller_accept,
@@ -42,6 +45,9 @@ from apps.licensing.services.resellers import (
 from apps.licensing.services.seats import Device
 
 from .forms import CustomerForm, IssueKeyForm, LicenseFileForm, SearchForm
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 RECENT_KEYS = 10
 
@@ -69,14 +75,25 @@ def _right_state(right: IssuanceRight, now: dt.datetime) -> tuple[str, str]:
     return "Active", "ok"
 
 
-def _with_state(rights: list[IssuanceRight]) -> list[IssuanceRight]:
+class RightState(TypedDict):
+    """The status badge of a right, set on it for the templates."""
+
+    state_label: str
+    state_class: str
+
+
+def _with_state(rights: list[IssuanceRight]
+                ) -> list[WithAnnotations[IssuanceRight, RightState]]:
     now = timezone.now()
-    for right in rights:
+    # The same objects, with two attributes more (as if annotated by the queryset).
+    shown = cast("list[WithAnnotations[IssuanceRight, RightState]]", rights)
+    for right in shown:
         right.state_label, right.state_class = _right_state(right, now)
-    return rights
+    return shown
 
 
-def _reseller_keys(reseller: Reseller, query: str = "") -> QuerySet[LicenseKey]:
+def _reseller_keys(reseller: Reseller, query: str = ""
+                   ) -> QuerySet[WithAnnotations[LicenseKey, ActivationCount]]:
     keys = LicenseKey.objects.filter(reseller=reseller)
     if query:
         keys = keys.filter(Q(key__icontains=query) | Q(customer__name__icontains=query)
@@ -87,7 +104,7 @@ def _reseller_keys(reseller: Reseller, query: str = "") -> QuerySet[LicenseKey]:
 
 
 @reseller_member
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: ResellerRequest) -> HttpResponse:
     rights = IssuanceRight.objects.filter(reseller=request.reseller).select_related(
         "template__product")
     return render(request, "reseller_portal/dashboard.html", {
@@ -98,14 +115,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @reseller_member
-def switch_reseller(request: HttpRequest, reseller_id: int) -> HttpResponse:
+def switch_reseller(request: ResellerRequest, reseller_id: int) -> HttpResponse:
     reseller = choose_reseller(request, reseller_id)
     messages.success(request, f"You are now reselling for {reseller.vendor.name}.")
     return redirect("reseller_portal:dashboard")
 
 
 @reseller_member
-def key_issue(request: HttpRequest, right_id: int) -> HttpResponse:
+def key_issue(request: ResellerRequest, right_id: int) -> HttpResponse:
     """Issue one key under a right; a refusal (quota used up, right closed) stays on the form."""
     right = access_reseller_right(request.reseller, right_id)
     form = IssueKeyForm(request.POST if request.method == "POST" else None,
@@ -126,7 +143,7 @@ def key_issue(request: HttpRequest, right_id: int) -> HttpResponse:
 
 
 @reseller_member
-def key_list(request: HttpRequest) -> HttpResponse:
+def key_list(request: ResellerRequest) -> HttpResponse:
     query = _query(request)
     keys = _reseller_keys(request.reseller, query)
     if request.GET.get("format") == "csv":
@@ -135,7 +152,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
         "page": paginate(request, keys), "query": query})
 
 
-def _keys_csv(keys: QuerySet[LicenseKey]) -> HttpResponse:
+def _keys_csv(keys: QuerySet[WithAnnotations[LicenseKey, ActivationCount]]) -> HttpResponse:
     return csv_response(
         "issued-keys.csv",
         ["Key", "Product", "Customer", "Created", "Expires", "Blocked", "Max machines",
@@ -147,7 +164,7 @@ def _keys_csv(keys: QuerySet[LicenseKey]) -> HttpResponse:
 
 
 @reseller_member
-def key_detail(request: HttpRequest, key_id: int) -> HttpResponse:
+def key_detail(request: ResellerRequest, key_id: int) -> HttpResponse:
     key = access_reseller_key(request.reseller, key_id)
     issuance = Issuance.objects.filter(key=key).select_related("right", "template").first()
     return render(request, "reseller_portal/key_detail.html", {
@@ -160,7 +177,7 @@ def key_detail(request: HttpRequest, key_id: int) -> HttpResponse:
 
 @require_POST
 @reseller_member
-def license_file_download(request: HttpRequest, key_id: int) -> HttpResponse:
+def license_file_download(request: ResellerRequest, key_id: int) -> HttpResponse:
     """A signed .skm file listing every device of the key, as the official clients load it;
     with a machine code, made for that device, activated first if needed. The reseller asks
     as the device would: automatic activation off leaves new devices to the vendor."""
@@ -169,7 +186,8 @@ def license_file_download(request: HttpRequest, key_id: int) -> HttpResponse:
     current = None
     try:
         if not form.is_valid():
-            raise DomainError(" ".join(e for errors in form.errors.values() for e in errors))
+            raise DomainError(" ".join(str(e) for errors in form.errors.values()
+                                      for e in errors))
         if form.cleaned_data["machine_code"]:
             device = Device(form.cleaned_data["machine_code"], form.cleaned_data["friendly_name"])
             current, _ = activation_add(key=key, device=device, by_vendor=False,
@@ -199,7 +217,7 @@ def _open_rights(reseller: Reseller) -> list[IssuanceRight]:
 
 
 @reseller_member
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: ResellerRequest) -> HttpResponse:
     query = _query(request)
     return render(request, "reseller_portal/customer_list.html", {
         "page": paginate(request, _reseller_customer_list(request.reseller, query)),
@@ -208,7 +226,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 @reseller_member
-def customer_create(request: HttpRequest) -> HttpResponse:
+def customer_create(request: ResellerRequest) -> HttpResponse:
     form = CustomerForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -94,7 +94,8 @@ def export_rows(rows) -> Iterator[list[Any]]:
 
 def source_ids(*, vendor: Vendor, ids: Iterable[int], chunk: int = 20_000) -> dict[int, int]:
     """{row id: source Id} for those of the vendor's rows that came from an imported file."""
-    wanted, found = sorted(set(ids)), {}
+    wanted = sorted(set(ids))
+    found: dict[int, int] = {}
     for start in range(0, len(wanted), chunk):
         found.update(WebApiLog.objects.filter(
             vendor=vendor, id__in=wanted[start:start + chunk], source_id__isnull=False)

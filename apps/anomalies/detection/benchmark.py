@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 import numpy as np
 
@@ -14,7 +15,13 @@ from .detector import DetectorConfig
 from .evaluation import Result, evaluate
 from .synthetic import ANOMALY_KINDS, GeneratorConfig, generate_license_logs
 
-SCENARIOS = {
+
+class Scenario(TypedDict):
+    instances_per_kind: int
+    anomaly_from_day: float | None  # None: right after the training days
+
+
+SCENARIOS: dict[str, Scenario] = {
     # Anomalies only after the training days: the history the model learns from is clean.
     "clean": {"instances_per_kind": 6, "anomaly_from_day": None},
     # Anomalies all month long: about 2 % of the training windows hold injected rows.
@@ -39,10 +46,12 @@ def run_benchmark(*, seeds: tuple[int, ...] = (0, 1, 2),
     runs = []
     for scenario in scenarios:
         for seed in seeds:
-            params = dict(SCENARIOS[scenario])
-            if params["anomaly_from_day"] is None:
-                params["anomaly_from_day"] = float(train_days)
-            gen = GeneratorConfig(days=days, seed=seed, **params)
+            params = SCENARIOS[scenario]
+            from_day = params["anomaly_from_day"]
+            gen = GeneratorConfig(days=days, seed=seed,
+                                  instances_per_kind=params["instances_per_kind"],
+                                  anomaly_from_day=float(train_days) if from_day is None
+                                  else from_day)
             if customers:
                 gen = replace(gen, customers=customers)
             log = generate_license_logs(gen)

@@ -118,7 +118,8 @@ class TrainedDetector:
                 "metadata": self.metadata}
         arrays["json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buf = io.BytesIO()
-        np.savez(buf, **arrays)
+        # mypy also matches **arrays against savez's keyword `allow_pickle` (a bool).
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
         return MAGIC + buf.getvalue()
 
     @classmethod

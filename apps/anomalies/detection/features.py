@@ -148,11 +148,14 @@ def featurise(frame: LogFrame, *, window_seconds: int, profile: Profile) -> Feat
 
 
 def _concat(a: Windows, b: Windows) -> Windows:
-    return Windows(*(np.concatenate([getattr(a, f), getattr(b, f)])
-                     for f in ("kind", "subject", "product_id", "start", "end", "entity_hash",
-                               "hod", "order")),
-                   np.r_[a.offsets, a.offsets[-1] + b.offsets[1:]],
-                   np.concatenate([a.raw, b.raw]), np.concatenate([a.features, b.features]))
+    def both(name: str) -> np.ndarray:
+        return np.concatenate([getattr(a, name), getattr(b, name)])
+
+    return Windows(kind=both("kind"), subject=both("subject"), product_id=both("product_id"),
+                   start=both("start"), end=both("end"), entity_hash=both("entity_hash"),
+                   hod=both("hod"), order=both("order"),
+                   offsets=np.r_[a.offsets, a.offsets[-1] + b.offsets[1:]],
+                   raw=both("raw"), features=both("features"))
 
 
 class _Context:

@@ -54,7 +54,8 @@ def _build(run: list[ScoredGroup]) -> Incident:
     label = labels.most_common(1)[0][0] if labels else top.label
     reasons = list(top.reasons)
     ids = sorted({i for g in run for i in g.log_ids})
-    return Incident(top.kind, top.key if top.kind == "key" else top.ip or "", top.product_id,
+    subject = top.key if top.kind == "key" else top.ip
+    return Incident(top.kind, subject or "", top.product_id,
                     min(g.start for g in run), max(g.end for g in run), top.score,
                     severity(top.score, top.threshold), label or "Unusual activity", reasons,
                     ids, [g.group for g in run])

@@ -6,6 +6,7 @@ times within a day from a local-time office-hours profile shifted by the country
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,8 @@ class World:
     key_expiry: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     key_late: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
-    def key_country(self, k: np.ndarray) -> np.ndarray:
+    def key_country(self, k: int | np.ndarray) -> Any:
+        """The country of key `k` (its customer's); an array of them for an array of keys."""
         return self.cust_country[self.key_customer[k]]
 
     def add_machines(self, rng: np.random.Generator, keys: np.ndarray, **attrs: np.ndarray

@@ -129,6 +129,7 @@ def _detect(*, vendor: Vendor, version: DetectorVersion, since: dt.datetime | No
     result = DetectResult(version=version, rows=len(frame))
     if not len(frame):
         return result
+    assert version.blob is not None  # only failed runs, never active, lack a detector
     detector = TrainedDetector.from_bytes(bytes(version.blob))
     history = _history(vendor=vendor, detector=detector, start=start)
     result.scored = (score_groups(detector, frame, history=history) if history is not None

@@ -16,7 +16,7 @@ def _memberships(context: template.Context) -> list[CustomerMembership]:
     # Computed once per request, however many tags ask.
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if request is None or user is None or not user.is_authenticated:
         return []
     if not hasattr(request, "_customer_memberships"):
         request._customer_memberships = customer_memberships_of(user)

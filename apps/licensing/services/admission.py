@@ -152,7 +152,9 @@ class KeySeats:
         if key.customer_id is None:
             return 0
         if not self._lock_customer and "customer" in key._state.fields_cache:
-            return key.customer.max_no_of_devices
+            customer = key.customer  # loaded already: no query
+            assert customer is not None  # its id is set
+            return customer.max_no_of_devices
         customers = Customer.objects.filter(pk=key.customer_id)
         if self._lock_customer:
             customers = customers.select_for_update()
@@ -161,6 +163,8 @@ class KeySeats:
     @cached_property
     def customer_used(self) -> int:
         """Node-locked devices over all of the customer's keys."""
+        if self.key.customer_id is None:  # no customer, no cap (customer_cap is 0)
+            return 0
         return Activation.objects.filter(key__customer_id=self.key.customer_id,
                                          floating=False).count()
 

@@ -141,7 +141,8 @@ def reseller_for_token(token: str) -> Reseller | None:
 def reseller_accept(*, reseller: Reseller, user: User) -> Reseller:
     """The invited person becomes the reseller: only with the invited e-mail address."""
     reseller = Reseller.objects.select_for_update().get(pk=reseller.pk)
-    if reseller.accepted_at is not None or reseller.invite_expires_at <= timezone.now():
+    if (reseller.accepted_at is not None or reseller.invite_expires_at is None
+            or reseller.invite_expires_at <= timezone.now()):
         raise DomainError("This invitation is no longer valid.")
     if user.email.lower() != reseller.email.lower():
         raise DomainError(f"This invitation is for {reseller.email}. Log in with that "

@@ -16,7 +16,7 @@ def _resellerships(context: template.Context) -> list[Reseller]:
     # Computed once per request, however many tags ask.
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if request is None or user is None or not user.is_authenticated:
         return []
     if not hasattr(request, "_resellerships"):
         request._resellerships = resellerships_of(user)

@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.core.forms import DayField, IdField
+from apps.core.forms import DayField, IdField, choice_field, cleaned, model_choice_field
 from apps.licensing.license_files import FORMATS
 from apps.licensing.services.activation_forms import MAX_VALIDITY_DAYS
 from apps.usage.weblog_io import STATE_GROUPS
+
+if TYPE_CHECKING:
+    from apps.licensing.models import Customer, LicenseTemplate, Product
 
 
 class ProductForm(forms.Form):
@@ -74,7 +80,7 @@ class KeyFieldsMixin(forms.Form):
         help_text="Pre-approved machine codes, one per line.",
     )
 
-    def __init__(self, *args, product=None, **kwargs) -> None:
+    def __init__(self, *args: Any, product: Product | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if product is not None:
             for n, name in enumerate(product.feature_names, start=1):
@@ -91,8 +97,8 @@ class KeyCreateForm(KeyFieldsMixin):
     count = forms.IntegerField(label="Number of keys", min_value=1, max_value=1000, initial=1)
     period = forms.IntegerField(label="Period (days)", min_value=0, max_value=36500, initial=365,
                                 help_text="The keys expire this many days from now.")
-    customer = forms.ModelChoiceField(queryset=None, required=False,
-                                      help_text="Or create a new customer below.")
+    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
+        queryset=None, required=False, help_text="Or create a new customer below.")
     new_customer_name = forms.CharField(label="New customer: name", max_length=100, required=False)
     new_customer_email = forms.EmailField(label="New customer: e-mail", max_length=100,
                                           required=False)
@@ -100,12 +106,13 @@ class KeyCreateForm(KeyFieldsMixin):
                                            required=False)
     block = forms.BooleanField(required=False, label="Create blocked")
 
-    def __init__(self, *args, customers=None, **kwargs) -> None:
+    def __init__(self, *args: Any, customers: QuerySet[Customer] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = customers
+        model_choice_field(self, "customer").queryset = customers
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cleaned(super().clean())
         new = any(data.get(f) for f in
                   ("new_customer_name", "new_customer_email", "new_customer_company"))
         if new and data.get("customer"):
@@ -115,11 +122,13 @@ class KeyCreateForm(KeyFieldsMixin):
 
 
 class KeyEditForm(KeyFieldsMixin):
-    customer = forms.ModelChoiceField(queryset=None, required=False)
+    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(queryset=None,
+                                                                         required=False)
 
-    def __init__(self, *args, customers=None, **kwargs) -> None:
+    def __init__(self, *args: Any, customers: QuerySet[Customer] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = customers
+        model_choice_field(self, "customer").queryset = customers
 
 
 class ExtendForm(forms.Form):
@@ -154,8 +163,8 @@ class CustomerForm(forms.Form):
     def clean_max_no_of_devices(self) -> int:
         return self.cleaned_data["max_no_of_devices"] or 0
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cleaned(super().clean())
         if not (data.get("name") or data.get("email") or data.get("company_name")):
             raise forms.ValidationError("Give the customer a name, an e-mail address or a company.")
         return data
@@ -164,18 +173,20 @@ class CustomerForm(forms.Form):
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100)
     permissions = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
-    product = forms.ModelChoiceField(queryset=None, required=False, label="Product lock",
-                                     empty_label="Any product")
+    product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
+        queryset=None, required=False, label="Product lock", empty_label="Any product")
     locked_key = forms.CharField(
         required=False, label="Key lock", max_length=23,
         help_text="Optional: a key string (of the locked product) this token is limited to.",
     )
 
-    def __init__(self, *args, products=None, method_groups=None, **kwargs) -> None:
+    def __init__(self, *args: Any, products: QuerySet[Product] | None = None,
+                 method_groups: Mapping[str, Sequence[str]] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = products
+        model_choice_field(self, "product").queryset = products
         self.method_groups = method_groups or {}
-        self.fields["permissions"].choices = [
+        choice_field(self, "permissions").choices = [
             (m, m) for methods in self.method_groups.values() for m in methods
         ]
 
@@ -196,9 +207,10 @@ class LicenseFileForm(forms.Form):
         help_text="Your software should load the file with this signature expiration interval.",
     )
 
-    def __init__(self, *args, formats=(), **kwargs) -> None:
+    def __init__(self, *args: Any, formats: Sequence[tuple[str, str]] = (),
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["file_format"].choices = formats
+        choice_field(self, "file_format").choices = formats
 
 
 class BulkActivationForm(forms.Form):
@@ -216,8 +228,8 @@ class BulkActivationForm(forms.Form):
 
     MAX_UPLOAD = 8 * 1024 * 1024
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cleaned(super().clean())
         upload = data.get("upload")
         if upload:
             if upload.size > self.MAX_UPLOAD:
@@ -303,35 +315,41 @@ class KeyCreateWithTemplateForm(KeyCreateForm):
     """Key creation with "Save as template": the same parameters under a name."""
 
     save_as_template = forms.BooleanField(required=False, label="Save as template")
-    template_name = forms.CharField(required=False, max_length=100, label="Template name")
+    # The metaclass moves fields into base_fields, so this field does not hide
+    # Form.template_name (the template the form renders with); the stubs cannot know that.
+    template_name = forms.CharField(  # type: ignore[assignment]
+        required=False, max_length=100, label="Template name")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cleaned(super().clean())
         if data.get("save_as_template") and not data.get("template_name", "").strip():
             self.add_error("template_name", "Give the template a name.")
         return data
 
 
 class TokenWithTemplateLockForm(TokenForm):
-    template_lock = forms.ModelChoiceField(
+    template_lock: forms.ModelChoiceField[LicenseTemplate] = forms.ModelChoiceField(
         queryset=None, required=False, label="Template lock", empty_label="Any template",
         help_text="key.CreateKeyFromTemplate may use this license template only.")
 
-    def __init__(self, *args, templates=None, **kwargs) -> None:
+    def __init__(self, *args: Any, templates: QuerySet[LicenseTemplate] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["template_lock"].queryset = templates
+        model_choice_field(self, "template_lock").queryset = templates
 
 
 class RightGrantForm(forms.Form):
-    template = forms.ModelChoiceField(queryset=None, label="License template")
+    template: forms.ModelChoiceField[LicenseTemplate] = forms.ModelChoiceField(
+        queryset=None, label="License template")
     quota = forms.IntegerField(label="Licenses", min_value=1, max_value=10**6)
     valid_until = DayField(required=False, label="Valid until",
                            help_text="Optional: the right ends at the start of this day.")
     name = forms.CharField(max_length=100, required=False)
 
-    def __init__(self, *args, templates=None, **kwargs) -> None:
+    def __init__(self, *args: Any, templates: QuerySet[LicenseTemplate] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["template"].queryset = templates
+        model_choice_field(self, "template").queryset = templates
 
 
 class RightChangeForm(forms.Form):
@@ -340,8 +358,8 @@ class RightChangeForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS)
     quota = forms.IntegerField(required=False, min_value=0, max_value=10**6)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cleaned(super().clean())
         if data.get("action") == "quota" and data.get("quota") is None:
             self.add_error("quota", "Give the new quota.")
         return data

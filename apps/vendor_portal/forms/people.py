@@ -1,12 +1,19 @@
 """Forms about people: sign-up, organisations, members, portal links, resellers."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.http import HttpRequest
 
+from apps.core.forms import choice_field
 from apps.licensing.services import portal
 from apps.licensing.services.portal import SESSION_PORTAL_TOKEN
 from apps.licensing.services.vendors import vendor_create
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
 
 class VendorSignupForm(forms.Form):
@@ -24,7 +31,7 @@ class VendorSignupForm(forms.Form):
         ),
     )
 
-    def signup(self, request: HttpRequest, user) -> None:
+    def signup(self, request: HttpRequest, user: User) -> None:
         token = request.session.pop(SESSION_PORTAL_TOKEN, None)
         link = portal.portal_link_for_token(token) if token else None
         if link is not None:
@@ -45,17 +52,19 @@ class InviteForm(forms.Form):
     email = forms.EmailField(label="E-mail")
     role = forms.ChoiceField(choices=[])
 
-    def __init__(self, *args, roles=(), **kwargs) -> None:
+    def __init__(self, *args: Any, roles: Sequence[tuple[str, str]] = (),
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = roles
+        choice_field(self, "role").choices = roles
 
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=[])
 
-    def __init__(self, *args, roles=(), **kwargs) -> None:
+    def __init__(self, *args: Any, roles: Sequence[tuple[str, str]] = (),
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = roles
+        choice_field(self, "role").choices = roles
 
 
 EXPIRES_HELP = "Leave empty for a link that never expires; you can revoke it at any time."
@@ -79,7 +88,7 @@ class PortalSignupLinkForm(PortalInvitationForm):
     name = forms.CharField(max_length=100, help_text="For you, e.g. where you publish it.")
     field_order = ["name", "can_manage_activations", "expires_in_days"]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["expires_in_days"].initial = None
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 
-from apps.core.forms import DayField, day_start
+from apps.core.forms import DayField, choice_field, day_start
 
 
 class ObjectLogFilterForm(forms.Form):
@@ -17,12 +18,12 @@ class ObjectLogFilterForm(forms.Form):
     since = DayField(required=False, label="From")
     until = DayField(required=False, label="To")
 
-    def __init__(self, *args, object_types: list[tuple[str, str]],
-                 actors: list[tuple[str, int | None, str]], **kwargs) -> None:
+    def __init__(self, *args: Any, object_types: list[tuple[str, str]],
+                 actors: list[tuple[str, int | None, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = object_types
+        choice_field(self, "type").choices = object_types
         kinds = {"user": "person", "token": "access token", "system": "system"}
-        self.fields["actor"].choices = [("", "Anyone")] + [
+        choice_field(self, "actor").choices = [("", "Anyone")] + [
             (f"{kind}:{pk or ''}", f"{label} ({kinds.get(kind, kind)})")
             for kind, pk, label in actors]
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.access import access_activation_form, access_product, vendor_member
+from apps.access import VendorRequest, access_activation_form, access_product, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing.license_files import FORMATS
@@ -25,7 +25,7 @@ from .common import add_domain_error
 
 
 @vendor_member("read")
-def activation_form_list(request: HttpRequest, product_id: int) -> HttpResponse:
+def activation_form_list(request: VendorRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id)
     rows = [(form, request.build_absolute_uri(
         reverse("activation_forms:activation_form", args=[form.slug])))
@@ -35,7 +35,7 @@ def activation_form_list(request: HttpRequest, product_id: int) -> HttpResponse:
 
 
 @vendor_member("write")
-def activation_form_create_view(request: HttpRequest, product_id: int) -> HttpResponse:
+def activation_form_create_view(request: VendorRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id, level="write")
     form = ActivationFormForm(request.POST or None,
                               initial={"title": f"Activate {product.name}"})
@@ -53,7 +53,7 @@ def activation_form_create_view(request: HttpRequest, product_id: int) -> HttpRe
 
 
 @vendor_member("write")
-def activation_form_edit(request: HttpRequest, form_id: int) -> HttpResponse:
+def activation_form_edit(request: VendorRequest, form_id: int) -> HttpResponse:
     activation_form = access_activation_form(request.membership, form_id, level="write")
     product = activation_form.product
     form = ActivationFormForm(request.POST or None, initial={
@@ -73,7 +73,7 @@ def activation_form_edit(request: HttpRequest, form_id: int) -> HttpResponse:
 
 @require_POST
 @vendor_member("write")
-def activation_form_delete_view(request: HttpRequest, form_id: int) -> HttpResponse:
+def activation_form_delete_view(request: VendorRequest, form_id: int) -> HttpResponse:
     activation_form = access_activation_form(request.membership, form_id, level="write")
     activation_form_delete(form=activation_form, actor=Actor.for_user(request.user))
     messages.success(request, f"Activation form “{activation_form.title}” deleted.")

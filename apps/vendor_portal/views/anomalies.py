@@ -7,12 +7,12 @@ import math
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.access import access_finding, vendor_member
+from apps.access import VendorRequest, access_finding, vendor_member
 from apps.anomalies import selectors, services
 from apps.anomalies.models import Finding
 from apps.audit.log import Actor
@@ -41,7 +41,7 @@ def _list_csv(findings) -> HttpResponse:
 
 
 @vendor_member("read")
-def anomaly_list(request: HttpRequest) -> HttpResponse:
+def anomaly_list(request: VendorRequest) -> HttpResponse:
     form = FindingFilterForm(request.GET)
     filters = form.filters() if form.is_valid() else {}
     findings = selectors.finding_list(vendor=request.vendor, **filters)
@@ -82,7 +82,7 @@ def _traffic_chart(finding: Finding) -> Chart:
 
 
 @vendor_member("read")
-def anomaly_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
+def anomaly_detail(request: VendorRequest, finding_id: int) -> HttpResponse:
     finding = access_finding(request.membership, finding_id)
     chart = _traffic_chart(finding)
     if (download := csv_for(request, [chart])) is not None:
@@ -96,7 +96,7 @@ def anomaly_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
 
 @require_POST
 @vendor_member("write")
-def anomaly_mark_expected(request: HttpRequest, finding_id: int) -> HttpResponse:
+def anomaly_mark_expected(request: VendorRequest, finding_id: int) -> HttpResponse:
     finding = access_finding(request.membership, finding_id, level="write")
     services.finding_mark_expected(finding=finding, actor=Actor.for_user(request.user))
     messages.success(request, "Marked as expected: it stays out of the next training.")
@@ -105,7 +105,7 @@ def anomaly_mark_expected(request: HttpRequest, finding_id: int) -> HttpResponse
 
 @require_POST
 @vendor_member("write")
-def anomaly_block_key(request: HttpRequest, finding_id: int) -> HttpResponse:
+def anomaly_block_key(request: VendorRequest, finding_id: int) -> HttpResponse:
     finding = access_finding(request.membership, finding_id, level="write")
     try:
         key = services.finding_block_key(finding=finding, actor=Actor.for_user(request.user))
@@ -162,7 +162,7 @@ def _left_out(version) -> str:
     return "; ".join(f"{count} {why}" for count, why in parts if count)
 
 
-def _model_page(request: HttpRequest, form: AnomalySettingsForm | None = None
+def _model_page(request: VendorRequest, form: AnomalySettingsForm | None = None
                 ) -> HttpResponse:
     version = selectors.active_version(vendor=request.vendor)
     charts = [_loss_chart(version), _histogram_chart(version)] if version else []
@@ -179,13 +179,13 @@ def _model_page(request: HttpRequest, form: AnomalySettingsForm | None = None
 
 
 @vendor_member("read")
-def anomaly_model(request: HttpRequest) -> HttpResponse:
+def anomaly_model(request: VendorRequest) -> HttpResponse:
     return _model_page(request)
 
 
 @require_POST
 @vendor_member("write")
-def anomaly_settings(request: HttpRequest) -> HttpResponse:
+def anomaly_settings(request: VendorRequest) -> HttpResponse:
     form = AnomalySettingsForm(request.POST)
     if not form.is_valid():
         return _model_page(request, form)
@@ -198,7 +198,7 @@ def anomaly_settings(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @vendor_member("write")
-def anomaly_retrain(request: HttpRequest) -> HttpResponse:
+def anomaly_retrain(request: VendorRequest) -> HttpResponse:
     services.anomaly_retrain_request(vendor=request.vendor, actor=Actor.for_user(request.user))
     messages.success(request, "Retraining queued. The new version appears here when it is done.")
     return redirect("vendor_portal:anomaly_model")

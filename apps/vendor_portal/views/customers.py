@@ -1,8 +1,8 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.access import access_customer, vendor_member
+from apps.access import VendorRequest, access_customer, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
@@ -14,7 +14,7 @@ from .common import add_domain_error, csv_response, paginate
 
 
 @vendor_member("read")
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: VendorRequest) -> HttpResponse:
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     customers = selectors.customer_list(vendor=request.vendor, query=query)
@@ -29,7 +29,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("write")
-def customer_create(request: HttpRequest) -> HttpResponse:
+def customer_create(request: VendorRequest) -> HttpResponse:
     form = CustomerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -45,7 +45,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("read")
-def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_detail(request: VendorRequest, customer_id: int) -> HttpResponse:
     customer = access_customer(request.membership, customer_id)
     keys = customer.keys.select_related("product").order_by("product__name", "-serial")
     return render(request, "vendor_portal/customer_detail.html", {
@@ -59,7 +59,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @vendor_member("write")
-def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_edit(request: VendorRequest, customer_id: int) -> HttpResponse:
     customer = access_customer(request.membership, customer_id, level="write")
     form = CustomerForm(request.POST or None,
                         initial={f: getattr(customer, f) for f in CUSTOMER_FIELDS})

@@ -4,7 +4,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.access import SESSION_VENDOR_KEY, choose_vendor, memberships_of, vendor_member
+from apps.access import (
+    SESSION_VENDOR_KEY,
+    VendorRequest,
+    choose_vendor,
+    memberships_of,
+    vendor_member,
+)
 from apps.core.errors import DomainError
 from apps.licensing import selectors
 from apps.licensing.services.vendors import vendor_create
@@ -14,7 +20,7 @@ from .common import add_domain_error
 
 
 @vendor_member("read")
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: VendorRequest) -> HttpResponse:
     return render(request, "vendor_portal/dashboard.html", {
         "counts": selectors.dashboard_counts(vendor=request.vendor),
         "products": selectors.product_list(vendor=request.vendor),
@@ -26,7 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @vendor_member("read")
-def switch_vendor(request: HttpRequest, vendor_id: int) -> HttpResponse:
+def switch_vendor(request: VendorRequest, vendor_id: int) -> HttpResponse:
     choose_vendor(request, vendor_id)
     return redirect("vendor_portal:dashboard")
 

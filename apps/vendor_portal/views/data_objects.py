@@ -1,9 +1,9 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.access import access_data_object, access_key, vendor_member
+from apps.access import VendorRequest, access_data_object, access_key, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import services
@@ -13,7 +13,7 @@ from .common import add_domain_error
 
 
 @vendor_member("write")
-def data_object_add(request: HttpRequest, key_id: int) -> HttpResponse:
+def data_object_add(request: VendorRequest, key_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id, level="write")
     form = DataObjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -30,7 +30,7 @@ def data_object_add(request: HttpRequest, key_id: int) -> HttpResponse:
 
 
 @vendor_member("write")
-def data_object_edit(request: HttpRequest, key_id: int, data_object_id: int) -> HttpResponse:
+def data_object_edit(request: VendorRequest, key_id: int, data_object_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id, level="write")
     data_object = access_data_object(request.membership, key, data_object_id, level="write")
     form = DataObjectForm(request.POST or None, initial={
@@ -52,7 +52,7 @@ def data_object_edit(request: HttpRequest, key_id: int, data_object_id: int) -> 
 
 @require_POST
 @vendor_member("write")
-def data_object_delete(request: HttpRequest, key_id: int, data_object_id: int) -> HttpResponse:
+def data_object_delete(request: VendorRequest, key_id: int, data_object_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id, level="write")
     data_object = access_data_object(request.membership, key, data_object_id, level="write")
     services.data_object_remove(data_object=data_object, actor=Actor.for_user(request.user))

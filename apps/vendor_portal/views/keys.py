@@ -1,14 +1,17 @@
+from typing import Any
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.access import access_activation, access_key, access_product, vendor_member
+from apps.access import VendorRequest, access_activation, access_key, access_product, vendor_member
 from apps.audit.log import Actor
 from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
-from apps.licensing.models import Customer
+from apps.licensing.models import Customer, LicenseKey, Product
 from apps.licensing.services.issuing import NewCustomer, keys_issue
 from apps.licensing.services.keys import KEY_EDIT_FIELDS
 
@@ -26,7 +29,7 @@ STATUS_FILTERS = [("", "All"), ("active", "Active"), ("blocked", "Blocked"),
 
 
 @vendor_member("read")
-def key_list(request: HttpRequest, product_id: int) -> HttpResponse:
+def key_list(request: VendorRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id)
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
@@ -47,12 +50,12 @@ def key_list(request: HttpRequest, product_id: int) -> HttpResponse:
     })
 
 
-def _customers(request: HttpRequest):
+def _customers(request: VendorRequest) -> QuerySet[Customer]:
     return Customer.objects.for_vendor(request.vendor)
 
 
 @vendor_member("write")
-def key_create(request: HttpRequest, product_id: int) -> HttpResponse:
+def key_create(request: VendorRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id, level="write")
     form = KeyCreateWithTemplateForm(request.POST or None, product=product,
                                      customers=_customers(request),
@@ -70,7 +73,8 @@ def key_create(request: HttpRequest, product_id: int) -> HttpResponse:
     return render(request, "vendor_portal/key_create.html", {"form": form, "product": product})
 
 
-def _create_keys(request: HttpRequest, product, data: dict) -> list:
+def _create_keys(request: VendorRequest, product: Product, data: dict[str, Any]
+                 ) -> list[LicenseKey]:
     new_customer = NewCustomer(
         name=data["new_customer_name"], email=data["new_customer_email"],
         company_name=data["new_customer_company"]) if data["has_new_customer"] else None
@@ -88,7 +92,7 @@ def _create_keys(request: HttpRequest, product, data: dict) -> list:
 
 
 @vendor_member("read")
-def key_detail(request: HttpRequest, key_id: int) -> HttpResponse:
+def key_detail(request: VendorRequest, key_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id)
     return render(request, "vendor_portal/key_detail.html", {
         "key": key, "product": key.product, "extend_form": ExtendForm(),
@@ -97,7 +101,7 @@ def key_detail(request: HttpRequest, key_id: int) -> HttpResponse:
 
 
 @vendor_member("write")
-def key_edit(request: HttpRequest, key_id: int) -> HttpResponse:
+def key_edit(request: VendorRequest, key_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id, level="write")
     initial = {name: getattr(key, name) for name in KEY_EDIT_FIELDS}
     initial["customer"] = key.customer
@@ -118,7 +122,7 @@ def key_edit(request: HttpRequest, key_id: int) -> HttpResponse:
 
 @require_POST
 @vendor_member("write")
-def key_block(request: HttpRequest, key_id: int) -> HttpResponse:
+def key_block(request: VendorRequest, key_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id, level="write")
     blocked = request.POST.get("block") == "1"
     services.key_set_blocked(key=key, actor=Actor.for_user(request.user), blocked=blocked)
@@ -127,7 +131,7 @@ def key_block(request: HttpRequest, key_id: int) -> HttpResponse:
 
 
 @vendor_member("write")
-def key_extend(request: HttpRequest, key_id: int) -> HttpResponse:
+def key_extend(request: VendorRequest, key_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id, level="write")
     form = ExtendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -145,7 +149,7 @@ def key_extend(request: HttpRequest, key_id: int) -> HttpResponse:
 
 @require_POST
 @vendor_member("write")
-def activation_deactivate(request: HttpRequest, key_id: int, activation_id: int) -> HttpResponse:
+def activation_deactivate(request: VendorRequest, key_id: int, activation_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id, level="write")
     activation = access_activation(request.membership, key, activation_id, level="write")
     services.activation_release(activation=activation, actor=Actor.for_user(request.user))
@@ -155,7 +159,7 @@ def activation_deactivate(request: HttpRequest, key_id: int, activation_id: int)
 
 
 @vendor_member("read")
-def key_log(request: HttpRequest, key_id: int) -> HttpResponse:
+def key_log(request: VendorRequest, key_id: int) -> HttpResponse:
     key = access_key(request.membership, key_id)
     entries = ObjectLogEntry.objects.for_vendor(request.vendor).for_object(key)
     return render(request, "vendor_portal/key_log.html", {

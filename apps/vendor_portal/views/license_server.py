@@ -8,11 +8,11 @@ import base64
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.access import access_license_server_configuration, vendor_member
+from apps.access import VendorRequest, access_license_server_configuration, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.license_server.models import LicenseServerConfiguration
@@ -31,7 +31,7 @@ from .common import add_domain_error
 
 
 @vendor_member("read")
-def license_server_list(request: HttpRequest) -> HttpResponse:
+def license_server_list(request: VendorRequest) -> HttpResponse:
     configurations = (LicenseServerConfiguration.objects.for_vendor(request.vendor)
                       .select_related("customer").prefetch_related("keys"))
     return render(request, "vendor_portal/license_server_list.html",
@@ -39,7 +39,7 @@ def license_server_list(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("write")
-def license_server_create(request: HttpRequest) -> HttpResponse:
+def license_server_create(request: VendorRequest) -> HttpResponse:
     form = LicenseServerConfigurationForm(
         request.POST or None, customers=Customer.objects.for_vendor(request.vendor))
     if request.method == "POST" and form.is_valid():
@@ -64,7 +64,7 @@ def license_server_create(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("read")
-def license_server_detail(request: HttpRequest, configuration_id: int) -> HttpResponse:
+def license_server_detail(request: VendorRequest, configuration_id: int) -> HttpResponse:
     configuration = access_license_server_configuration(request.membership, configuration_id)
     return render(request, "vendor_portal/license_server_detail.html", {
         "configuration": configuration,
@@ -86,7 +86,7 @@ def _wheel() -> dict[str, str]:
 
 
 @vendor_member("read")
-def license_server_wheel(request: HttpRequest) -> HttpResponse:
+def license_server_wheel(request: VendorRequest) -> HttpResponse | FileResponse:
     """The license server's wheel: the same file for every vendor (no vendor's data in it).
     When it has not been built, a page (404) says how to build it."""
     opened = open_built_wheel()
@@ -100,7 +100,7 @@ def license_server_wheel(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @vendor_member("write")
-def license_server_revoke(request: HttpRequest, configuration_id: int) -> HttpResponse:
+def license_server_revoke(request: VendorRequest, configuration_id: int) -> HttpResponse:
     configuration = access_license_server_configuration(request.membership, configuration_id,
                                                         level="write")
     license_server_configuration_revoke(configuration=configuration,

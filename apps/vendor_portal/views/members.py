@@ -5,7 +5,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.access import SESSION_VENDOR_KEY, access_invitation, access_member, vendor_member
+from apps.access import (
+    SESSION_VENDOR_KEY,
+    VendorRequest,
+    access_invitation,
+    access_member,
+    vendor_member,
+)
 from apps.accounts import services
 from apps.accounts.models import Invitation, Membership, Role
 from apps.core.errors import DomainError
@@ -15,7 +21,7 @@ from .common import add_domain_error
 
 
 @vendor_member("read")
-def member_list(request: HttpRequest) -> HttpResponse:
+def member_list(request: VendorRequest) -> HttpResponse:
     members = Membership.objects.filter(vendor=request.vendor).select_related("user")
     invitations = Invitation.objects.for_vendor(request.vendor).pending()
     return render(request, "vendor_portal/member_list.html", {
@@ -24,7 +30,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("owner")
-def member_invite(request: HttpRequest) -> HttpResponse:
+def member_invite(request: VendorRequest) -> HttpResponse:
     form = InviteForm(request.POST or None, roles=Role.choices)
     if request.method == "POST" and form.is_valid():
         url = request.build_absolute_uri(reverse("vendor_portal:invitation_accept",
@@ -42,7 +48,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @vendor_member("owner")
-def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_role(request: VendorRequest, member_id: int) -> HttpResponse:
     member = access_member(request.membership, member_id)
     form = RoleForm(request.POST, roles=Role.choices)
     try:
@@ -58,7 +64,7 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @require_POST
 @vendor_member("owner")
-def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
+def member_remove(request: VendorRequest, member_id: int) -> HttpResponse:
     member = access_member(request.membership, member_id)
     try:
         services.membership_remove(membership=member, actor=request.user)
@@ -74,7 +80,7 @@ def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @require_POST
 @vendor_member("owner")
-def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_revoke(request: VendorRequest, invitation_id: int) -> HttpResponse:
     invitation = access_invitation(request.membership, invitation_id)
     services.invitation_revoke(invitation=invitation, actor=request.user)
     messages.success(request, f"Invitation of {invitation.email} revoked.")

@@ -1,10 +1,10 @@
 """License files and bulk activation on a key's page."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.access import access_key, vendor_member
+from apps.access import VendorRequest, access_key, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing.license_files import FORMATS, license_file
@@ -24,7 +24,7 @@ def _file_response(file) -> HttpResponse:
 
 
 @vendor_member("write")
-def license_file_download(request: HttpRequest, key_id: int) -> HttpResponse:
+def license_file_download(request: VendorRequest, key_id: int) -> HttpResponse:
     """Make a license file: for one device (activated first if needed) or for all devices."""
     key = access_key(request.membership, key_id, level="write")
     form = LicenseFileForm(request.POST or None, formats=FORMATS,
@@ -47,7 +47,7 @@ def license_file_download(request: HttpRequest, key_id: int) -> HttpResponse:
 
 
 @vendor_member("write")
-def bulk_activation(request: HttpRequest, key_id: int) -> HttpResponse:
+def bulk_activation(request: VendorRequest, key_id: int) -> HttpResponse:
     """Paste or upload machine codes, preview line by line, then commit all at once."""
     key = access_key(request.membership, key_id, level="write")
     form = BulkActivationForm(request.POST or None, request.FILES or None)

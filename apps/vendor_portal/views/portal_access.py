@@ -11,7 +11,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.access import access_customer, access_customer_member, access_portal_link, vendor_member
+from apps.access import (
+    VendorRequest,
+    access_customer,
+    access_customer_member,
+    access_portal_link,
+    vendor_member,
+)
 from apps.core.errors import DomainError
 from apps.licensing.models import PortalLink
 from apps.licensing.services import portal
@@ -26,7 +32,7 @@ def _created(request: HttpRequest, link: PortalLink, token: str) -> HttpResponse
 
 
 @vendor_member("write")
-def customer_invitation_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_invitation_create(request: VendorRequest, customer_id: int) -> HttpResponse:
     customer = access_customer(request.membership, customer_id, level="write")
     form = PortalInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -43,7 +49,7 @@ def customer_invitation_create(request: HttpRequest, customer_id: int) -> HttpRe
 
 
 @vendor_member("read")
-def portal_link_list(request: HttpRequest) -> HttpResponse:
+def portal_link_list(request: VendorRequest) -> HttpResponse:
     links = (PortalLink.objects.filter(vendor=request.vendor, customer__isnull=True)
              .select_related("created_by"))
     return render(request, "vendor_portal/portal_link_list.html",
@@ -51,7 +57,7 @@ def portal_link_list(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("write")
-def portal_link_create(request: HttpRequest) -> HttpResponse:
+def portal_link_create(request: VendorRequest) -> HttpResponse:
     form = PortalSignupLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -66,7 +72,7 @@ def portal_link_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @vendor_member("write")
-def portal_link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
+def portal_link_revoke(request: VendorRequest, link_id: int) -> HttpResponse:
     link = access_portal_link(request.membership, link_id, level="write")
     portal.portal_link_revoke(link=link, actor=request.user)
     messages.success(request, f"“{link}” revoked: it lets nobody join any more.")
@@ -77,7 +83,7 @@ def portal_link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
 
 @require_POST
 @vendor_member("write")
-def portal_user_permission(request: HttpRequest, member_id: int) -> HttpResponse:
+def portal_user_permission(request: VendorRequest, member_id: int) -> HttpResponse:
     member = access_customer_member(request.membership, member_id, level="write")
     form = PortalUserForm(request.POST)
     form.is_valid()  # a lone optional checkbox is always valid
@@ -91,7 +97,7 @@ def portal_user_permission(request: HttpRequest, member_id: int) -> HttpResponse
 
 @require_POST
 @vendor_member("write")
-def portal_user_remove(request: HttpRequest, member_id: int) -> HttpResponse:
+def portal_user_remove(request: VendorRequest, member_id: int) -> HttpResponse:
     member = access_customer_member(request.membership, member_id, level="write")
     portal.customer_membership_remove(membership=member, actor=request.user)
     messages.success(request, f"{member.user.email} can no longer log in to "

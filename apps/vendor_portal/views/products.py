@@ -1,8 +1,8 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.access import access_product, vendor_member
+from apps.access import VendorRequest, access_product, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
@@ -13,13 +13,13 @@ from .common import add_domain_error
 
 
 @vendor_member("read")
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: VendorRequest) -> HttpResponse:
     products = selectors.product_list(vendor=request.vendor)
     return render(request, "vendor_portal/product_list.html", {"products": products})
 
 
 @vendor_member("write")
-def product_create(request: HttpRequest) -> HttpResponse:
+def product_create(request: VendorRequest) -> HttpResponse:
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -35,7 +35,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("write")
-def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
+def product_edit(request: VendorRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id, level="write")
     initial = {name: getattr(product, name) for name in PRODUCT_FIELDS}
     form = ProductForm(request.POST or None, initial=initial)

@@ -3,15 +3,16 @@ per-key tables. Every figure is computed by apps/reports."""
 
 from __future__ import annotations
 
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.access import vendor_member
+from apps.access import VendorRequest, vendor_member
 from apps.core import geoip
 from apps.core.charts import csv_for
 from apps.core.errors import DomainError
@@ -24,13 +25,16 @@ from apps.usage.sessions import floating_sessions_refresh
 
 from .common import add_domain_error, csv_response
 
+F = TypeVar("F", bound=ReportScopeForm)
+
 VERIFICATION_COLUMNS = ["ProductId", "Key", "Calls", "Succeeded", "Failed", "SuccessRatio"]
 FAILING_COLUMNS = ["ProductId", "Key", "KnownKey", "Failed", "DistinctIPs", "DistinctMachines"]
 KEY_COLUMNS = ["ProductId", "Key", "Limit", "PeakSeats", "SecondsAtOrOverLimit",
                "OverdraftUsed", "OverdraftSeatsStarted", "SeatsStarted", "Refused"]
 
 
-def _scope_form(request: HttpRequest, form_class):
+def _scope_form(request: VendorRequest, form_class: type[F]
+                ) -> tuple[F, list[tuple[int, str]] | None]:
     """The bound filter form and the (product, key) pairs it selects, or None when invalid."""
     form = form_class(request.GET, **selectors.report_choices(vendor=request.vendor))
     if not form.is_valid():
@@ -46,7 +50,7 @@ def _scope_form(request: HttpRequest, form_class):
 
 
 @vendor_member("read")
-def usage_report(request: HttpRequest) -> HttpResponse:
+def usage_report(request: VendorRequest) -> HttpResponse:
     form, keys = _scope_form(request, ReportScopeForm)
     context = {"form": form, "geoip": geoip.configured()}
     if form.errors:
@@ -79,7 +83,7 @@ def usage_report(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("read")
-def floating_report(request: HttpRequest) -> HttpResponse:
+def floating_report(request: VendorRequest) -> HttpResponse:
     form, keys = _scope_form(request, FloatingReportForm)
     context = {"form": form}
     if form.errors:
@@ -102,7 +106,7 @@ def floating_report(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @vendor_member("read")
-def floating_catch_up(request: HttpRequest) -> HttpResponse:
+def floating_catch_up(request: VendorRequest) -> HttpResponse:
     """Condense the log's newest floating calls now instead of at the next beat run (the
     report itself only reads), then show the report again with the same filters."""
     read = floating_sessions_refresh(vendor=request.vendor)

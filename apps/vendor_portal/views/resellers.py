@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.access import access_reseller, access_right, vendor_member
+from apps.access import VendorRequest, access_reseller, access_right, vendor_member
 from apps.audit.log import Actor
 from apps.core.csvexport import csv_response
 from apps.core.errors import DomainError
@@ -29,13 +30,13 @@ from .common import add_domain_error, paginate
 
 
 @vendor_member("read")
-def reseller_list(request: HttpRequest) -> HttpResponse:
+def reseller_list(request: VendorRequest) -> HttpResponse:
     return render(request, "vendor_portal/reseller_list.html",
                   {"resellers": selectors.reseller_list(vendor=request.vendor)})
 
 
 @vendor_member("write")
-def reseller_invite_view(request: HttpRequest) -> HttpResponse:
+def reseller_invite_view(request: VendorRequest) -> HttpResponse:
     form = ResellerInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         url = request.build_absolute_uri(reverse("reseller_portal:accept", args=["TOKEN"])
@@ -51,12 +52,12 @@ def reseller_invite_view(request: HttpRequest) -> HttpResponse:
     return render(request, "vendor_portal/reseller_invite.html", {"form": form})
 
 
-def _templates(request: HttpRequest):
+def _templates(request: VendorRequest) -> QuerySet[LicenseTemplate]:
     return LicenseTemplate.objects.for_vendor(request.vendor).select_related("product")
 
 
 @vendor_member("read")
-def reseller_detail(request: HttpRequest, reseller_id: int) -> HttpResponse:
+def reseller_detail(request: VendorRequest, reseller_id: int) -> HttpResponse:
     reseller = access_reseller(request.membership, reseller_id)
     return render(request, "vendor_portal/reseller_detail.html", {
         "reseller": reseller, "rights": selectors.reseller_rights(reseller=reseller),
@@ -66,7 +67,7 @@ def reseller_detail(request: HttpRequest, reseller_id: int) -> HttpResponse:
 
 
 @vendor_member("read")
-def reseller_log(request: HttpRequest, reseller_id: int) -> HttpResponse:
+def reseller_log(request: VendorRequest, reseller_id: int) -> HttpResponse:
     reseller = access_reseller(request.membership, reseller_id)
     return render(request, "vendor_portal/reseller_log.html", {
         "reseller": reseller,
@@ -81,7 +82,7 @@ def _end_of(day: dt.date | None) -> dt.datetime | None:
 
 
 @vendor_member("write")
-def right_grant_view(request: HttpRequest, reseller_id: int) -> HttpResponse:
+def right_grant_view(request: VendorRequest, reseller_id: int) -> HttpResponse:
     reseller = access_reseller(request.membership, reseller_id, level="write")
     form = RightGrantForm(request.POST or None, templates=_templates(request))
     if request.method == "POST" and form.is_valid():
@@ -106,12 +107,12 @@ RIGHT_CHANGES = {"pause": IssuanceRight.PAUSED, "resume": IssuanceRight.ACTIVE,
 
 @require_POST
 @vendor_member("write")
-def right_change(request: HttpRequest, right_id: int) -> HttpResponse:
+def right_change(request: VendorRequest, right_id: int) -> HttpResponse:
     right = access_right(request.membership, right_id, level="write")
     form = RightChangeForm(request.POST)
     try:
         if not form.is_valid():
-            raise DomainError(" ".join(e for errs in form.errors.values() for e in errs))
+            raise DomainError(" ".join(str(e) for errs in form.errors.values() for e in errs))
         action = form.cleaned_data["action"]
         fields = ({"quota": form.cleaned_data["quota"]} if action == "quota"
                   else {"status": RIGHT_CHANGES[action]})
@@ -124,7 +125,7 @@ def right_change(request: HttpRequest, right_id: int) -> HttpResponse:
 
 
 @vendor_member("read")
-def billing(request: HttpRequest) -> HttpResponse:
+def billing(request: VendorRequest) -> HttpResponse:
     form = DateRangeForm(request.GET or None)
     since = until = None
     if form.is_valid():

@@ -1,9 +1,9 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.access import access_signing_key, vendor_member
+from apps.access import VendorRequest, access_signing_key, vendor_member
 from apps.audit.log import Actor
 from apps.audit.models import ObjectLogEntry
 from apps.core.csvexport import csv_response
@@ -27,7 +27,7 @@ LOG_OBJECT_TYPES = [
 
 
 @vendor_member("read")
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: VendorRequest) -> HttpResponse:
     keys = list(SigningKey.objects.for_vendor(request.vendor).listed().order_by("-created"))
     signing_key = next((key for key in keys if key.is_active), None)
     return render(request, "vendor_portal/security.html", {
@@ -41,7 +41,7 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @vendor_member("owner")
-def signing_key_rotate(request: HttpRequest) -> HttpResponse:
+def signing_key_rotate(request: VendorRequest) -> HttpResponse:
     services.signing_key_rotate(vendor=request.vendor, actor=Actor.for_user(request.user))
     messages.success(request, "New signing key added: it signs every license from now on. "
                               "Put its public key in your software.")
@@ -50,7 +50,7 @@ def signing_key_rotate(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @vendor_member("owner")
-def signing_key_retire(request: HttpRequest, signing_key_id: int) -> HttpResponse:
+def signing_key_retire(request: VendorRequest, signing_key_id: int) -> HttpResponse:
     key = access_signing_key(request.membership, signing_key_id)
     try:
         services.signing_key_retire(key=key, actor=Actor.for_user(request.user))
@@ -61,7 +61,7 @@ def signing_key_retire(request: HttpRequest, signing_key_id: int) -> HttpRespons
 
 
 @vendor_member("read")
-def object_log(request: HttpRequest) -> HttpResponse:
+def object_log(request: VendorRequest) -> HttpResponse:
     form = ObjectLogFilterForm(request.GET, object_types=LOG_OBJECT_TYPES,
                                actors=selectors.object_log_actors(vendor=request.vendor))
     valid = form.is_valid()

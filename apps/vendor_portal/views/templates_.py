@@ -1,10 +1,10 @@
 """License templates of a product: the saved parameters keys are created from."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.access import access_product, access_template, vendor_member
+from apps.access import VendorRequest, access_product, access_template, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import selectors_resellers as selectors
@@ -15,14 +15,14 @@ from .common import add_domain_error, paginate
 
 
 @vendor_member("read")
-def template_list(request: HttpRequest, product_id: int) -> HttpResponse:
+def template_list(request: VendorRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id)
     return render(request, "vendor_portal/template_list.html", {
         "product": product, "templates": selectors.template_list(product=product)})
 
 
 @vendor_member("write")
-def template_create_view(request: HttpRequest, product_id: int) -> HttpResponse:
+def template_create_view(request: VendorRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id, level="write")
     form = LicenseTemplateForm(request.POST or None, product=product,
                                initial={"max_no_of_machines": product.default_max_machines})
@@ -40,7 +40,7 @@ def template_create_view(request: HttpRequest, product_id: int) -> HttpResponse:
 
 
 @vendor_member("write")
-def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
+def template_edit(request: VendorRequest, template_id: int) -> HttpResponse:
     template = access_template(request.membership, template_id, level="write")
     initial = {name: getattr(template, name) for name in TEMPLATE_FIELDS}
     initial["data_objects"] = format_data_objects(template.data_objects)

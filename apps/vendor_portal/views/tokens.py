@@ -1,9 +1,9 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.access import access_token, vendor_member
+from apps.access import VendorRequest, access_token, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import services
@@ -15,7 +15,7 @@ from .common import add_domain_error
 
 
 @vendor_member("read")
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: VendorRequest) -> HttpResponse:
     tokens = AccessToken.objects.for_vendor(request.vendor).select_related(
         "product", "locked_key", "template_lock", "created_by"
     )
@@ -23,7 +23,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 
 @vendor_member("write")
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: VendorRequest) -> HttpResponse:
     products = Product.objects.for_vendor(request.vendor)
     form = TokenWithTemplateLockForm(
         request.POST or None, products=products, method_groups=API_METHOD_GROUPS,
@@ -47,7 +47,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
                   {"form": form, "method_groups": API_METHOD_GROUPS})
 
 
-def _find_key(request: HttpRequest, product, key_string: str):
+def _find_key(request: VendorRequest, product: Product | None, key_string: str
+              ) -> LicenseKey | None:
     if not key_string:
         return None
     keys = LicenseKey.objects.for_vendor(request.vendor).filter(key=key_string)
@@ -63,7 +64,7 @@ def _find_key(request: HttpRequest, product, key_string: str):
 
 @require_POST
 @vendor_member("write")
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: VendorRequest, token_id: int) -> HttpResponse:
     token = access_token(request.membership, token_id, level="write")
     services.token_revoke(token=token, actor=Actor.for_user(request.user))
     messages.success(request, f"Token “{token.name}” revoked.")

@@ -1,18 +1,18 @@
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from apps.access import vendor_member
+from apps.access import VendorRequest, vendor_member
 from apps.licensing.machine_code_scripts import SCRIPTS
 
 
 @vendor_member("read")
-def machine_code_tools(request: HttpRequest) -> HttpResponse:
+def machine_code_tools(request: VendorRequest) -> HttpResponse:
     return render(request, "vendor_portal/machine_code_tools.html",
                   {"scripts": list(SCRIPTS.values())})
 
 
 @vendor_member("read")
-def machine_code_script(request: HttpRequest, name: str) -> HttpResponse:
+def machine_code_script(request: VendorRequest, name: str) -> HttpResponse:
     script = SCRIPTS.get(name)
     if script is None:
         raise Http404

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
-from apps.access import vendor_member
+from apps.access import VendorRequest, vendor_member
+from apps.usage.models import WebApiLog
 from apps.usage.states import DESCRIPTIONS
 from apps.usage.weblog_io import export_rows, webapi_log_search
 
@@ -21,7 +23,7 @@ class _Echo:
         return value
 
 
-def _csv_stream(rows) -> StreamingHttpResponse:
+def _csv_stream(rows: QuerySet[WebApiLog]) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse((writer.writerow(row) for row in export_rows(rows)),
                                      content_type="text/csv; charset=utf-8")
@@ -30,14 +32,15 @@ def _csv_stream(rows) -> StreamingHttpResponse:
 
 
 @vendor_member("read")
-def webapi_log(request: HttpRequest) -> HttpResponse:
+def webapi_log(request: VendorRequest) -> HttpResponse | StreamingHttpResponse:
     form = WebApiLogFilterForm(request.GET)
-    valid = form.is_valid()
-    rows = webapi_log_search(vendor=request.vendor, **form.filters()) if valid else None
-    if valid and request.GET.get("export") == "csv":
-        return _csv_stream(rows)
-    before = form.cleaned_data.get("before") if valid else None
-    page = list((rows.filter(pk__lt=before) if before else rows)[:PER_PAGE + 1]) if valid else []
+    before, page = None, []
+    if form.is_valid():
+        rows = webapi_log_search(vendor=request.vendor, **form.filters())
+        if request.GET.get("export") == "csv":
+            return _csv_stream(rows)
+        before = form.cleaned_data.get("before")
+        page = list((rows.filter(pk__lt=before) if before else rows)[:PER_PAGE + 1])
     for entry in page:
         entry.description = DESCRIPTIONS.get(entry.state, "")
     return render(request, "vendor_portal/weblog_list.html", {

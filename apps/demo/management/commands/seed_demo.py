@@ -123,6 +123,7 @@ class Command(BaseCommand):
             permissions=API_METHODS,
         )
         product = Product.objects.for_vendor(vendor).order_by("id").first()
+        assert product is not None  # handle() seeds the products first
         key = (product.keys.filter(block=False, expires__gt=timezone.now())
                .order_by("serial").first())
         self.stdout.write(json.dumps({
