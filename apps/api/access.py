@@ -68,6 +68,10 @@ def key(token: AccessToken, product_id: int, key_string: str, *,
     reads (product, customer, reseller, data objects and, unless `devices` is False, the
     devices). One query; the product alone is looked up only to word a miss."""
     check_product_id(token, product_id)
+    if token.locked_key_id and (product_id, key_string) != (
+            token.locked_key.product_id, token.locked_key.key):
+        # Decided before any look-up: whether another key exists is not the token's to know.
+        raise ApiError(errors.KEY_LOCKED)
     found = (LicenseKey.objects.select_related("product", "customer", "reseller")
              .prefetch_related(*(("activations",) if devices else ()), "data_objects")
              .filter(product_id=product_id, product__vendor_id=token.vendor_id,
@@ -128,6 +132,55 @@ def customer(token: AccessToken, customer: Customer | None) -> Customer | None:
             pk=token.locked_key_id, customer_id=customer.pk).exists():
         return None  # read now: the token is cached, the key's customer may have changed
     return customer
+
+
+def customer_within_locks(token: AccessToken, customer: Customer) -> bool:
+    """Whether `customer` lies inside the token's locks: the key-locked token's own key's
+    customer, or for a product lock a customer all of whose keys are of that product (a new
+    customer without keys included). Attaching a customer shows its details in the key's
+    answers, and a portal invitation opens all its keys: neither may reach past the lock."""
+    if customer.vendor_id != token.vendor_id:
+        return False
+    if token.locked_key_id:
+        return LicenseKey.objects.filter(pk=token.locked_key_id, customer_id=customer.pk).exists()
+    if token.product_id:
+        return not LicenseKey.objects.filter(customer_id=customer.pk).exclude(
+            product_id=token.product_id).exists()
+    return True
+
+
+def customer_to_attach(token: AccessToken, customer_id: int) -> Customer | None:
+    """The vendor's customer `customer_id` to attach to a key (None: there is none). A locked
+    token is refused any customer outside its locks, missing ones included, so that it cannot
+    tell which ids exist."""
+    found = Customer.objects.filter(vendor_id=token.vendor_id, pk=customer_id).first()
+    locked = bool(token.locked_key_id or token.product_id)
+    if locked and (found is None or not customer_within_locks(token, found)):
+        raise ApiError(errors.ACCESS_DENIED)
+    return found
+
+
+def check_customer_reuse(token: AccessToken, email: str) -> None:
+    """Before a key is issued to "the existing customer with this e-mail, or a new one": a
+    locked token may not reuse a customer outside its locks."""
+    if not (token.locked_key_id or token.product_id) or not email:
+        return
+    existing = (Customer.objects.filter(vendor_id=token.vendor_id, email__iexact=email)
+                .order_by("id").first())
+    if existing is not None and not customer_within_locks(token, existing):
+        raise ApiError(errors.ACCESS_DENIED)
+
+
+def event_product_id(token: AccessToken, product_id: int | None) -> int | None:
+    """The product an event is recorded under: a locked token's events belong to its
+    product, never to the vendor as a whole."""
+    if product_id:
+        return product_id
+    if token.product_id:
+        return token.product_id
+    if token.locked_key_id:
+        return token.locked_key.product_id
+    return None
 
 
 def log_rows(token: AccessToken, queryset: QuerySet) -> QuerySet:

@@ -20,7 +20,13 @@ from apps.licensing.services import token_create
 from apps.licensing.services.catalog import customer_secret_reset
 from apps.licensing.services.resellers import template_create
 from apps.usage.models import Event, WebApiLog
-from tests.factories import CustomerFactory, ProductFactory, make_activation, make_key, make_vendor
+from tests.factories import (
+    CustomerFactory,
+    ProductFactory,
+    make_activation,
+    make_key,
+    make_vendor,
+)
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
 SYSTEM = Actor.for_system("test")
@@ -190,3 +196,75 @@ def test_only_the_access_module_reads_a_tokens_locks():
                    ("token.product", "locked_key", "template_lock"))]
     # The fast path applies the key lock inside its one SQL statement.
     assert readers == ["context.py"]
+
+
+# --- Customers, events and key existence (found by the outside probe after the first fix) ---
+
+
+def _call(token: str, method: str, **params) -> dict:
+    return Client().post(f"/api/{method}", {"token": token, **params}).json()
+
+
+@pytest.fixture
+def stranger(world):
+    """A customer of the same vendor whose only key is of the other product."""
+    customer = CustomerFactory(vendor=world.own_product.vendor, email="stranger@elsewhere.test")
+    make_key(world.other_product, customer=customer)
+    return customer
+
+
+def test_a_product_locked_token_cannot_reuse_or_invite_a_customer_beyond_its_product(
+        world, stranger):
+    from apps.licensing.models import PortalLink
+
+    token = _token(world, "product")
+    reused = _call(token, "key/CreateKey", ProductId=world.own_product.pk,
+                   AddOrUseExistingCustomer="true", Email=stranger.email,
+                   EnableCustomerAssociation="true")
+    attached = _call(token, "key/CreateKey", ProductId=world.own_product.pk,
+                     CustomerId=stranger.pk)
+    own_customer = CustomerFactory(vendor=world.own_product.vendor, email="mine@own.test")
+    make_key(world.own_product, customer=own_customer)
+    allowed = _call(token, "key/CreateKey", ProductId=world.own_product.pk,
+                    AddOrUseExistingCustomer="true", Email=own_customer.email,
+                    EnableCustomerAssociation="true")
+
+    assert (reused["result"], reused["message"]) == (1, errors.ACCESS_DENIED)
+    assert (attached["result"], attached["message"]) == (1, errors.ACCESS_DENIED)
+    assert not PortalLink.objects.filter(customer=stranger).exists()
+    assert not stranger.keys.filter(product=world.own_product).exists()
+    assert allowed["result"] == 0 and allowed["customerId"] == own_customer.pk
+    assert allowed["portalLink"]
+
+
+@pytest.mark.parametrize("kind", ["key", "product"])
+def test_a_locked_token_cannot_attach_another_customer_nor_tell_which_ids_exist(
+        world, stranger, kind):
+    token = _token(world, kind)
+    target = world.own if kind == "key" else world.sibling
+    answers = [_call(token, "key/ChangeCustomer", ProductId=target.product_id, Key=target.key,
+                     CustomerId=customer_id)
+               for customer_id in (stranger.pk, 999_999_999)]
+
+    assert [(a["result"], a["message"]) for a in answers] == [(1, errors.ACCESS_DENIED)] * 2
+    target.refresh_from_db()
+    assert target.customer == world.customer
+    shown = _call(token, "key/GetKey", ProductId=target.product_id, Key=target.key)
+    assert stranger.email not in json.dumps(shown)
+
+
+def test_a_locked_tokens_events_belong_to_its_product(world):
+    for kind in ("key", "product"):
+        body = _call(_token(world, kind), "ai/RegisterEvent", EventName=f"no-product-{kind}")
+        assert body["result"] == 0, body
+
+    events = Event.objects.filter(event_name__startswith="no-product-")
+    assert set(events.values_list("product_id", flat=True)) == {world.own_product.pk}
+
+
+def test_a_key_locked_token_cannot_tell_whether_another_key_exists(world):
+    token = _token(world, "key")
+    existing = _call(token, "key/GetKey", ProductId=world.own_product.pk, Key=world.sibling.key)
+    missing = _call(token, "key/GetKey", ProductId=world.own_product.pk, Key="NOPE-NOPE-NOPE")
+
+    assert existing == missing == {"result": 1, "message": errors.KEY_LOCKED}

@@ -215,6 +215,18 @@ def test_a_deeply_nested_body_gets_a_clean_error(client, tenant, issued, good_to
     assert not WebApiLog.objects.exists()
 
 
+@pytest.mark.parametrize("body", ["oversized", "too-many-fields"])
+def test_an_oversized_upload_gets_the_api_envelope_not_an_error_page(client, issued, body):
+    _, token = issued
+    data = ({"token": token, "Records": "a" * 3_000_000} if body == "oversized"
+            else {"token": token, **{f"f{n}": "x" for n in range(2000)}})
+
+    response = client.post(URL, data)
+
+    assert response.status_code == 200
+    assert response.json() == {"result": 1, "message": "The input parameters were incorrect."}
+
+
 def test_records_are_bounded_in_length_and_depth_but_brackets_in_strings_are_text():
     too_long = "[" + " " * MAX_RECORDS_LENGTH + "]"
     too_deep = '[{"Id": "a", "Event": {"Metadata": [[]]}}]'

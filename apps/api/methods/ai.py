@@ -45,7 +45,9 @@ def register_event(ctx: ApiContext) -> dict[str, Any]:
     machine_code = ctx.params.str("MachineCode", max_length=128)
     ctx.record.machine_code = machine_code
     event_register(
-        vendor_id=ctx.vendor.pk, product_id=product.pk if product else None, key=key_string,
+        vendor_id=ctx.vendor.pk,
+        product_id=access.event_product_id(ctx.token, product.pk if product else None),
+        key=key_string,
         machine_code=machine_code,
         feature_name=ctx.params.str("FeatureName", max_length=100),
         event_name=ctx.params.str("EventName", max_length=100),

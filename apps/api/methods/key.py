@@ -6,7 +6,7 @@ from typing import Any
 
 from apps.core.errors import DomainError
 from apps.licensing import services
-from apps.licensing.models import MAX_NOTES_LENGTH, Customer
+from apps.licensing.models import MAX_NOTES_LENGTH
 from apps.licensing.services.issuing import keys_issue
 from apps.licensing.services.keys import NOTES_TOO_LONG
 from apps.licensing.services.resellers import key_create_from_template
@@ -179,9 +179,10 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
             raise ApiError(errors.ACCESS_DENIED)
         new_customer = new_customer_from_params(
             ctx, reuse_by_email=params.bool("AddOrUseExistingCustomer"))
+        if new_customer.reuse_by_email:
+            access.check_customer_reuse(ctx.token, new_customer.email)
     elif params.int("CustomerId", 0):
-        customer = Customer.objects.filter(vendor=ctx.vendor,
-                                           pk=params.int("CustomerId")).first()
+        customer = access.customer_to_attach(ctx.token, params.int("CustomerId"))
         if customer is None:
             raise ApiError(errors.CUSTOMER_NOT_FOUND)
     spec = services.KeySpec(
@@ -337,7 +338,7 @@ def change_notes(ctx: ApiContext) -> dict[str, Any]:
     errors=COMMON_ERRORS)
 def change_customer(ctx: ApiContext) -> dict[str, Any]:
     customer_id = ctx.params.int("CustomerId", 0)
-    customer = Customer.objects.filter(vendor=ctx.vendor, pk=customer_id).first()
+    customer = access.customer_to_attach(ctx.token, customer_id) if customer_id else None
 
     def change(key):
         services.key_update(key=key, actor=ctx.actor, customer=customer)

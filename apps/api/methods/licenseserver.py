@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -17,7 +18,7 @@ from apps.core.errors import DomainError
 from apps.core.net import client_ip
 from apps.license_server.uploads import UNABLE_TO_AUTHENTICATE, license_server_upload
 
-from .. import ratelimit
+from .. import errors, ratelimit
 from ..views import envelope, error
 
 logger = logging.getLogger(__name__)
@@ -37,5 +38,7 @@ def upload_log(request: HttpRequest) -> HttpResponse:
         if exc.message == UNABLE_TO_AUTHENTICATE:
             ratelimit.record_failure(ip)
         return error(exc.message)
+    except SuspiciousOperation:  # too many fields, or a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return error(errors.INCORRECT_INPUT)
     return envelope({"stored": result.stored, "duplicates": result.duplicates,
                      "refused": result.refused})
