@@ -47,5 +47,16 @@ SECTIONS: dict[str, str] = {
     for section, names in URL_NAMES.items() for name in names
 }
 
+# The person's own account pages (allauth: e-mail, password, two-factor), reached from the
+# Security page: a vendor member keeps the vendor navigation there, with Security marked.
+ACCOUNT_URL_NAMES = (
+    "account_email", "account_change_password", "account_set_password",
+    "mfa_index", "mfa_activate_totp", "mfa_deactivate_totp", "mfa_view_recovery_codes",
+    "mfa_generate_recovery_codes", "mfa_download_recovery_codes", "mfa_reauthenticate",
+    "account_reauthenticate",
+)
+# What the layout reads: the portal's own views, then the account pages.
+NAV_SECTIONS: dict[str, str] = SECTIONS | {name: "security" for name in ACCOUNT_URL_NAMES}
+
 # Sections whose links sit under the "Settings" menu rather than in the bar itself.
 MENUS: dict[str, str] = {"tokens": "settings", "security": "settings", "team": "settings"}

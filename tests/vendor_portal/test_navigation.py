@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from apps.vendor_portal.navigation import MENUS, SECTIONS, URL_NAMES
+from apps.vendor_portal.navigation import ACCOUNT_URL_NAMES, MENUS, SECTIONS, URL_NAMES
 from tests.nav import current_links, has_nav, section_problems
 
 # One page of each section -> the links of the "Main" navigation it marks as current.
@@ -54,11 +54,26 @@ def test_a_report_page_marks_reports_in_the_main_and_the_report_navigation(owner
     assert current_links(response, "Reports") == ["Web API log"]
 
 
-def test_account_pages_use_the_public_layout_without_vendor_navigation(owner_client):
-    response = owner_client.get(reverse("account_email"))
+@pytest.mark.parametrize("name", ["account_email", "account_change_password", "mfa_index"])
+def test_a_vendor_member_keeps_the_vendor_navigation_on_account_pages(owner_client, name):
+    response = owner_client.get(reverse(name))
+    assert response.status_code == 200
+    assert current_links(response, "Main") == ["Settings", "Security"]
+    assert b"Log out" in response.content
+
+
+def test_account_pages_of_someone_in_no_vendor_show_no_vendor_navigation(db, client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    response = client.get(reverse("account_email"))
     assert response.status_code == 200
     assert not has_nav(response, "Main")
-    assert b"Log out" in response.content
+
+
+def test_every_account_page_listed_for_the_navigation_exists():
+    for name in ACCOUNT_URL_NAMES:
+        assert reverse(name)
 
 
 @override_settings(DEBUG=False)

@@ -1,7 +1,7 @@
 from django import forms, template
 
 from apps.core.navigation import NavPlace, nav_place
-from apps.vendor_portal.navigation import MENUS, SECTIONS
+from apps.vendor_portal.navigation import MENUS, NAV_SECTIONS
 
 register = template.Library()
 
@@ -20,4 +20,4 @@ def get_item(mapping: dict, key: str):
 @register.simple_tag(takes_context=True)
 def vendor_nav(context: template.Context) -> NavPlace:
     """The current page's place in the vendor navigation: `{% vendor_nav as nav %}`."""
-    return nav_place(context.get("request"), SECTIONS, MENUS)
+    return nav_place(context.get("request"), NAV_SECTIONS, MENUS)
