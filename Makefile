@@ -24,7 +24,14 @@ $(SERVER_WHEEL_STAMP): $(STAMP) $(wildcard license-server/*.toml license-server/
 	$(PY) manage.py build_license_server_wheel
 	touch $(SERVER_WHEEL_STAMP)
 
-setup: $(STAMP) $(SERVER_WHEEL_STAMP)
+# A development .env (DEBUG=1), read by the settings for what the environment does not set, so
+# that `.venv/bin/python manage.py ...` works as typed. Never overwritten; not for production.
+.env:
+	printf '%s\n' '# Written by `make setup` for development: the settings read it for variables the' \
+		'# environment does not set. Production sets its variables in the environment' \
+		'# (see .env.example and deploy/portal/); delete this file there.' 'DEBUG=1' > .env
+
+setup: $(STAMP) $(SERVER_WHEEL_STAMP) .env
 
 migrate: setup
 	$(PY) manage.py migrate --noinput

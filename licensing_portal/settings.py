@@ -14,6 +14,27 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def load_env_file(path: Path) -> None:
+    """Read KEY=VALUE lines of a development `.env` (which `make setup` writes with DEBUG=1)
+    into the environment, for the variables the environment does not set itself: so that
+    `.venv/bin/python manage.py ...` works as the README types it. Production passes its
+    variables in the environment (deploy/portal/*.service) and has no such file."""
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        name, value = name.strip().removeprefix("export ").strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(name, value)
+
+
+load_env_file(Path(os.environ.get("PORTAL_ENV_FILE") or BASE_DIR / ".env"))
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
