@@ -68,8 +68,8 @@ def key(token: AccessToken, product_id: int, key_string: str, *,
     reads (product, customer, reseller, data objects and, unless `devices` is False, the
     devices). One query; the product alone is looked up only to word a miss."""
     check_product_id(token, product_id)
-    if token.locked_key_id and (product_id, key_string) != (
-            token.locked_key.product_id, token.locked_key.key):
+    locked = token.locked_key  # None, without a query, when the token has no key lock
+    if locked is not None and (product_id, key_string) != (locked.product_id, locked.key):
         # Decided before any look-up: whether another key exists is not the token's to know.
         raise ApiError(errors.KEY_LOCKED)
     found = (LicenseKey.objects.select_related("product", "customer", "reseller")
@@ -178,9 +178,7 @@ def event_product_id(token: AccessToken, product_id: int | None) -> int | None:
         return product_id
     if token.product_id:
         return token.product_id
-    if token.locked_key_id:
-        return token.locked_key.product_id
-    return None
+    return token.locked_key.product_id if token.locked_key is not None else None
 
 
 def log_rows(token: AccessToken, queryset: QuerySet) -> QuerySet:
