@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .explain import UNUSUAL
 from .scoring import ScoredGroup
 
 HIGH, MEDIUM = 3.0, 1.5  # score / threshold ratios for the severity bands
@@ -49,15 +50,19 @@ def severity(score: float, threshold: float) -> str:
 
 
 def _build(run: list[ScoredGroup]) -> Incident:
+    """The most common label of the run's windows (a specific one before "Unusual
+    activity"), explained by the highest-scoring window *with that label*: the reasons of
+    a window labelled otherwise would argue for another finding."""
     top = max(run, key=lambda g: g.score)
     labels = Counter(g.label for g in run if g.label)
-    label = labels.most_common(1)[0][0] if labels else top.label
-    reasons = list(top.reasons)
+    specific = Counter({k: n for k, n in labels.items() if k != UNUSUAL}) or labels
+    label = specific.most_common(1)[0][0] if specific else UNUSUAL
+    explained = max((g for g in run if g.label == label), key=lambda g: g.score, default=top)
     ids = sorted({i for g in run for i in g.log_ids})
     subject = top.key if top.kind == "key" else top.ip
     return Incident(top.kind, subject or "", top.product_id,
                     min(g.start for g in run), max(g.end for g in run), top.score,
-                    severity(top.score, top.threshold), label or "Unusual activity", reasons,
+                    severity(top.score, top.threshold), label, list(explained.reasons),
                     ids, [g.group for g in run])
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .detector import TrainedDetector
-from .explain import label_for, reasons_for, window_words
+from .explain import explain, window_words
 from .features import Windows, featurise
 from .frame import LogFrame
 from .model import deterministic, encode
@@ -113,8 +113,9 @@ def to_groups(detector: TrainedDetector, sw: ScoredWindows) -> list[ScoredGroup]
                         row_ids[w.rows_of(i)].tolist(), float(sw.scores[i]),
                         bool(flagged[i]), threshold=sw.threshold)
         if g.anomaly:
-            g.reasons = reasons_for(w.raw[i], sw.contributions[i], detector.usual[kind],
-                                    kind=kind, hour=int(w.hod[i]), window=window)
-            g.label = label_for(sw.contributions[i], kind, w.raw[i])
+            found = explain(w.raw[i], sw.contributions[i], detector.usual[kind], kind=kind,
+                            hour=int(w.hod[i]), window=window,
+                            states=sw.frame.state[w.rows_of(i)])
+            g.label, g.reasons = found.label, found.reasons
         out.append(g)
     return out

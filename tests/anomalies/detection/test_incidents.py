@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from apps.anomalies.detection import ScoredGroup, merge_incidents
-from apps.anomalies.detection.explain import label_for, reasons_for
-from apps.anomalies.detection.features import FEATURES
 
 H = 3600.0
 
@@ -55,43 +51,24 @@ def test_as_json_has_exactly_the_issue_fields() -> None:
     assert data["end"] == "2026-01-01T01:00:00Z"
 
 
-def _raw(**values: float) -> np.ndarray:
-    raw = np.zeros(len(FEATURES))
-    for name, value in values.items():
-        raw[FEATURES.index(name)] = value
-    return raw
+def test_an_incident_is_explained_by_a_window_with_its_label() -> None:
+    """The reasons of the top window argue for its own label; under the incident's (majority)
+    label they would not match, so the best window with that label explains it."""
+    scored = [group(0, score=8, label="Seat churn"), group(H, score=20, label="API hammering"),
+              group(2 * H, score=9, label="Seat churn")]
+    [incident] = merge_incidents(scored)
+    assert incident.label == "Seat churn"
+    assert incident.reasons == ["reason 7200.0"]
+    assert incident.score == 20
 
 
-def test_reasons_are_sentences_with_the_usual_range() -> None:
-    raw = _raw(new_machines=41, countries=9, requests=60)
-    contrib = _raw(new_machines=50, countries=20, requests=1)
-    usual = np.zeros((len(FEATURES), 2))
-    usual[FEATURES.index("new_machines")] = (0, 1)
-    usual[FEATURES.index("countries")] = (1, 1)
-    usual[FEATURES.index("requests")] = (1, 80)
-    reasons = reasons_for(raw, contrib, usual, kind=0, hour=3, window="1 hour")
-    assert reasons[0] == "41 new machine codes in 1 hour (usual: 0-1)"
-    assert reasons[1] == "9 distinct countries in 1 hour (usual: 1-1)"
-    assert len(reasons) == 3
-
-
-def test_labels_follow_the_features_that_carry_the_error() -> None:
-    assert label_for(_raw(unknown_key_ratio=5, keys=9), kind=1) == "Brute-force key guessing"
-    assert label_for(_raw(new_machines=5, countries=5, limit_ratio=3), kind=0) == "Key sharing"
-    assert label_for(_raw(churn=6, deactivations=5), kind=0) == "Seat churn"
-    assert label_for(_raw(failures=9), kind=1, raw=_raw(unknown_key_ratio=0.9, keys=400)) == \
-        "Brute-force key guessing"
-    assert label_for(_raw(floating_refused_ratio=8), kind=0) == "Floating seats exhausted"
-    assert label_for(_raw(hour_typicality=9, new_countries=2), kind=0) == \
-        "Off-hours use from a new country"
-    night = _raw(foreign_new_machines=1, machines=1, hour_typicality=0.05)
-    assert label_for(_raw(), kind=0, raw=night) == "Off-hours use from a new country"
-    leak = _raw(recent_machines=12, countries=7, machines=12, hour_typicality=1)
-    assert label_for(_raw(), kind=0, raw=leak) == "Key sharing"
-    assert label_for(_raw(requests=4, relative_volume=6, regularity=5), kind=0) == \
-        "API hammering"
-    assert label_for(_raw(failure_ratio=5, failure_surprise=5), kind=0) == \
-        "Failed verifications"
+def test_unusual_activity_does_not_outvote_a_specific_label() -> None:
+    scored = [group(0, label="Unusual activity"), group(H, label="Unusual activity"),
+              group(2 * H, score=6, label="Key sharing")]
+    [incident] = merge_incidents(scored)
+    assert (incident.label, incident.reasons) == ("Key sharing", ["reason 7200.0"])
+    [alone] = merge_incidents([group(0, label="")])
+    assert alone.label == "Unusual activity"
 
 
 def test_ip_findings_inside_a_key_finding_fold_into_it() -> None:
