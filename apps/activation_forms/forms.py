@@ -30,9 +30,15 @@ class ActivationRequestForm(forms.Form):
         widget=forms.TextInput(attrs={"maxlength": 255}),
     )
 
-    def __init__(self, *args, ask_friendly_name: bool = False, **kwargs) -> None:
+    def __init__(self, *args, ask_friendly_name: bool = False, machine_code_help: str = "",
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.validators = []  # even a NUL character is the service's to refuse and log
+        # The expected format next to the field; checked by the service, not by the browser
+        # (no `pattern` attribute), so that a malformed code is logged and counted too.
+        self.fields["machine_code"].help_text = machine_code_help
+        if machine_code_help:
+            self.fields["machine_code"].widget.attrs["aria-describedby"] = "machine_code_help"
         if not ask_friendly_name:
             del self.fields["friendly_name"]

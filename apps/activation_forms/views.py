@@ -37,7 +37,8 @@ def activation_form(request: HttpRequest, slug: str) -> HttpResponse:
         retry_after = activation_form_retry_after(form=page, ip=ip)
         if retry_after:
             return _too_many_attempts(request, page, retry_after)
-    form = ActivationRequestForm(request.POST or None, ask_friendly_name=page.ask_friendly_name)
+    form = ActivationRequestForm(request.POST or None, ask_friendly_name=page.ask_friendly_name,
+                                 machine_code_help=page.machine_code_help)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         retry_after = _submission_retry_after(page, ip, data["key"])

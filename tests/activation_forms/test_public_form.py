@@ -19,7 +19,7 @@ from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_activation, make_key
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
-from .conftest import EndUser, open_form
+from .conftest import APPROVED_PC, NEW_PC, OFFLINE_PC, OTHER_PC, EndUser, open_form
 
 VALID_DAYS = 30
 
@@ -78,8 +78,8 @@ def test_disabled_form_is_404_for_get_and_post(end_user, form_page, tenant):
     form_page.enabled = False
     form_page.save()
     assert end_user.get().status_code == 404
-    assert end_user.submit(tenant.key.key, "new-pc").status_code == 404
-    assert not Activation.objects.filter(machine_code="new-pc").exists()
+    assert end_user.submit(tenant.key.key, NEW_PC).status_code == 404
+    assert not Activation.objects.filter(machine_code=NEW_PC).exists()
 
 
 def test_form_of_a_product_with_forms_switched_off_is_404(end_user, tenant):
@@ -90,19 +90,19 @@ def test_form_of_a_product_with_forms_switched_off_is_404(end_user, tenant):
 
 def test_posts_without_a_csrf_token_are_refused(end_user, tenant):
     client = Client(enforce_csrf_checks=True)
-    response = client.post(end_user.url, {"key": tenant.key.key, "machine_code": "new-pc"})
+    response = client.post(end_user.url, {"key": tenant.key.key, "machine_code": NEW_PC})
     assert response.status_code == 403
-    assert not Activation.objects.filter(machine_code="new-pc").exists()
+    assert not Activation.objects.filter(machine_code=NEW_PC).exists()
 
 
 # --- Refusals: a message on the page, the form kept, no file, a log row ---
 
 
 def test_wrong_key_is_refused_with_the_form_kept(end_user, tenant):
-    response = end_user.submit("AAAAA-BBBBB-CCCCC-DDDDD", "new-pc")
+    response = end_user.submit("AAAAA-BBBBB-CCCCC-DDDDD", NEW_PC)
     _refused(response, service.UNKNOWN_KEY)
     body = response.content.decode()
-    assert 'value="AAAAA-BBBBB-CCCCC-DDDDD"' in body and 'value="new-pc"' in body
+    assert 'value="AAAAA-BBBBB-CCCCC-DDDDD"' in body and f'value="{NEW_PC}"' in body
     assert _last_log().state == states.ACTIVATION_FAILED
 
 
@@ -113,8 +113,8 @@ def test_key_of_another_product_is_answered_like_an_unknown_key(end_user, tenant
         else other_tenant.product
     foreign_key = make_key(product, max_no_of_machines=5)
 
-    foreign = end_user.submit(foreign_key.key, "new-pc")
-    unknown = end_user.submit("AAAAA-BBBBB-CCCCC-DDDDD", "new-pc")
+    foreign = end_user.submit(foreign_key.key, NEW_PC)
+    unknown = end_user.submit("AAAAA-BBBBB-CCCCC-DDDDD", NEW_PC)
 
     _refused(foreign, service.UNKNOWN_KEY)
     assert foreign.context["form"].errors == unknown.context["form"].errors
@@ -131,40 +131,42 @@ def test_malformed_machine_code_is_refused(end_user, tenant, machine_code):
     assert _last_log().state == states.ACTIVATION_FAILED
 
 
-def test_machine_code_of_128_characters_is_accepted(end_user, tenant):
-    response = end_user.submit(tenant.key.key, "m" * 128)
+def test_machine_code_of_128_characters_is_accepted(tenant):
+    own = EndUser(open_form(tenant.product, title="Own codes", machine_code_format="pattern",
+                            machine_code_pattern="[a-z]{1,128}", machine_code_example="m"))
+    response = own.submit(tenant.key.key, "m" * 128)
     assert response.status_code == 200 and "Content-Disposition" in response
     assert tenant.key.activations.filter(machine_code="m" * 128).exists()
 
 
 def test_too_long_device_name_is_refused(tenant):
     asking = EndUser(open_form(tenant.product, title="With name", ask_friendly_name=True))
-    _refused(asking.submit(tenant.key.key, "new-pc", "n" * 256), service.BAD_FRIENDLY_NAME)
-    assert not tenant.key.activations.filter(machine_code="new-pc").exists()
+    _refused(asking.submit(tenant.key.key, NEW_PC, "n" * 256), service.BAD_FRIENDLY_NAME)
+    assert not tenant.key.activations.filter(machine_code=NEW_PC).exists()
 
 
 def test_form_for_registered_devices_refuses_a_new_device(tenant):
     registered_only = EndUser(open_form(tenant.product, title="Plant", allow_new_devices=False))
-    _refused(registered_only.submit(tenant.key.key, "new-pc"), service.NEW_DEVICE_REFUSED)
-    assert not tenant.key.activations.filter(machine_code="new-pc").exists()
+    _refused(registered_only.submit(tenant.key.key, NEW_PC), service.NEW_DEVICE_REFUSED)
+    assert not tenant.key.activations.filter(machine_code=NEW_PC).exists()
     assert _last_log().state == states.ACTIVATION_LIMIT
 
 
-def test_form_for_registered_devices_serves_an_activated_device(tenant):
+def test_form_for_registered_devices_serves_an_activated_device(tenant, registered_pc):
     registered_only = EndUser(open_form(tenant.product, title="Plant", allow_new_devices=False))
-    response = registered_only.submit(tenant.key.key, "machine-1")
-    _verified(tenant.vendor, response, "machine-1")
+    response = registered_only.submit(tenant.key.key, registered_pc)
+    _verified(tenant.vendor, response, registered_pc)
     assert _last_log().state == states.ACTIVATION_EXISTING
 
 
 def test_form_for_registered_devices_serves_an_allowed_machine(tenant):
     make_activation(tenant.key, "machine-2")  # seats full: only AllowedMachines get in
-    tenant.key.allowed_machines = "approved-pc\n"
+    tenant.key.allowed_machines = f"{APPROVED_PC}\n"
     tenant.key.save()
     registered_only = EndUser(open_form(tenant.product, title="Plant", allow_new_devices=False))
-    response = registered_only.submit(tenant.key.key, "approved-pc")
-    _verified(tenant.vendor, response, "approved-pc")
-    assert tenant.key.activations.filter(machine_code="approved-pc").exists()
+    response = registered_only.submit(tenant.key.key, APPROVED_PC)
+    _verified(tenant.vendor, response, APPROVED_PC)
+    assert tenant.key.activations.filter(machine_code=APPROVED_PC).exists()
     assert _last_log().state == states.ACTIVATION_ALLOWED_MACHINE
 
 
@@ -173,22 +175,22 @@ def test_form_for_registered_devices_serves_an_allowed_machine(tenant):
 
 def test_new_device_downloads_a_file_that_the_licensing_client_verifies(tenant):
     asking = EndUser(open_form(tenant.product, title="With name", ask_friendly_name=True))
-    response = asking.submit(tenant.key.key, "offline-pc", "LAB-PC-3")
+    response = asking.submit(tenant.key.key, OFFLINE_PC, "LAB-PC-3")
 
     assert response.status_code == 200
     today = timezone.now().strftime("%Y%m%d")
     assert response["Content-Disposition"] == \
         f'attachment; filename="ActivationFile{today}.skm"'
-    loaded = _verified(tenant.vendor, response, "offline-pc")
+    loaded = _verified(tenant.vendor, response, OFFLINE_PC)
     assert loaded.key == tenant.key.key
     assert loaded.product_id == tenant.product.pk
     assert not Helpers.IsOnRightMachine(loaded, custom_machine_code="some-other-pc")
-    seat = tenant.key.activations.get(machine_code="offline-pc")
+    seat = tenant.key.activations.get(machine_code=OFFLINE_PC)
     assert (seat.friendly_name, seat.ip) == ("LAB-PC-3", asking.ip)
 
 
 def test_file_edited_by_hand_is_rejected_by_the_licensing_client(end_user, tenant):
-    response = end_user.submit(tenant.key.key, "offline-pc")
+    response = end_user.submit(tenant.key.key, OFFLINE_PC)
     body = json.loads(response.content)
     body["signature"] = body["signature"][:-8] + "AAAAAAA="
     assert ClientLicenseKey.load_from_string(
@@ -196,37 +198,38 @@ def test_file_edited_by_hand_is_rejected_by_the_licensing_client(end_user, tenan
         VALID_DAYS) is None
 
 
-def test_already_activated_device_gets_its_file_again_without_a_new_seat(end_user, tenant):
-    response = end_user.submit(tenant.key.key, "machine-1")
-    _verified(tenant.vendor, response, "machine-1")
+def test_already_activated_device_gets_its_file_again_without_a_new_seat(end_user, tenant,
+                                                                        registered_pc):
+    response = end_user.submit(tenant.key.key, registered_pc)
+    _verified(tenant.vendor, response, registered_pc)
     assert tenant.key.activations.count() == 1
     assert _last_log().state == states.ACTIVATION_EXISTING
 
 
 def test_key_typed_in_lowercase_with_spaces_is_found(end_user, tenant):
-    response = end_user.submit(f"  {tenant.key.key.lower()} ", "offline-pc")
-    _verified(tenant.vendor, response, "offline-pc")
+    response = end_user.submit(f"  {tenant.key.key.lower()} ", OFFLINE_PC)
+    _verified(tenant.vendor, response, OFFLINE_PC)
 
 
 def test_key_that_is_not_node_locked_gets_a_file_without_a_seat(end_user, tenant):
     key = make_key(tenant.product, max_no_of_machines=0)
-    response = end_user.submit(key.key, "offline-pc")
-    _verified(tenant.vendor, response, "offline-pc")
+    response = end_user.submit(key.key, OFFLINE_PC)
+    _verified(tenant.vendor, response, OFFLINE_PC)
     assert not key.activations.exists()
     assert _last_log().state == states.ACTIVATION_NOT_NODE_LOCKED
 
 
 def test_linq_sign_form_serves_the_classic_dotnet_file(tenant):
     linq = EndUser(open_form(tenant.product, title=".NET", file_format="linq"))
-    response = linq.submit(tenant.key.key, "offline-pc")
+    response = linq.submit(tenant.key.key, OFFLINE_PC)
     body = json.loads(response.content)
     assert body["key"] == tenant.key.key and body["signature"]
-    assert "offline-pc" in [machine["mid"] for machine in body["activatedMachines"]]
+    assert OFFLINE_PC in [machine["mid"] for machine in body["activatedMachines"]]
 
 
 def test_device_name_is_ignored_when_the_form_does_not_ask_for_it(end_user, tenant):
-    end_user.submit(tenant.key.key, "offline-pc", "SNEAKY")
-    assert tenant.key.activations.get(machine_code="offline-pc").friendly_name == ""
+    end_user.submit(tenant.key.key, OFFLINE_PC, "SNEAKY")
+    assert tenant.key.activations.get(machine_code=OFFLINE_PC).friendly_name == ""
 
 
 # --- Web API log and atomicity ---
@@ -234,13 +237,13 @@ def test_device_name_is_ignored_when_the_form_does_not_ask_for_it(end_user, tena
 
 def test_every_attempt_is_logged_with_what_was_entered(tenant):
     asking = EndUser(open_form(tenant.product, title="With name", ask_friendly_name=True))
-    asking.submit("AAAAA-BBBBB-CCCCC-DDDDD", "pc-1", "FRONT-DESK")
-    asking.submit(tenant.key.key, "pc-1", "FRONT-DESK")
+    asking.submit("AAAAA-BBBBB-CCCCC-DDDDD", OTHER_PC, "FRONT-DESK")
+    asking.submit(tenant.key.key, OTHER_PC, "FRONT-DESK")
 
     failed, done = WebApiLog.objects.for_vendor(tenant.vendor).order_by("id")
     for row in (failed, done):
         assert (row.method, row.product_id, row.ip, row.machine_code, row.friendly_name) == \
-            (service.METHOD, tenant.product.pk, asking.ip, "pc-1", "FRONT-DESK")
+            (service.METHOD, tenant.product.pk, asking.ip, OTHER_PC, "FRONT-DESK")
     assert (failed.key, failed.state) == ("AAAAA-BBBBB-CCCCC-DDDDD", states.ACTIVATION_FAILED)
     assert (done.key, done.state) == (tenant.key.key, states.ACTIVATION_NEW)
 
@@ -251,10 +254,10 @@ def test_a_failure_after_the_seat_was_taken_leaves_no_activation(end_user, tenan
         raise DomainError("The file could not be signed.")
 
     monkeypatch.setattr(service, "license_file", broken_signing)
-    response = end_user.submit(tenant.key.key, "offline-pc")
+    response = end_user.submit(tenant.key.key, OFFLINE_PC)
 
     _refused(response, "The file could not be signed.")
-    assert not Activation.objects.filter(machine_code="offline-pc").exists()
+    assert not Activation.objects.filter(machine_code=OFFLINE_PC).exists()
     assert _last_log().state == states.ACTIVATION_FAILED
 
 
@@ -264,7 +267,7 @@ def test_a_trial_countdown_is_rolled_back_with_the_failed_activation(end_user, t
     expires = key.expires
     monkeypatch.setattr(service, "license_file",
                         lambda **kwargs: (_ for _ in ()).throw(DomainError("Broken.")))
-    end_user.submit(key.key, "offline-pc")
+    end_user.submit(key.key, OFFLINE_PC)
     key.refresh_from_db()
     assert key.expires == expires
     assert not key.activations.exists()

@@ -11,6 +11,7 @@ from apps.licensing.models import ActivationForm
 from apps.licensing.services import activation_forms as service
 from apps.usage import states
 from apps.usage.models import WebApiLog
+from tests.activation_forms.conftest import NEW_PC, OFFLINE_PC
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
 
@@ -18,9 +19,9 @@ def test_form_closed_while_its_page_was_open_refuses_and_logs(form_page, tenant)
     ActivationForm.objects.filter(pk=form_page.pk).update(enabled=False)
     with pytest.raises(DomainError) as refused:
         service.activation_form_submit(form=form_page, key_string=tenant.key.key,
-                                       machine_code="new-pc", ip="203.0.113.7")
+                                       machine_code=NEW_PC, ip="203.0.113.7")
     assert refused.value.message == service.FORM_CLOSED
-    assert not tenant.key.activations.filter(machine_code="new-pc").exists()
+    assert not tenant.key.activations.filter(machine_code=NEW_PC).exists()
     row = WebApiLog.objects.get()
     assert (row.state, row.method, row.vendor_id) == \
         (states.ACTIVATION_FAILED, "form.Activate", tenant.vendor.pk)
@@ -62,10 +63,10 @@ def test_update_without_a_change_logs_nothing(form_page):
 
 
 def test_delete_keeps_the_devices_it_activated(end_user, form_page, tenant):
-    end_user.submit(tenant.key.key, "offline-pc")
+    end_user.submit(tenant.key.key, OFFLINE_PC)
     pk = form_page.pk
     service.activation_form_delete(form=form_page, actor=Actor.for_system("test"))
-    assert tenant.key.activations.filter(machine_code="offline-pc").exists()
+    assert tenant.key.activations.filter(machine_code=OFFLINE_PC).exists()
     entry = ObjectLogEntry.objects.get(object_type="licensing.activationform",
                                        object_id=str(pk), action="deleted")
     assert entry.changes["title"] == ["Activate Desktop Suite", None]

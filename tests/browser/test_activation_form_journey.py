@@ -16,6 +16,7 @@ from apps.audit.log import Actor
 from apps.licensing.models import ActivationForm
 from apps.licensing.services.activation_forms import activation_form_create
 from apps.licensing.signing import public_key_xml
+from apps.usage import states
 from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, UserFactory, make_activation, make_key, make_vendor
 
@@ -132,3 +133,33 @@ def test_key_guessing_ends_on_the_try_again_page(page, screenshot, offline_produ
     page.get_by_role("heading", name="Too many attempts, try again later").wait_for()
     screenshot(page, "activation_form_too_many_attempts")
     assert not key.activations.filter(machine_code=MACHINE_CODE).exists()
+
+
+def test_a_typo_in_the_machine_code_is_explained_and_takes_no_seat(page, screenshot,
+                                                                   offline_product):
+    _, key = offline_product  # two seats, one taken: the typo must not take the last one
+    key.product.activation_form_enabled = True
+    key.product.save()
+    form = activation_form_create(product=key.product, actor=Actor.for_system("test"),
+                                  title="Activate Plant Controller offline")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/f/{form.slug}/")
+    help_text = page.locator("#machine_code_help")
+    assert "64 characters, digits 0-9 and letters a-f" in help_text.inner_text()
+    assert page.get_by_label("Machine code").get_attribute("aria-describedby") == \
+        "machine_code_help"
+
+    page.get_by_label("License key").fill(key.key)
+    page.get_by_label("Machine code").fill("not a code!!")
+    page.get_by_role("button", name="Download license file").click()
+    page.get_by_role("alert").get_by_text("This is not a machine code.").wait_for()
+    assert page.get_by_label("Machine code").input_value() == "not a code!!"
+    screenshot(page, "activation_form_not_a_machine_code")
+    assert key.activations.count() == 1
+    assert WebApiLog.objects.get(machine_code="not a code!!").state == states.ACTIVATION_FAILED
+
+    page.get_by_label("Machine code").fill(MACHINE_CODE)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download license file").click()
+    assert download_info.value.suggested_filename.endswith(".skm")
+    assert key.activations.filter(machine_code=MACHINE_CODE).exists()

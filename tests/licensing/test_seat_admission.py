@@ -61,7 +61,7 @@ from tests.reseller_portal.personas import make_reseller
 
 GRANTED, LIMIT, REFUSED_BLOCKED = "granted", "limit reached", "blocked"
 LOG_STATES = {LIMIT: states.ACTIVATION_LIMIT, REFUSED_BLOCKED: states.ACTIVATION_BLOCKED}
-DEVICE = "new-pc"
+DEVICE = "537b3abd0264ab1ce2deae9e3807d11ad876466cf3da2daff51d49cf3f6fc05a"  # as clients print
 SYSTEM = Actor.for_system("test")
 
 

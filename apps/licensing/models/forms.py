@@ -24,6 +24,12 @@ def _file_format_choices() -> list[tuple[str, str]]:
     return FORMATS
 
 
+def _machine_code_format_choices() -> list[tuple[str, str]]:
+    from apps.licensing.machine_codes import FORMAT_CHOICES
+
+    return FORMAT_CHOICES
+
+
 class ActivationFormQuerySet(models.QuerySet):
     def for_vendor(self, vendor: Vendor) -> ActivationFormQuerySet:
         return self.filter(product__vendor=vendor)
@@ -48,6 +54,12 @@ class ActivationForm(TimeStampedModel):
     validity_days = models.PositiveIntegerField(
         default=365, help_text="How long the file stays valid, as told to the end user.")
     enabled = models.BooleanField(default=True)
+    # Which machine codes the page accepts (apps/licensing/machine_codes.py): a malformed code
+    # is refused before it can take a seat.
+    machine_code_format = models.CharField(max_length=10, choices=_machine_code_format_choices,
+                                           default="official")
+    machine_code_pattern = models.CharField(max_length=200, blank=True)
+    machine_code_example = models.CharField(max_length=128, blank=True)
 
     objects = ActivationFormQuerySet.as_manager()
 
@@ -56,7 +68,21 @@ class ActivationForm(TimeStampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(file_format__in=["string", "linq"]),
                                    name="activation_form_file_format"),
+            models.CheckConstraint(
+                condition=Q(machine_code_format="official")
+                | (Q(machine_code_format="pattern") & ~Q(machine_code_pattern="")),
+                name="activation_form_machine_code_format"),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def machine_code_help(self) -> str:
+        """The expected machine-code format, in words for the end user."""
+        from apps.licensing.machine_codes import machine_code_help
+
+        if self.machine_code_format == "official":
+            return machine_code_help()
+        return machine_code_help(pattern=self.machine_code_pattern,
+                                 example=self.machine_code_example)

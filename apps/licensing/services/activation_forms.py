@@ -17,6 +17,13 @@ from django.db import transaction
 from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
 from apps.licensing.license_files import FORMATS, LicenseFile, license_file
+from apps.licensing.machine_codes import (
+    OFFICIAL,
+    PATTERN,
+    check_example,
+    check_pattern,
+    machine_code_matches,
+)
 from apps.licensing.models import MAX_MACHINE_CODE_LENGTH, ActivationForm, LicenseKey, Product
 from apps.licensing.services.admission import NOT_REGISTERED, SeatRefused
 from apps.licensing.services.seats import Device, key_activate
@@ -24,8 +31,9 @@ from apps.usage import states
 from apps.usage.weblog import CallRecord, web_api_log_write
 
 METHOD = "form.Activate"
+MACHINE_CODE_FIELDS = ["machine_code_format", "machine_code_pattern", "machine_code_example"]
 FORM_FIELDS = ["title", "instructions", "file_format", "ask_friendly_name",
-               "allow_new_devices", "validity_days", "enabled"]
+               "allow_new_devices", "validity_days", "enabled", *MACHINE_CODE_FIELDS]
 MAX_FRIENDLY_NAME = 255
 MAX_KEY_INPUT = 64
 MAX_VALIDITY_DAYS = 36_500
@@ -39,6 +47,8 @@ SEATS_FULL = ("This license key cannot be activated on another computer: all its
               "in use. Please contact your software vendor.")
 BAD_MACHINE_CODE = ("Enter the machine code exactly as your software shows it: 1 to "
                     f"{MAX_MACHINE_CODE_LENGTH} characters, on one line.")
+NOT_A_MACHINE_CODE = ("This is not a machine code. Copy it again from your software: the "
+                      "format is described above.")
 BAD_FRIENDLY_NAME = (f"The device name can have at most {MAX_FRIENDLY_NAME} characters, "
                      "on one line.")
 NEW_DEVICE_REFUSED = ("This computer is not registered for this license key, and this form "
@@ -134,7 +144,7 @@ def activation_form_submit(*, form: ActivationForm, key_string: str, machine_cod
 def _activate(form: ActivationForm, key_string: str, machine_code: str, friendly_name: str,
               ip: str | None) -> tuple[int, LicenseFile]:
     _check_open(form)
-    _check_device(machine_code, friendly_name)
+    _check_device(form, machine_code, friendly_name)
     key = LicenseKey.objects.filter(product_id=form.product_id,
                                     key=key_string.strip().upper()[:MAX_KEY_INPUT]).first()
     if key is None:
@@ -157,10 +167,15 @@ def _check_open(form: ActivationForm) -> None:
         raise DomainError(FORM_CLOSED, state=states.ACTIVATION_FAILED)
 
 
-def _check_device(machine_code: str, friendly_name: str) -> None:
+def _check_device(form: ActivationForm, machine_code: str, friendly_name: str) -> None:
     if not machine_code or len(machine_code) > MAX_MACHINE_CODE_LENGTH \
             or _has_control_characters(machine_code):
         raise DomainError(BAD_MACHINE_CODE, field="machine_code",
+                          state=states.ACTIVATION_FAILED)
+    # Before the key is even looked up: a code no client prints never takes a seat.
+    pattern = form.machine_code_pattern if form.machine_code_format == PATTERN else ""
+    if not machine_code_matches(machine_code, pattern=pattern):
+        raise DomainError(NOT_A_MACHINE_CODE, field="machine_code",
                           state=states.ACTIVATION_FAILED)
     if len(friendly_name) > MAX_FRIENDLY_NAME or _has_control_characters(friendly_name):
         raise DomainError(BAD_FRIENDLY_NAME, field="friendly_name",
@@ -193,7 +208,7 @@ def _for_end_user(error: DomainError) -> DomainError:
 # --- Vendor side --------------------------------------------------------------------------
 
 
-def _check_fields(values: dict[str, Any]) -> None:
+def _check_fields(values: dict[str, Any], current: ActivationForm | None = None) -> None:
     unknown = set(values) - set(FORM_FIELDS)
     if unknown:
         raise TypeError(f"Unknown activation form fields: {sorted(unknown)}")
@@ -204,6 +219,29 @@ def _check_fields(values: dict[str, Any]) -> None:
     if "validity_days" in values and not 1 <= int(values["validity_days"]) <= MAX_VALIDITY_DAYS:
         raise DomainError(f"Choose between 1 and {MAX_VALIDITY_DAYS} days.",
                           field="validity_days")
+    if set(values) & set(MACHINE_CODE_FIELDS):
+        _check_machine_code_settings(
+            {name: values.get(name, getattr(current, name, "") if current else "")
+             for name in MACHINE_CODE_FIELDS})
+
+
+def _check_machine_code_settings(chosen: dict[str, Any]) -> None:
+    """A vendor's own pattern compiles, is safe to run, and accepts its example, which the
+    public page shows to end users."""
+    kind, pattern, example = (str(chosen[name] or "") for name in MACHINE_CODE_FIELDS)
+    if kind not in (OFFICIAL, PATTERN):
+        raise DomainError("Choose which machine codes the form accepts.",
+                          field="machine_code_format")
+    if pattern:
+        check_pattern(pattern)
+    if kind == PATTERN:
+        if not pattern:
+            raise DomainError("Give the pattern your machine codes follow.",
+                              field="machine_code_pattern")
+        if not example:
+            raise DomainError("Give an example machine code; the page shows it to end users.",
+                              field="machine_code_example")
+        check_example(example, pattern=pattern)
 
 
 @transaction.atomic
@@ -220,7 +258,7 @@ def activation_form_create(*, product: Product, actor: Actor, title: str,
 @transaction.atomic
 def activation_form_update(*, form: ActivationForm, actor: Actor,
                            **fields: Any) -> ActivationForm:
-    _check_fields(fields)
+    _check_fields(fields, current=form)
     before = snapshot(form, FORM_FIELDS)
     for name, value in fields.items():
         setattr(form, name, value.strip() if name == "title" else value)
