@@ -307,6 +307,15 @@ def access_customer_key(membership: CustomerMembership, pk: int) -> LicenseKey:
                 .select_related("product", "customer"), pk=pk)
 
 
+def access_customer_device(membership: CustomerMembership, key: LicenseKey, pk: int
+                           ) -> Activation:
+    """A node-locked device on a key already reached through `access_customer_key`, or 404.
+    Floating seats are left out: they are checked out online and expire, so no offline file
+    is made for them."""
+    assert key.customer_id == membership.customer_id
+    return _get(Activation.objects.filter(key=key, floating=False), pk=pk)
+
+
 def access_customer_activation_ids(membership: CustomerMembership, ids: list[int], *,
                                    level: CustomerLevel = "deactivate") -> list[int]:
     """The ids among `ids` that are devices on the customer's keys (others are ignored)."""

@@ -180,10 +180,12 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "vendor_portal:dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
+# In development without a mail server (no EMAIL_HOST), mail goes to the console and to the
+# development mailbox page (/dev/mailbox/); with DEBUG off, to SMTP.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
+    "apps.core.devmail.EmailBackend"
+    if DEBUG and not os.environ.get("EMAIL_HOST")
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -56,6 +56,10 @@ class Row:
 MATRIX: dict[str, Row] = {
     "license_list": Row(),
     "license_detail": Row(kwargs=lambda w: {"key_id": w.portal.key.pk}, get=READ_OBJECT),
+    # Any user of the customer: the device holds its seat already, so nothing is spent.
+    "device_license_file": Row(kwargs=lambda w: {"key_id": w.portal.key.pk,
+                                                 "activation_id": w.portal.activation.pk},
+                               get=READ_OBJECT),
     "device_list": Row(),
     "floating_usage": Row(),
     # The neighbour may deactivate his own devices; ids of this customer's are ignored.

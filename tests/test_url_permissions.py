@@ -97,6 +97,15 @@ def _previous_signing_key(w: World) -> dict:
     return {"signing_key_id": key.pk}
 
 
+def _spare_product(w: World) -> dict:
+    """A product of the tenant without keys or templates, made once: one whose deletion no
+    reseller right refuses, and whose name needs no typing."""
+    from apps.licensing.models import Product
+
+    return {"product_id": Product.objects.get_or_create(vendor=w.tenant.vendor,
+                                                        name="Matrix spare product")[0].pk}
+
+
 def _template(w: World) -> dict:
     return {"template_id": _reseller_objects(w)[1].pk}
 
@@ -128,6 +137,11 @@ MATRIX: dict[str, Row] = {
                           data=lambda w: PRODUCT_DATA),
     "product_edit": Row(kwargs=_product, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
                         data=lambda w: PRODUCT_DATA),
+    # Deletions: a confirmation page (GET), then POST deletes.
+    "product_delete": Row(kwargs=_spare_product, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
+                          data=lambda w: {"confirmed_keys": 0}),
+    "key_delete": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST),
+    "customer_delete": Row(kwargs=_customer, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST),
     "key_list": Row(kwargs=_product, get=READ_OBJECT),
     "key_create": Row(kwargs=_product, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
                       data=lambda w: {**KEY_DATA, "count": 1, "period": 30}),
@@ -148,6 +162,8 @@ MATRIX: dict[str, Row] = {
     "activation_deactivate": Row(
         kwargs=lambda w: {"key_id": w.tenant.key.pk, "activation_id": w.tenant.activation.pk},
         get=NOT_ALLOWED, post=WRITE_OBJECT_POST),
+    "key_devices_deactivate": Row(kwargs=_key, get=NOT_ALLOWED, post=WRITE_OBJECT_POST,
+                                  data=lambda w: {"activation": [w.tenant.activation.pk]}),
     "data_object_add": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
                            data=lambda w: {"name": "seats", "int_value": 5}),
     "data_object_edit": Row(kwargs=_data_object, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
@@ -166,10 +182,13 @@ MATRIX: dict[str, Row] = {
     "template_edit": Row(kwargs=_template, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
                          data=lambda w: TEMPLATE_DATA),
     "reseller_list": Row(),
-    "reseller_invite": Row(get=WRITE_PAGE, post=(LOGIN, 302, 302, 403, 302),
+    # A sent invitation's link is shown on the response itself (200), to copy.
+    "reseller_invite": Row(get=WRITE_PAGE, post=(LOGIN, 200, 200, 403, 200),
                            data=lambda w: {"name": "Partner", "email": "p@partner.example"}),
     "reseller_detail": Row(kwargs=_reseller, get=READ_OBJECT),
     "reseller_log": Row(kwargs=_reseller, get=READ_OBJECT),
+    "reseller_invitation_resend": Row(kwargs=_reseller, get=NOT_ALLOWED,
+                                      post=(LOGIN, 200, 200, 403, 404)),
     "right_grant": Row(kwargs=_reseller, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
                        data=lambda w: {"template": _reseller_objects(w)[1].pk, "quota": 3}),
     "right_change": Row(kwargs=_right, get=NOT_ALLOWED, post=WRITE_OBJECT_POST,
@@ -212,21 +231,28 @@ MATRIX: dict[str, Row] = {
     "floating_catch_up": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 302, 302, 302), writes=False),
     # Scripts for customer IT: the same files for every vendor, so any member may fetch them.
     "machine_code_tools": Row(),
+    "tools": Row(get=(LOGIN, 302, 302, 302, 302)),  # /tools/ opens its only tool so far
     "machine_code_script": Row(kwargs=lambda w: {"name": "machinecode.sh"}),
     "member_list": Row(),
-    "member_invite": Row(get=(LOGIN, 200, 403, 403, 200), post=(LOGIN, 302, 403, 403, 302),
+    "member_invite": Row(get=(LOGIN, 200, 403, 403, 200), post=(LOGIN, 200, 403, 403, 200),
                          data=lambda w: {"email": "newcomer@example.com", "role": "read_only"}),
     "member_role": Row(kwargs=_read_only_member, get=NOT_ALLOWED, post=OWNER_OBJECT_POST,
                        data=lambda w: {"role": "admin"}),
     "member_remove": Row(kwargs=_read_only_member, get=NOT_ALLOWED, post=OWNER_OBJECT_POST),
     "invitation_revoke": Row(kwargs=lambda w: {"invitation_id": w.invitation_id},
                              get=NOT_ALLOWED, post=OWNER_OBJECT_POST),
+    # Sends a new link and shows it (200); owners only, like the invitation itself.
+    "invitation_resend": Row(kwargs=lambda w: {"invitation_id": w.invitation_id},
+                             get=NOT_ALLOWED, post=(LOGIN, 200, 403, 403, 404)),
 }
 MATRIX |= ANOMALY_ROWS | LICENSE_SERVER_ROWS
 # Public: the token in the path is the credential. Tested on its own below.
 PUBLIC = {"invitation_accept"}
 # Any logged-in person, vendor or not: where people who belong to no vendor start one.
 LOGGED_IN = {"organisation_create"}
+# The development mailbox: anyone, signed in or not, where DEBUG is on and the development mail
+# backend keeps the mail; 404 for everyone elsewhere. Its own matrix is below.
+DEVELOPMENT = {"devmail_list", "devmail_detail"}
 
 
 @pytest.fixture
@@ -287,8 +313,10 @@ def test_posts_without_a_csrf_token_are_refused(world):
 def test_every_vendor_portal_url_has_a_row_in_the_matrix():
     names = url_names_in("vendor_portal")
     assert names, "no vendor_portal URLs found: is the URLconf still included?"
-    assert names - set(MATRIX) - PUBLIC - LOGGED_IN == set(), "add these URLs to MATRIX"
-    assert (set(MATRIX) | PUBLIC | LOGGED_IN) - names == set(), "these MATRIX rows name no URL"
+    assert names - set(MATRIX) - PUBLIC - LOGGED_IN - DEVELOPMENT == set(), \
+        "add these URLs to MATRIX"
+    assert (set(MATRIX) | PUBLIC | LOGGED_IN | DEVELOPMENT) - names == set(), \
+        "these MATRIX rows name no URL"
 
 
 def test_every_non_public_view_declares_its_access_level(world):
@@ -310,6 +338,15 @@ def test_own_key_with_another_vendors_activation_is_404(tenant, other_tenant, ow
         "key_id": tenant.key.pk, "activation_id": other_tenant.activation.pk})
     assert owner_client.post(url).status_code == 404
     assert other_tenant.key.activations.filter(pk=other_tenant.activation.pk).exists()
+
+
+def test_own_key_with_another_vendors_activations_frees_none_of_them(tenant, other_tenant,
+                                                                      owner_client):
+    url = reverse("vendor_portal:key_devices_deactivate", kwargs={"key_id": tenant.key.pk})
+    assert owner_client.post(url, {"activation": [other_tenant.activation.pk]}
+                             ).status_code == 302
+    assert other_tenant.key.activations.filter(pk=other_tenant.activation.pk).exists()
+    assert tenant.key.activations.filter(pk=tenant.activation.pk).exists()
 
 
 def test_own_key_with_another_vendors_data_object_is_404(tenant, other_tenant, owner_client):
@@ -375,6 +412,38 @@ def test_customer_portal_users_are_sent_to_their_portal_from_every_vendor_url(wo
             if got != expected:
                 problems.append(f"{name} {send.__name__}: {got}")
     assert problems == []
+
+
+# --- The development mailbox: DEBUG and the development mail backend, or 404. ---
+
+DEVMAIL_PERSONAS = ("anonymous", "owner", "read_only", "other", "customer")
+
+
+@pytest.mark.parametrize(("debug", "backend", "expected"), [
+    (True, "apps.core.devmail.EmailBackend", 200),
+    (False, "apps.core.devmail.EmailBackend", 404),
+    (True, "django.core.mail.backends.smtp.EmailBackend", 404),
+])
+def test_development_mailbox_for_every_persona(world, settings, debug, backend, expected):
+    from apps.core.models import SentMail
+
+    mail = SentMail.objects.create(subject="Hello", from_email="a@example.com",
+                                   to="b@example.com", body="Hi")
+    settings.DEBUG, settings.EMAIL_BACKEND = debug, backend
+    customer = CustomerMembership.objects.get(pk=world.portal_user_id).user
+    problems = []
+    for persona in DEVMAIL_PERSONAS:
+        client = Client() if persona == "customer" else _client(world, persona)
+        if persona == "customer":
+            client.force_login(customer)
+        for url in (reverse("vendor_portal:devmail_list"),
+                    reverse("vendor_portal:devmail_detail", args=[mail.pk])):
+            status = client.get(url).status_code
+            if status != expected:
+                problems.append(f"{persona} {url}: {status}")
+    assert problems == []
+    assert hasattr(get_resolver().resolve(reverse("vendor_portal:devmail_list")).func,
+                   "access_level")
 
 
 # --- Creating an organisation: any logged-in person. ---

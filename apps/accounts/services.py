@@ -19,11 +19,27 @@ from apps.core.hashing import sha256_hex
 INVITATION_DAYS = 7
 
 
+# The invitation token of someone who opened an invitation before signing up: it tells the
+# sign-up form which address to fill in.
+SESSION_INVITATION_TOKEN = "vendor_invitation_token"
+
+
 @transaction.atomic
 def invitation_create(*, vendor: Vendor, invited_by: User, email: str, role: str,
                       accept_url_template: str) -> Invitation:
+    """Invite an e-mail address to join the vendor (invitation_send, for callers that do not
+    show the link)."""
+    return invitation_send(vendor=vendor, invited_by=invited_by, email=email, role=role,
+                           accept_url_template=accept_url_template)[0]
+
+
+@transaction.atomic
+def invitation_send(*, vendor: Vendor, invited_by: User, email: str, role: str,
+                    accept_url_template: str) -> tuple[Invitation, str]:
     """Invite an e-mail address to join the vendor. `accept_url_template` has a `{token}`
-    placeholder; the link is e-mailed and only its digest is kept."""
+    placeholder; the link is e-mailed and returned (to be shown once, for copying), and only
+    its digest is kept. Accepting needs a login with the invited address, so the link is no
+    use to anyone else."""
     email = email.strip().lower()
     if role not in Role.values:
         raise DomainError("Unknown role.", field="role")
@@ -40,7 +56,32 @@ def invitation_create(*, vendor: Vendor, invited_by: User, email: str, role: str
     except IntegrityError:
         raise DomainError("This address already has a pending invitation.",
                           field="email") from None
-    url = accept_url_template.format(token=token)
+    url = _invitation_mail(invitation, invited_by, accept_url_template.format(token=token))
+    log_change(vendor=vendor, actor=Actor.for_user(invited_by), obj=invitation,
+               action="invited", changes={"email": [None, email], "role": [None, role]})
+    return invitation, url
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, actor: User, accept_url_template: str) -> str:
+    """E-mail a pending invitation again, valid for INVITATION_DAYS from now. Only the digest
+    of the first link was kept, so the new mail carries a new link (returned, like
+    invitation_send's) and the old one stops working."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise DomainError("This invitation was accepted or revoked: invite the person again.")
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = sha256_hex(token)
+    invitation.expires_at = timezone.now() + dt.timedelta(days=INVITATION_DAYS)
+    invitation.save(update_fields=["token_hash", "expires_at", "updated"])
+    url = _invitation_mail(invitation, actor, accept_url_template.format(token=token))
+    log_change(vendor=invitation.vendor, actor=Actor.for_user(actor), obj=invitation,
+               action="invitation resent", changes={"expires_at": [None, invitation.expires_at]})
+    return url
+
+
+def _invitation_mail(invitation: Invitation, invited_by: User, url: str) -> str:
+    vendor, email = invitation.vendor, invitation.email
     body = render_to_string("emails/invitation.txt", {
         "vendor": vendor, "invited_by": invited_by, "url": url,
         "role": invitation.get_role_display(), "days": INVITATION_DAYS,
@@ -50,9 +91,7 @@ def invitation_create(*, vendor: Vendor, invited_by: User, email: str, role: str
         f"[{settings.SITE_NAME}] {invited_by.email} invited you to {vendor.name}",
         body, None, [email],
     ))
-    log_change(vendor=vendor, actor=Actor.for_user(invited_by), obj=invitation,
-               action="invited", changes={"email": [None, email], "role": [None, role]})
-    return invitation
+    return url
 
 
 def invitation_for_token(token: str) -> Invitation | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Vendor
 from apps.licensing.models import LicenseKey
+from apps.reports.products import ProductLabel, product_labels
 from apps.usage.models import WebApiLog
 
 from .models import AnomalySettings, DetectorVersion, Finding
@@ -30,6 +32,27 @@ def finding_key(finding: Finding) -> LicenseKey | None:
     if finding.product_id is not None:
         keys = keys.filter(product_id=finding.product_id)
     return keys.select_related("product", "customer").first()
+
+
+def finding_products(*, vendor: Vendor, findings: Iterable[Finding]
+                     ) -> list[tuple[Finding, ProductLabel | None]]:
+    """Each finding with the product its key was used with, by name ("Unknown product 3105"
+    for an id the log kept that is none of the vendor's products); None when the finding
+    names no product (an IP address)."""
+    findings = list(findings)
+    labels = product_labels(vendor=vendor, ids={f.product_id for f in findings
+                                                if f.product_id is not None})
+    return [(f, labels.get(f.product_id) if f.product_id is not None else None)
+            for f in findings]
+
+
+def finding_product_names(*, vendor: Vendor, findings: QuerySet[Finding]
+                          ) -> dict[int | None, str]:
+    """The product name (or "Unknown product 3105") of every product id among `findings`,
+    for an export that streams the findings themselves."""
+    ids = set(findings.order_by().values_list("product_id", flat=True).distinct())
+    return {pk: label.name for pk, label in product_labels(
+        vendor=vendor, ids=ids - {None}).items()}
 
 
 def finding_list(*, vendor: Vendor, status: str = "", severity: str = "",

@@ -73,6 +73,32 @@ class IdField(forms.IntegerField):
         super().__init__(**kwargs)
 
 
+class IdListField(forms.Field):
+    """Several row ids posted under one name (one checkbox per row), at most `max_count`
+    of them, sorted and without repeats."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, max_count: int = 1000, **kwargs: Any) -> None:
+        self.max_count = max_count
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        if not isinstance(value, list | tuple):
+            value = [value]
+        try:
+            ids = [int(item) for item in value]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("The selection is not valid.") from None
+        if not all(1 <= pk <= MAX_ID for pk in ids):  # past a bigint, the lookup fails
+            raise forms.ValidationError("The selection is not valid.")
+        if len(ids) > self.max_count:
+            raise forms.ValidationError(f"Select at most {self.max_count} at once.")
+        return sorted(set(ids))
+
+
 class ReportRangeForm(forms.Form):
     """A UTC date range, the last 30 days by default, at most a year."""
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 # Section -> the names of its URLs in this portal's namespace.
 URL_NAMES: dict[str, tuple[str, ...]] = {
-    "licenses": ("license_list", "license_detail", "switch_customer", "join"),
+    "licenses": ("license_list", "license_detail", "device_license_file", "switch_customer",
+                 "join"),
     "devices": ("device_list", "device_deactivate"),
     "floating": ("floating_usage",),
 }

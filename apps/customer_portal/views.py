@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from apps.access import (
     CustomerRequest,
     access_customer_activation_ids,
+    access_customer_device,
     access_customer_key,
     choose_customer,
     customer_member,
@@ -25,6 +26,7 @@ from apps.core.charts import csv_for
 from apps.core.errors import DomainError
 from apps.core.pagination import paginate
 from apps.licensing import selectors
+from apps.licensing.license_files import FORMATS, license_file
 from apps.licensing.models import Activation
 from apps.licensing.services import portal
 from apps.licensing.services.activations import activations_release_for_customer
@@ -53,6 +55,25 @@ def license_detail(request: CustomerRequest, key_id: int) -> HttpResponse:
     return render(request, "customer_portal/license_detail.html", {
         "key": key, "devices": list(key.activations.order_by("floating", "time", "id")),
         "seats_used": key.activations.filter(floating=False).count()})
+
+
+@customer_member("read")
+def device_license_file(request: CustomerRequest, key_id: int, activation_id: int
+                        ) -> HttpResponse:
+    """The signed license file (.skm) of one of the customer's devices, for computers that
+    work offline. Any portal user may fetch it: the device already holds its seat, so the
+    file spends nothing and changes nothing (a GET). A blocked key gets no file, as Activate
+    refuses it."""
+    key = access_customer_key(request.customer_membership, key_id)
+    device = access_customer_device(request.customer_membership, key, activation_id)
+    file_format = request.GET.get("format", "")
+    if file_format in dict(FORMATS) and not key.block:
+        made = license_file(key=key, current=device, file_format=file_format)
+        response = HttpResponse(made.content, content_type=made.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{made.filename}"'
+        return response
+    return render(request, "customer_portal/license_file.html",
+                  {"key": key, "device": device, "formats": FORMATS})
 
 
 @customer_member("read")
@@ -147,7 +168,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("customer_portal:license_list")
     here = request.get_full_path()
     return render(request, "customer_portal/join.html", {
-        "link": link,
+        "link": link, "grants_deactivation": portal.link_grants_deactivation(link),
         "signup_url": f"{reverse('account_signup')}?"
                       f"{urlencode({'next': reverse('customer_portal:license_list')})}",
         "login_url": f"{reverse('account_login')}?{urlencode({'next': here})}",

@@ -38,8 +38,8 @@ def product_list(*, vendor: Vendor) -> QuerySet[Product]:
 
 def key_list(*, product: Product, query: str = "", status: str = ""
              ) -> QuerySet[WithAnnotations[LicenseKey, ActivationCount]]:
-    """Keys of a product, searched by key, customer, notes or machine code and filtered by
-    status (blocked, expired, trial, active)."""
+    """Keys of a product, searched by key, customer, notes, internal note or machine code and
+    filtered by status (blocked, expired, trial, active)."""
     keys = product.keys.select_related("customer").annotate(
         activation_count=Count("activations")
     )
@@ -48,6 +48,7 @@ def key_list(*, product: Product, query: str = "", status: str = ""
         keys = keys.filter(
             Q(key__icontains=query)
             | Q(notes__icontains=query)
+            | Q(internal_note__icontains=query)
             | Q(customer__name__icontains=query)
             | Q(customer__email__icontains=query)
             | Q(customer__company_name__icontains=query)
@@ -58,22 +59,34 @@ def key_list(*, product: Product, query: str = "", status: str = ""
     now = timezone.now()
     if status == "blocked":
         keys = keys.filter(block=True)
-    elif status == "expired":
-        keys = keys.filter(expires__lt=now)
+    elif status == "expired":  # period 0: no time limit (see LicenseKey.has_expiry)
+        keys = keys.filter(expires__lt=now).exclude(period=0)
     elif status == "trial":
         keys = keys.filter(trial_activation=True)
     elif status == "active":
-        keys = keys.filter(block=False, expires__gte=now)
+        keys = keys.filter(Q(expires__gte=now) | Q(period=0), block=False)
     return keys.order_by("-serial")
 
 
 def key_detail(*, key: LicenseKey) -> dict:
+    """What the vendor's key page shows besides its devices (paged: `key_devices`)."""
     return {
         "features": list(zip(key.product.feature_names, key.features, strict=True)),
-        "activations": list(key.activations.order_by("floating", "time")),
+        "device_count": key.activations.count(),
         "data_objects": list(key.data_objects.all()),
-        "log": list(ObjectLogEntry.objects.for_vendor(key.product.vendor).for_object(key)[:20]),
+        "log": list(ObjectLogEntry.objects.for_vendor(key.product.vendor).for_object(key)[:10]),
     }
+
+
+def key_devices(*, key: LicenseKey, query: str = "") -> QuerySet[Activation]:
+    """A key's devices, node-locked first, then floating, each oldest first, narrowed to those
+    whose friendly name, machine code or IP address contains `query` (any case)."""
+    devices = key.activations.all()
+    query = query.strip()
+    if query:
+        devices = devices.filter(Q(friendly_name__icontains=query)
+                                 | Q(machine_code__icontains=query) | Q(ip__icontains=query))
+    return devices.order_by("floating", "time", "id")
 
 
 def customer_list(*, vendor: Vendor, query: str = ""
@@ -138,7 +151,7 @@ def dashboard_counts(*, vendor: Vendor) -> dict[str, int]:
     return {
         "products": Product.objects.for_vendor(vendor).count(),
         "keys": keys.count(),
-        "active_keys": keys.filter(block=False, expires__gte=now).count(),
+        "active_keys": keys.filter(Q(expires__gte=now) | Q(period=0), block=False).count(),
         "blocked_keys": keys.filter(block=True).count(),
         "customers": Customer.objects.for_vendor(vendor).count(),
         "activations": Activation.objects.filter(key__product__vendor=vendor).count(),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from apps.accounts.models import Vendor
 from apps.licensing.models import LicenseKey
+from apps.reports.products import ProductLabel, product_labels
 from apps.reports.scope import narrowed
 from apps.usage import states
 from apps.usage.models import FloatingSession, WebApiLog
@@ -80,6 +81,7 @@ class KeyUsage:
     seats_started: int
     overdraft_seats_started: int  # seats taken beyond the limit (state 2015)
     denied: int = 0  # activations refused because every seat was taken (2024)
+    product: ProductLabel | None = None  # the product's name, or "Unknown product 3105"
 
     @property
     def overdraft_used(self) -> int:
@@ -155,6 +157,9 @@ def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
                   for product_id, key, limit, peak, at_limit, started, od_started in key_rows
                   if peak or started]  # seats of the look-back that ended before the range
     _add_denied_only_keys(usage, denied)
+    labels = product_labels(vendor=vendor, ids={k.product_id for k in usage.keys})
+    for key_usage in usage.keys:
+        key_usage.product = labels[key_usage.product_id]
     if changes is not None and len(changes) <= MAX_CHANGES:
         usage.changes = _step_series(changes, s, e)
     return usage

@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDay, TruncMonth
 
 from apps.accounts.models import Vendor
 from apps.licensing.models import LicenseKey
+from apps.reports.products import product_labels
 from apps.reports.scope import narrowed
 from apps.usage.models import WebApiLog
 from apps.usage.sql import as_cte, fetch, report_session
@@ -99,8 +100,10 @@ def verification_by_key(scope: Scope, *, worst_first: bool = True) -> list[dict]
             JOIN licensing_licensekey k ON k.product_id = g.product_id AND k.key = g.key
             JOIN licensing_product p ON p.id = k.product_id AND p.vendor_id = %s""",  # noqa: S608
                      (*params, scope.vendor.pk))
-    result = [{"product_id": product_id, "key": key, "total": total, "ok": ok,
-               "failed": total - ok, "ratio": ok / total if total else 0.0}
+    labels = product_labels(vendor=scope.vendor, ids={product_id for product_id, *_ in rows})
+    result = [{"product_id": product_id, "product": labels[product_id], "key": key,
+               "total": total, "ok": ok, "failed": total - ok,
+               "ratio": ok / total if total else 0.0}
               for product_id, key, total, ok in rows]
     result.sort(key=lambda r: (r["ratio"], -r["total"]) if worst_first
                 else (-r["total"], r["key"]))
@@ -117,8 +120,10 @@ def top_failing_keys(scope: Scope, limit: int = TOP) -> list[dict]:
     known = set(LicenseKey.objects.filter(
         product__vendor=scope.vendor, product_id__in={r["product_id"] for r in rows},
         key__in={r["key"] for r in rows}).values_list("product_id", "key"))
+    labels = product_labels(vendor=scope.vendor, ids={r["product_id"] for r in rows})
     for row in rows:
         row["known"] = (row["product_id"], row["key"]) in known
+        row["product"] = labels[row["product_id"]]
     return rows
 
 

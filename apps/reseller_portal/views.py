@@ -37,6 +37,7 @@ from apps.licensing.models import Customer, Issuance, IssuanceRight, LicenseKey
 from apps.licensing.selectors import ActivationCount
 from apps.licensing.services.offline import activation_add
 from apps.licensing.services.resellers import (
+    SESSION_RESELLER_INVITATION_TOKEN,
     reseller_accept,
     reseller_customer_create,
     reseller_for_token,
@@ -248,6 +249,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     if reseller is None:
         return render(request, "reseller_portal/accept_invalid.html", status=404)
     if not request.user.is_authenticated:
+        request.session[SESSION_RESELLER_INVITATION_TOKEN] = token  # fills in the sign-up form
         messages.info(request, f"{reseller.vendor.name} invited {reseller.email} to resell its "
                                "software. No account yet? Sign up with that address first, "
                                "then open the invitation link again.")

@@ -10,22 +10,23 @@ from __future__ import annotations
 URL_NAMES: dict[str, tuple[str, ...]] = {
     "dashboard": ("dashboard", "switch_vendor", "organisation_create"),
     "products": (
-        "product_list", "product_create", "product_edit",
+        "product_list", "product_create", "product_edit", "product_delete", "key_delete",
         "key_list", "key_create", "key_detail", "key_edit", "key_block", "key_extend", "key_log",
-        "activation_deactivate", "data_object_add", "data_object_edit", "data_object_delete",
-        "license_file", "bulk_activation", "machine_code_tools", "machine_code_script",
+        "activation_deactivate", "key_devices_deactivate", "data_object_add", "data_object_edit",
+        "data_object_delete",
+        "license_file", "bulk_activation",
         "template_list", "template_create", "template_edit",
         "activation_form_list", "activation_form_create", "activation_form_edit",
         "activation_form_delete",
     ),
     "customers": (
-        "customer_list", "customer_create", "customer_detail", "customer_edit",
+        "customer_list", "customer_create", "customer_detail", "customer_edit", "customer_delete",
         "customer_invitation_create", "portal_user_permission", "portal_user_remove",
         "portal_link_list", "portal_link_create", "portal_link_revoke",
     ),
     "resellers": (
         "reseller_list", "reseller_invite", "reseller_detail", "reseller_log",
-        "right_grant", "right_change", "billing_report",
+        "right_grant", "right_change", "billing_report", "reseller_invitation_resend",
     ),
     "reports": ("usage_report", "floating_report", "floating_catch_up", "webapi_log",
                 "object_log"),
@@ -35,10 +36,13 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
     ),
     "license_servers": ("license_server_list", "license_server_create", "license_server_wheel",
                         "license_server_detail", "license_server_revoke"),
+    # Scripts and helpers for the vendor's customers' IT (machine codes for bulk activation).
+    "tools": ("tools", "machine_code_tools", "machine_code_script"),
     "tokens": ("token_list", "token_create", "token_revoke"),
     "security": ("security", "signing_key_rotate", "signing_key_retire"),
     "team": ("member_list", "member_invite", "member_role", "member_remove",
-             "invitation_revoke", "invitation_accept"),
+             "invitation_revoke", "invitation_accept", "invitation_resend",
+             "devmail_list", "devmail_detail"),
 }
 
 # Full view name -> section, e.g. "vendor_portal:key_detail" -> "products".
@@ -59,4 +63,5 @@ ACCOUNT_URL_NAMES = (
 NAV_SECTIONS: dict[str, str] = SECTIONS | {name: "security" for name in ACCOUNT_URL_NAMES}
 
 # Sections whose links sit under the "Settings" menu rather than in the bar itself.
-MENUS: dict[str, str] = {"tokens": "settings", "security": "settings", "team": "settings"}
+MENUS: dict[str, str] = {"tokens": "settings", "security": "settings", "team": "settings",
+                         "tools": "settings"}

@@ -1,6 +1,9 @@
 // Page behaviour without inline script (the Content-Security-Policy forbids it):
 // - <form data-confirm="..."> and <button data-confirm="..."> ask before submitting;
-// - <input type="checkbox" data-select-all="NAME"> ticks every NAME checkbox in its table.
+// - <input type="checkbox" data-select-all="NAME"> ticks every NAME checkbox in its table;
+// - <button class="nav-toggle"> folds its header's navigation into a menu on a phone (the CSS
+//   hides what .nav-collapsible without .nav-open holds at narrow widths only).
+// - <button type="button" data-copy="#ID"> copies the text of element ID to the clipboard.
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -9,6 +12,30 @@
     var message = (button && button.dataset.confirm) || form.dataset.confirm;
     if (message && !window.confirm(message)) {
       event.preventDefault();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var source = button && document.querySelector(button.dataset.copy);
+    if (!source) {
+      return;
+    }
+    var text = source.textContent.trim();
+    var done = function () {
+      button.textContent = "Copied";
+      button.setAttribute("aria-live", "polite");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done);
+    } else {
+      // Plain-HTTP addresses other than localhost have no Clipboard API.
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      if (document.execCommand("copy")) {
+        done();
+      }
     }
   });
   document.addEventListener("change", function (event) {
@@ -20,6 +47,15 @@
     var selector = 'tbody input[type=checkbox][name="' + box.dataset.selectAll + '"]';
     table.querySelectorAll(selector).forEach(function (other) {
       other.checked = box.checked;
+    });
+  });
+  document.querySelectorAll(".nav-toggle").forEach(function (button) {
+    var header = button.closest("header");
+    header.classList.add("nav-collapsible");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var open = header.classList.toggle("nav-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
     });
   });
 })();

@@ -78,3 +78,16 @@ def test_no_mail_when_the_vendor_turned_the_digest_off(loaded, tenant, fake_trai
 
     assert Finding.objects.for_vendor(tenant.vendor).filter(severity="high").exists()
     assert callbacks == [] and mailoutbox == []
+
+
+def test_the_digest_names_the_product_of_a_key_finding(tenant, mailoutbox):
+    make_finding(tenant)
+    make_finding(tenant, subject="GUESS-GUESS-GUESS-GUESS", product_id=3105, score=8.0)
+
+    anomaly_digest_send(vendor=tenant.vendor)
+
+    body, html = mailoutbox[0].body, mailoutbox[0].alternatives[0][0]
+    assert f"Key {tenant.key.key} of {tenant.product.name}" in body
+    assert "Key GUESS-GUESS-GUESS-GUESS of Unknown product 3105" in body
+    assert f"of {tenant.product.name}" in html and "product 1" not in body
+    assert f"(product {tenant.product.pk})" not in body

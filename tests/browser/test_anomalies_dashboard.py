@@ -76,12 +76,20 @@ def test_vendor_reviews_findings_blocks_a_shared_key_and_reads_the_model(
     rows = page.locator("#findings tbody tr")
     assert rows.count() >= 2
     assert "in 1 hour" in page.locator("#findings").inner_text()  # reasons are shown
+    # Key findings name their product: the demo key's by name, the generated log's keys
+    # (products 3101-3105, not in the catalogue) as unknown products, never a bare id.
+    products = page.locator("#findings tbody tr td:nth-child(4)").all_inner_texts()
+    assert "Desktop Suite" in products
+    assert all(not p.strip().isdigit() for p in products)
+    assert any(p.startswith("Unknown product 31") for p in products), products
     screenshot(page, "anomalies-list")
 
     page.fill("input[name=q]", key.key)
     page.get_by_role("button", name="Filter").click()
     page.locator("#findings tbody a").first.click()  # the moved key-sharing instance
     page.get_by_role("heading", name=key.key).wait_for()
+    kind = page.locator("dl.props dd").first.inner_text()
+    assert kind == f"Key {key.key} of Desktop Suite", kind
     succeeded, failed, ips, machines = chart_data(page, "finding-traffic")
     assert sum(succeeded) + sum(failed) > 0 and max(ips) > 1 and max(machines) > 1
     assert page.get_by_role("link", name="Open the customer").is_visible()

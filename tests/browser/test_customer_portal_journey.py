@@ -142,4 +142,53 @@ def test_portal_user_without_the_permission_sees_devices_read_only(page, shop, s
     assert page.get_by_role("checkbox").count() == 0
     assert page.get_by_role("button", name="Deactivate selected").count() == 0
     assert page.locator("#read-only-note").is_visible()
+    nav = page.get_by_role("navigation", name="Customer portal")
+    assert nav.get_by_role("link", name="Devices").is_visible()
+    assert page.get_by_text("Manage activations", exact=True).count() == 0
     screenshot(page, "portal_devices_read_only")
+
+
+def test_vendor_invites_an_it_admin_who_may_deactivate_on_a_customer_that_did_not_allow_it(
+        page, browser, live_server, shop, screenshot):
+    """The invitation grants the permission: the customer page, the link page, the join page
+    and the portal all say the same, and the joined admin frees a seat."""
+    customer = shop["customer"]
+    Customer.objects.filter(pk=customer.pk).update(allow_activation_management=False)
+    log_in(page, VENDOR_OWNER)
+    page.goto(f"/customers/{customer.pk}/")
+    assert page.locator("#activation-management").inner_text().startswith("Off:")
+    page.get_by_label("May deactivate devices").check()
+    screenshot(page, "vendor_customer_invite_with_permission")
+    page.get_by_role("button", name="Create invitation link").click()
+    page.get_by_role("heading", name="Invitation link for Contoso created").wait_for()
+    assert "with permission to deactivate devices" in page.locator(".panel").inner_text()
+    join_url = page.locator("#portal-link").inner_text().strip()
+    page.get_by_role("button", name="Copy link").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    screenshot(page, "vendor_portal_link_created")
+    page.get_by_role("link", name="Done").click()
+    assert page.locator("#activation-management").inner_text().startswith("On:")
+    screenshot(page, "vendor_customer_after_invitation")
+
+    context = browser.new_context(base_url=live_server.url,
+                                  viewport={"width": 1366, "height": 800})
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    admin = context.new_page()
+    admin.on("dialog", lambda dialog: dialog.accept())
+    try:
+        log_in(admin, UserFactory(email="helpdesk@contoso.example").email)
+        admin.goto(join_url)
+        assert "You will be allowed to deactivate devices." in \
+            admin.locator("#join-permission").inner_text()
+        screenshot(admin, "portal_join_invitation_with_permission")
+        admin.get_by_role("button", name="Join").click()
+        admin.get_by_text("May manage activations").wait_for()
+        admin.get_by_role("navigation", name="Customer portal").get_by_role(
+            "link", name="Manage activations").click()
+        admin.get_by_label("Select bob-pc").check()
+        admin.get_by_role("button", name="Deactivate selected").click()
+        admin.get_by_text("1 device deactivated").wait_for()
+        screenshot(admin, "portal_invited_admin_deactivated")
+    finally:
+        context.close()
+    assert not Activation.objects.filter(friendly_name="bob-pc").exists()

@@ -61,3 +61,41 @@ def test_floating_usage_chart_of_the_demo_key_renders_with_data(page, demo, scre
     assert sum(devices[0]) > 0
     assert page.locator("canvas[data-chart]").count() == 4
     screenshot(page, "reports-usage")
+
+
+def _by_key_table(page):
+    return page.locator("section", has=page.get_by_role("heading", name="By key")).locator(
+        "table")
+
+
+def test_floating_report_names_products_and_every_key_link_opens(page, demo, screenshot):
+    """Each "By key" row names its product ("Unknown product 3105" for the generated log's
+    keys, whose products are not in the catalogue) and its key link narrows the report."""
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", DEMO_EMAIL)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(lambda url: "/accounts/" not in url)
+    page.goto("/reports/floating/")
+
+    rows = _by_key_table(page).locator("tbody tr")
+    rows.first.wait_for()
+    products = [rows.nth(n).locator("td").first.inner_text() for n in range(rows.count())]
+    assert demo.product.name in products
+    assert any(name.startswith("Unknown product 31") for name in products)
+    assert not any(name.isdigit() for name in products)
+    screenshot(page, "reports-floating-by-key-products")
+
+    links = [(rows.nth(n).locator("td").first.inner_text(),
+              rows.nth(n).locator("td a").get_attribute("href"),
+              rows.nth(n).locator("td a").inner_text()) for n in range(rows.count())]
+    for product, href, key in links:
+        page.goto("/reports/floating/" + href)
+        assert page.locator(".errorlist").count() == 0, (product, key)
+        only = _by_key_table(page).locator("tbody tr")
+        assert only.count() == 1 and only.locator("td a").inner_text() == key
+        if product.startswith("Unknown product"):
+            assert page.locator("select[name=product] option:checked").inner_text() == product
+            unknown = (product, key)
+    page.goto("/reports/floating/" + next(h for p, h, k in links if (p, k) == unknown))
+    screenshot(page, "reports-floating-unknown-product-key")

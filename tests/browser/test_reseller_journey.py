@@ -186,6 +186,7 @@ def vendor_invites_and_grants(page, screenshot) -> str:
     screenshot(page, "vendor_reseller_invite")
     page.get_by_role("button", name="Send invitation").click()
     page.get_by_text(f"Invitation sent to {SECOND_RESELLER_EMAIL}.").wait_for()
+    page.get_by_role("link", name="Done").click()  # from the link shown to copy
 
     grant = page.locator("form#grant")
     grant.get_by_label("License template").select_option(label="Pro, 1 year")

@@ -214,3 +214,20 @@ def test_a_second_customer_admin_may_deactivate_too(portal):
     response = client_for(colleague).post(DEACTIVATE, {"activation": [portal.activation.pk]})
     assert response.status_code == 302
     assert _portal_log_entries().get().actor_label == colleague.email
+
+
+def test_a_read_only_user_sees_a_devices_tab_and_no_deactivation_controls(
+        portal, customer_reader_client):
+    for url in (reverse("customer_portal:license_list"), reverse("customer_portal:device_list"),
+                reverse("customer_portal:license_detail", args=[portal.key.pk])):
+        page = customer_reader_client.get(url).content.decode()
+        assert "Manage activations" not in page, url
+        assert "Deactivate selected" not in page and 'name="activation"' not in page, url
+        assert ">Devices</a>" in page, url
+        assert '<span class="badge">Read-only</span>' in page, url
+
+
+def test_a_user_who_may_deactivate_sees_the_manage_activations_tab(customer_admin_client):
+    page = customer_admin_client.get(reverse("customer_portal:device_list")).content.decode()
+    assert ">Manage activations</a>" in page and "<h1>Manage activations</h1>" in page
+    assert "Deactivate selected" in page

@@ -192,3 +192,19 @@ def test_people_of_a_customer_get_a_header_link_to_the_portal(portal, customer_a
     assertNotContains(vendor_page, "Customer portal")
     member(portal.customer, can_manage_activations=False, user=portal.tenant.owner)
     assertContains(client_for(portal.tenant.owner).get(dashboard), "Customer portal")
+
+
+@pytest.mark.parametrize(("can_manage", "allowed", "stated"), [
+    (True, True, "You will be allowed to deactivate devices."),
+    (False, True, "You will see licenses and devices but not deactivate them"),
+    (True, False, "You will see licenses and devices but not deactivate them"),
+])
+def test_the_join_page_states_the_permission_the_user_will_get(portal, client, can_manage,
+                                                               allowed, stated):
+    _, token = _link(portal, customer=portal.customer, can_manage_activations=can_manage)
+    Customer.objects.filter(pk=portal.customer.pk).update(allow_activation_management=allowed)
+    assertContains(client.get(_join_url(token)), stated)
+    user = UserFactory()
+    client.force_login(user)
+    client.post(_join_url(token))
+    assert CustomerMembership.objects.get(user=user).may_deactivate == (can_manage and allowed)

@@ -111,3 +111,17 @@ def test_demo_floating_key_has_two_weeks_of_usage_for_the_reports(seeded):
     assert usage.keys[0].seats_started >= 20
     _seed()
     assert WebApiLog.objects.filter(vendor=seeded).count() == rows  # seeded once
+
+
+def test_demo_customers_team_and_orders_are_in_internal_notes_not_license_notes(seeded):
+    """A license's notes go out with it (and, saved as a template, to every reseller's key):
+    the demo keeps who bought it and the purchase order in the vendor's internal note."""
+    keys = list(LicenseKey.objects.for_vendor(seeded))
+    internal = " ".join(k.internal_note for k in keys)
+    assert "PO NW-4471" in internal and "Northwind Traders design team" in internal
+    assert "chargeback" in internal
+    for key in keys:
+        assert "PO" not in key.notes and "team" not in key.notes.lower()
+        assert "chargeback" not in key.notes
+        if key.customer is not None:
+            assert key.customer.name not in key.notes

@@ -113,6 +113,10 @@ def _targets(portal_name: str, w: Everyone) -> dict[str, Target]:
             reverse("vendor_portal:invitation_accept", args=["not-a-real-token"]), True, {})
         targets["organisation_create"] = Target(
             reverse("vendor_portal:organisation_create"), True, {"organisation": "Range Ltd"})
+        # The development mailbox (DEBUG with the development mail backend only).
+        targets["devmail_list"] = Target(reverse("vendor_portal:devmail_list"), True, None)
+        targets["devmail_detail"] = Target(
+            reverse("vendor_portal:devmail_detail", args=[1]), True, None)
         return targets
     if portal_name == "reseller_portal":
         targets = _matrix_targets(portal_name, RESELLER_MATRIX, w.reseller)

@@ -97,14 +97,32 @@ def test_a_link_for_another_vendors_customer_is_refused(vendor, owner):
 
 
 def test_permission_needs_both_the_customer_and_the_member(vendor, owner):
-    customer = CustomerFactory(vendor=vendor, allow_activation_management=False)
+    customer = CustomerFactory(vendor=vendor, allow_activation_management=True)
     link, _ = portal_link_create(vendor=vendor, actor=owner, customer=customer,
                                  can_manage_activations=True)
     membership = portal_join(link=link, user=UserFactory())
-    assert not membership.may_deactivate
-    Customer.objects.filter(pk=customer.pk).update(allow_activation_management=True)
-    membership.customer.refresh_from_db()
     assert membership.may_deactivate
+    Customer.objects.filter(pk=customer.pk).update(allow_activation_management=False)
+    membership.customer.refresh_from_db()
+    assert not membership.may_deactivate
+
+
+def test_an_invitation_with_the_permission_turns_activation_management_on(vendor, owner):
+    customer = CustomerFactory(vendor=vendor, allow_activation_management=False)
+    link, _ = portal_link_create(vendor=vendor, actor=owner, customer=customer,
+                                 can_manage_activations=True)
+    customer.refresh_from_db()
+    assert customer.allow_activation_management
+    assert portal_join(link=link, user=UserFactory()).may_deactivate
+
+
+def test_a_signup_link_with_the_permission_turns_it_on_for_the_customer_it_joins(vendor, owner):
+    customer = CustomerFactory(vendor=vendor, email="it@buyer.example",
+                               allow_activation_management=False)
+    link, _ = portal_link_create(vendor=vendor, actor=owner, can_manage_activations=True)
+    membership = portal_join(link=link, user=UserFactory(email="it@buyer.example"),
+                             verified=True)
+    assert membership.customer == customer and membership.may_deactivate
 
 
 def test_a_signup_link_waits_for_a_verified_address_before_matching_a_customer(vendor, owner):

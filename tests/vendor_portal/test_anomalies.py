@@ -268,3 +268,59 @@ def test_retrain_now_queues_the_task_after_commit(tenant, owner_client, monkeypa
 def test_nav_links_to_the_anomalies(tenant, owner_client):
     page = owner_client.get(reverse("vendor_portal:dashboard")).content.decode()
     assert f'href="{_url("anomaly_list")}"' in page
+
+
+def _text(html: str) -> str:
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_a_key_finding_names_its_product_and_key_not_a_product_id(tenant, read_only_client):
+    finding = make_finding(tenant)
+
+    page = _text(read_only_client.get(_url("anomaly_detail", finding)).content.decode())
+
+    assert f"Kind Key {tenant.key.key} of {tenant.product.name}" in page
+    assert "of product" not in page
+
+
+def test_a_finding_on_a_product_that_is_not_the_vendors_says_unknown_product(
+        tenant, other_tenant, read_only_client):
+    guessed = make_finding(tenant, subject="GUESS-GUESS-GUESS-GUESS", product_id=3105)
+    foreign = make_finding(tenant, subject="OTHER-OTHER-OTHER-OTHER",
+                           product_id=other_tenant.product.pk, label="Brute-force")
+
+    detail = _text(read_only_client.get(_url("anomaly_detail", guessed)).content.decode())
+    listing = read_only_client.get(_url("anomaly_list"))
+
+    assert "Key GUESS-GUESS-GUESS-GUESS of Unknown product 3105" in detail
+    products = {f.pk: (str(p), p.known) for f, p in listing.context["rows"]}
+    assert products == {guessed.pk: ("Unknown product 3105", False),
+                        foreign.pk: (f"Unknown product {other_tenant.product.pk}", False)}
+    assert other_tenant.product.name not in listing.content.decode()
+
+
+def test_list_shows_the_product_of_key_findings_and_none_for_ip_findings(tenant, read_only_client):
+    key = make_finding(tenant, score=30.0)
+    ip = make_finding(tenant, subject_kind="ip", score=5.0)
+
+    response = read_only_client.get(_url("anomaly_list"))
+
+    assert [(f.pk, p and p.name) for f, p in response.context["rows"]] == [
+        (key.pk, tenant.product.name), (ip.pk, None)]
+    assert f'<span title="Product id {tenant.product.pk}">{tenant.product.name}</span>' in (
+        response.content.decode())
+    rows = response.context["page"]
+    assert [f.pk for f in rows] == [key.pk, ip.pk]
+
+
+def test_findings_csv_ends_with_the_product_name(tenant, read_only_client):
+    make_finding(tenant)
+    make_finding(tenant, subject="GUESS-GUESS-GUESS-GUESS", product_id=3105, score=1.0)
+
+    lines = read_only_client.get(_url("anomaly_list"), {"format": "csv"}).content.decode()
+
+    header, *rows = [line.split(",")[-1].strip() for line in lines.splitlines()]
+    assert header == "Product"
+    assert sorted(rows) == sorted([tenant.product.name, "Unknown product 3105"])

@@ -91,3 +91,95 @@ def test_a_customer_without_any_detail_gets_a_form_error(tenant, owner_client):
     assert "Give the customer a name, an e-mail address or a company." in \
         response.content.decode()
     assert tenant.vendor.customers.count() == before
+
+
+# --- The permission to deactivate devices: granted in one place, stated the same everywhere. ---
+
+
+def _invitation_link(owner_client, customer, **data):
+    import re
+
+    response = owner_client.post(
+        reverse("vendor_portal:customer_invitation_create", args=[customer.pk]),
+        {"expires_in_days": 7, **data})
+    assert response.status_code == 200
+    token = re.search(r"/portal/join/([\w-]+)/", response.content.decode()).group(1)
+    return response.content.decode(), reverse("customer_portal:join", args=[token])
+
+
+def test_an_invitation_with_the_permission_lets_the_joined_user_deactivate(tenant,
+                                                                          owner_client):
+    """The customer did not allow activation management: granting the permission in the
+    invitation turns it on, so the user joins with what the invitation promised."""
+    from django.test import Client
+
+    from apps.licensing.models import CustomerMembership
+    from tests.factories import UserFactory
+
+    customer = tenant.customer
+    assert not customer.allow_activation_management
+    created, join_url = _invitation_link(owner_client, customer, can_manage_activations="on")
+    assert "with permission to deactivate devices" in created
+    customer.refresh_from_db()
+    assert customer.allow_activation_management
+    assert ObjectLogEntry.objects.for_object(customer).filter(
+        action="updated", changes__allow_activation_management=[False, True]).exists()
+
+    invitee = Client()
+    invitee.force_login(UserFactory(email="it@customer.example"))
+    page = invitee.get(join_url).content.decode()
+    assert "You will be allowed to deactivate devices." in page
+    invitee.post(join_url)
+    assert CustomerMembership.objects.get(customer=customer).may_deactivate
+    response = invitee.post(reverse("customer_portal:device_deactivate"),
+                            {"activation": [tenant.activation.pk]})
+    assert response.status_code == 302
+    assert not tenant.key.activations.filter(pk=tenant.activation.pk).exists()
+    detail = owner_client.get(reverse("vendor_portal:customer_detail", args=[customer.pk]))
+    assert "On: portal users with the permission may deactivate devices" in \
+        detail.content.decode()
+
+
+def test_turning_the_customer_off_later_makes_every_page_say_read_only(tenant, owner_client):
+    from django.test import Client
+
+    from apps.licensing.models import CustomerMembership
+    from tests.factories import UserFactory
+
+    customer = tenant.customer
+    _, join_url = _invitation_link(owner_client, customer, can_manage_activations="on")
+    Customer.objects.filter(pk=customer.pk).update(allow_activation_management=False)
+
+    invitee = Client()
+    invitee.force_login(UserFactory())
+    page = invitee.get(join_url).content.decode()
+    assert "You will be allowed to deactivate devices" not in page
+    assert "You will see licenses and devices but not deactivate them" in page
+    invitee.post(join_url)
+    assert not CustomerMembership.objects.get(customer=customer).may_deactivate
+    detail = owner_client.get(reverse("vendor_portal:customer_detail", args=[customer.pk]))
+    html = detail.content.decode()
+    assert "Off: every portal user is read-only" in html
+    assert "No <span class=\"muted\">(off for this customer)</span>" in html  # the link
+    assert "activation management is off for this customer; Allow turns it on" in html
+
+
+def test_allowing_a_portal_user_turns_activation_management_on(tenant, owner_client):
+    from apps.licensing.models import CustomerMembership
+    from tests.factories import UserFactory
+
+    member = CustomerMembership.objects.create(customer=tenant.customer, user=UserFactory())
+    response = owner_client.post(
+        reverse("vendor_portal:portal_user_permission", args=[member.pk]),
+        {"can_manage_activations": "true"}, follow=True)
+    member.refresh_from_db()
+    assert member.may_deactivate
+    assert f"{member.user.email} may deactivate devices" in response.content.decode()
+
+
+def test_an_invitation_without_the_permission_leaves_the_customer_alone(tenant, owner_client):
+    created, _ = _invitation_link(owner_client, tenant.customer)
+    assert ", read-only." in created
+    tenant.customer.refresh_from_db()
+    assert not tenant.customer.allow_activation_management
+    assert 'data-copy="#portal-link"' in created

@@ -284,7 +284,7 @@ def test_deactivating_a_device_frees_its_seat(tenant, owner_client):
     response = owner_client.post(url, follow=True)
     assert response.status_code == 200
     assert not Activation.objects.filter(pk=tenant.activation.pk).exists()
-    assert [a.machine_code for a in response.context["activations"]] == ["machine-2"]
+    assert [a.machine_code for a in response.context["page"]] == ["machine-2"]
     assert "Activated devices (1 of 2)" in response.content.decode()
     entry = ObjectLogEntry.objects.for_object(tenant.key).get(action="device deactivated")
     assert entry.changes["machine_code"] == ["machine-1", None]
@@ -330,3 +330,196 @@ def test_key_log_page_lists_the_keys_entries(tenant, owner_client):
     assert response.status_code == 200
     assert [e.action for e in response.context["page"]] == ["blocked", "created"]
     assert tenant.owner.email in response.content.decode()
+
+
+# --- The internal note: the vendor's own, next to the notes that go out with the license ---
+
+
+def test_key_created_with_notes_and_an_internal_note_keeps_them_apart(tenant, owner_client):
+    response = owner_client.post(_create_url(tenant), {
+        **CREATE_FORM, "notes": "Pro edition", "internal_note": "PO 4471, call Alice"})
+    key = LicenseKey.objects.exclude(pk=tenant.key.pk).get(product=tenant.product)
+    assert response.status_code == 302
+    assert (key.notes, key.internal_note) == ("Pro edition", "PO 4471, call Alice")
+    assert _entries(key, "created").get().changes["internal_note"] == [None,
+                                                                       "PO 4471, call Alice"]
+
+
+def test_key_page_shows_both_notes_with_what_each_is_for(tenant, read_only_client):
+    services.key_update(key=tenant.key, actor=Actor.for_system("t"), notes="Pro edition",
+                        internal_note="PO 4471, call Alice")
+    content = read_only_client.get(reverse("vendor_portal:key_detail", args=[tenant.key.pk])
+                                   ).content.decode()
+    assert ('<dt>Notes</dt><dd><span id="key-notes">Pro edition</span>'
+            '<span class="help">Sent with the license: the Web API returns it.</span>') in content
+    assert ('<dt>Internal note</dt><dd><span id="key-internal-note">PO 4471, call Alice</span>'
+            '<span class="help">Only your team sees it:') in content
+
+
+def test_admin_edits_the_internal_note_and_the_change_is_logged(tenant, admin_client_):
+    url = reverse("vendor_portal:key_edit", args=[tenant.key.pk])
+    page = admin_client_.get(url).content.decode()
+    assert 'name="internal_note"' in page and "Internal note (only your team sees it)" in page
+    response = admin_client_.post(url, {**EDIT_FORM, "internal_note": "Renewal due in May",
+                                         "customer": tenant.customer.pk})
+    assert response.status_code == 302
+    tenant.key.refresh_from_db()
+    assert (tenant.key.notes, tenant.key.internal_note) == ("", "Renewal due in May")
+    assert _entries(tenant.key, "updated").get().changes == {
+        "internal_note": ["", "Renewal due in May"]}
+
+
+def test_an_internal_note_over_2000_characters_is_refused(tenant, owner_client):
+    url = reverse("vendor_portal:key_edit", args=[tenant.key.pk])
+    response = owner_client.post(url, {**EDIT_FORM, "internal_note": "x" * 2001})
+    assert response.status_code == 200
+    assert "internal_note" in response.context["form"].errors
+    tenant.key.refresh_from_db()
+    assert tenant.key.internal_note == ""
+
+
+def test_key_list_finds_a_key_by_its_internal_note_and_exports_it(tenant, owner_client,
+                                                                   haystack):
+    services.key_update(key=haystack, actor=Actor.for_system("t"),
+                        internal_note="Invoice 2024-0193")
+    assert _listed_keys(_list(owner_client, tenant, q="2024-0193")) == {haystack.key}
+    rows = list(csv.DictReader(io.StringIO(
+        _list(owner_client, tenant, q="2024-0193", format="csv").content.decode())))
+    assert [(row["Notes"], row["Internal note"]) for row in rows] == [
+        ("reseller order 4711", "Invoice 2024-0193")]
+
+
+# --- The key's devices: search, pages, CSV, multi-select deactivation ---
+
+
+def _detail(client, key, **params):
+    return client.get(reverse("vendor_portal:key_detail", args=[key.pk]), params)
+
+
+def _devices(response) -> list[str]:
+    return [a.machine_code for a in response.context["page"]]
+
+
+@pytest.fixture
+def fleet(tenant):
+    """A key with 120 devices: pc-000 .. pc-119, every tenth one floating."""
+    key = make_key(tenant.product, max_no_of_machines=0)
+    start = timezone.now() - dt.timedelta(days=1)
+    Activation.objects.bulk_create([
+        Activation(key=key, machine_code=f"pc-{n:03d}", friendly_name=f"DESK-{n:03d}",
+                   ip=f"10.0.{n // 100}.{n % 100}", time=start + dt.timedelta(minutes=n),
+                   floating=n % 10 == 0,
+                   floating_expires=start + dt.timedelta(days=2) if n % 10 == 0 else None)
+        for n in range(120)])
+    return key
+
+
+def test_key_page_lists_its_devices_a_page_at_a_time(fleet, read_only_client):
+    first = _detail(read_only_client, fleet)
+    third = _detail(read_only_client, fleet, page=3)
+    assert len(_devices(first)) == 50 and len(_devices(third)) == 20
+    assert set(_devices(first)).isdisjoint(_devices(third))
+    content = third.content.decode()
+    assert "Activated devices (120)" in content
+    assert "Page 3 of 3 · 120 devices" in content
+    assert _devices(first)[0] == "pc-001"  # node-locked first, oldest first
+    assert "pc-000" in _devices(third)  # the floating ones last
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("desk-042", ["pc-042"]), ("PC-11", [f"pc-11{n}" for n in range(1, 10)] + ["pc-110"]),
+    ("10.0.1.7", ["pc-107"]),
+])
+def test_key_page_searches_devices_by_friendly_name_machine_code_or_ip(
+        fleet, owner_client, query, expected):
+    response = _detail(owner_client, fleet, q=query)
+    assert _devices(response) == expected
+    assert f"matching “{query}”" in response.content.decode()
+
+
+def test_key_page_exports_the_devices_that_match_as_csv(fleet, owner_client):
+    response = _detail(owner_client, fleet, q="pc-1", format="csv")
+    assert response["Content-Type"].startswith("text/csv")
+    assert f'filename="devices-key-{fleet.pk}.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 20  # pc-100 .. pc-119: every match, not one page
+    row = next(r for r in rows if r["Machine code"] == "pc-110")
+    assert (row["Friendly name"], row["IP"], row["Floating"]) == ("DESK-110", "10.0.1.10",
+                                                                  "True")
+    assert row["Activated"].startswith(str(fleet.activations.get(machine_code="pc-110")
+                                           .time.year))
+
+
+def test_key_page_truncates_machine_codes_but_keeps_the_whole_value(tenant, owner_client):
+    code = "A" * 40 + "-tail-" + "Z" * 40
+    make_activation(tenant.key, code, friendly_name="LONG")
+    content = _detail(owner_client, tenant.key).content.decode()
+    assert f'<span class="mono truncate" title="{code}">{code}</span>' in content
+
+
+def _deactivate(client, key, ids, follow=False, **extra):
+    return client.post(reverse("vendor_portal:key_devices_deactivate", args=[key.pk]),
+                       {"activation": ids, **extra}, follow=follow)
+
+
+def test_owner_deactivates_several_selected_devices_at_once(fleet, owner_client):
+    chosen = list(fleet.activations.filter(machine_code__in=["pc-003", "pc-004", "pc-010"]))
+    response = _deactivate(owner_client, fleet, [a.pk for a in chosen], q="pc-0", page="2")
+
+    assert response.status_code == 302
+    assert response["Location"] == (reverse("vendor_portal:key_detail", args=[fleet.pk])
+                                    + "?q=pc-0&page=2#devices-section")
+    assert fleet.activations.count() == 117
+    assert not fleet.activations.filter(pk__in=[a.pk for a in chosen]).exists()
+    entries = ObjectLogEntry.objects.for_object(fleet).filter(action="device deactivated")
+    assert sorted(e.changes["machine_code"][0] for e in entries) == ["pc-003", "pc-004",
+                                                                     "pc-010"]
+    assert {e.actor_label for e in entries} == {fleet.product.vendor.memberships.get(
+        role="owner").user.email}
+    page = owner_client.get(response["Location"])
+    assert "3 devices deactivated; their seats are free." in page.content.decode()
+
+
+def test_another_tenants_or_another_keys_device_ids_free_nothing(tenant, other_tenant, fleet,
+                                                                 owner_client):
+    theirs, other_key = other_tenant.activation, tenant.activation  # tenant.key is not `fleet`
+    response = _deactivate(owner_client, fleet, [theirs.pk, other_key.pk], follow=True)
+    assert Activation.objects.filter(pk__in=[theirs.pk, other_key.pk]).count() == 2
+    assert fleet.activations.count() == 120
+    assert "None of the selected devices is activated any more." in response.content.decode()
+    assert not ObjectLogEntry.objects.filter(action="device deactivated").exists()
+
+
+def test_a_mixed_selection_frees_only_the_keys_own_devices(tenant, other_tenant, fleet,
+                                                           owner_client):
+    own = fleet.activations.get(machine_code="pc-050")
+    _deactivate(owner_client, fleet, [own.pk, other_tenant.activation.pk])
+    assert not Activation.objects.filter(pk=own.pk).exists()
+    assert Activation.objects.filter(pk=other_tenant.activation.pk).exists()
+    assert fleet.activations.count() == 119
+
+
+def test_deactivating_nothing_selected_or_a_bad_selection_changes_nothing(fleet, owner_client):
+    nothing = _deactivate(owner_client, fleet, [], q="desk", follow=True)
+    assert "Select the devices to deactivate." in nothing.content.decode()
+    assert nothing.context["query"] == "desk"
+    bad = _deactivate(owner_client, fleet, ["1", "abc"], follow=True)
+    assert "The selection is not valid." in bad.content.decode()
+    too_many = _deactivate(owner_client, fleet, [str(n) for n in range(1, 502)], follow=True)
+    assert "Select at most 500 at once." in too_many.content.decode()
+    assert fleet.activations.count() == 120
+
+
+def test_read_only_member_sees_no_checkboxes_and_cannot_deactivate(fleet, read_only_client):
+    content = _detail(read_only_client, fleet).content.decode()
+    assert 'name="activation"' not in content and "Deactivate selected" not in content
+    one = fleet.activations.first()
+    assert _deactivate(read_only_client, fleet, [one.pk]).status_code == 403
+    assert fleet.activations.count() == 120
+
+
+def test_the_deactivate_button_asks_for_confirmation(fleet, owner_client):
+    content = _detail(owner_client, fleet).content.decode()
+    assert ('data-confirm="Deactivate the selected devices? Their seats become free.">'
+            "Deactivate selected</button>") in content
+    assert 'data-select-all="activation"' in content

@@ -107,9 +107,62 @@ def test_save_as_template_creates_the_keys_and_a_template_with_their_parameters(
     assert response.status_code == 302
     assert LicenseKey.objects.count() == before + 2
     template = LicenseTemplate.objects.get(product=tenant.product)
-    assert (template.name, template.period, template.max_no_of_machines, template.notes) == (
-        "Two seats", 30, 3, "batch")
+    assert (template.name, template.period, template.max_no_of_machines) == ("Two seats", 30, 3)
     assert template.features == [False, True, False, False, False, False, False, False]
+    assert template.notes == ""  # the keys' notes stay with the keys
+    assert set(LicenseKey.objects.filter(product=tenant.product, notes="batch")
+               .values_list("serial", flat=True)) == {2, 3}
+
+
+CUSTOMER_KEY = {**KEY_DATA, "count": 1, "notes": "Northwind design team, PO 4471",
+                "internal_note": "Alice pays by invoice; PO NW-4471",
+                "allowed_machines": "ALICE-LAPTOP", "save_as_template": "on",
+                "template_name": "Design seats"}
+
+
+def test_save_as_template_keeps_the_customers_notes_internal_note_and_machines_out(
+        tenant, owner_client):
+    """The template reaches every reseller and every key made from it: nothing of this
+    customer goes in, unless the vendor writes template notes of its own."""
+    response = owner_client.post(
+        reverse("vendor_portal:key_create", args=[tenant.product.pk]),
+        {**CUSTOMER_KEY, "customer": tenant.customer.pk})
+
+    assert response.status_code == 302
+    key = LicenseKey.objects.get(product=tenant.product, notes=CUSTOMER_KEY["notes"])
+    assert key.internal_note == "Alice pays by invoice; PO NW-4471"
+    assert (key.allowed_machines, key.customer) == ("ALICE-LAPTOP", tenant.customer)
+    template = LicenseTemplate.objects.get(product=tenant.product)
+    assert (template.notes, template.allowed_machines) == ("", "")
+    assert not hasattr(template, "internal_note")
+    logged = str(ObjectLogEntry.objects.for_object(template).get().changes)
+    assert "4471" not in logged and "ALICE" not in logged
+
+
+def test_save_as_template_takes_the_template_notes_the_vendor_writes(tenant, owner_client):
+    owner_client.post(reverse("vendor_portal:key_create", args=[tenant.product.pk]),
+                      {**CUSTOMER_KEY, "template_notes": "Design edition, 3 seats"})
+    template = LicenseTemplate.objects.get(product=tenant.product)
+    assert template.notes == "Design edition, 3 seats"
+
+
+def test_a_key_made_from_a_saved_template_carries_no_note_of_the_first_customer(
+        tenant, owner_client):
+    from apps.licensing.services.resellers import key_create_from_template
+
+    owner_client.post(reverse("vendor_portal:key_create", args=[tenant.product.pk]),
+                      CUSTOMER_KEY)
+    template = LicenseTemplate.objects.get(product=tenant.product)
+    key = key_create_from_template(template=template, actor=Actor.for_system("t"))
+    assert (key.notes, key.internal_note, key.allowed_machines) == ("", "", "")
+
+
+def test_the_template_form_says_its_notes_go_out_with_every_key(tenant, owner_client):
+    page = owner_client.get(reverse("vendor_portal:template_create", args=[tenant.product.pk]))
+    content = page.content.decode()
+    assert "Notes (sent with the license: the Web API returns it)" in content
+    assert "Every key made from this template gets its notes" in content
+    assert 'name="internal_note"' not in content
 
 
 def test_save_as_template_without_a_name_creates_nothing(tenant, owner_client):
@@ -137,3 +190,20 @@ def test_a_refused_template_rolls_back_the_keys(tenant, owner_client, monkeypatc
     assert response.status_code == 200
     assert "Refused for the test." in response.content.decode()
     assert LicenseKey.objects.count() == before
+
+
+def test_the_template_list_shows_the_products_feature_names(tenant, owner_client):
+    tenant.product.f1_name, tenant.product.f3_name = "Export", "Cloud sync"
+    tenant.product.save()
+    template_create(product=tenant.product, actor=Actor.for_system("test"), name="Pro",
+                    period=0, f1=True, f3=True, f4=True)
+
+    response = owner_client.get(reverse("vendor_portal:template_list",
+                                        args=[tenant.product.pk]))
+
+    ((_template, features),) = response.context["templates"]
+    assert features == ["Export", "Cloud sync", "F4"]  # F4 has no name: its number stays
+    content = response.content.decode()
+    assert '<span class="badge">Export</span> <span class="badge">Cloud sync</span>' in content
+    assert ">F1<" not in content and ">F3<" not in content
+    assert ">no limit</span>" in content  # period 0

@@ -33,11 +33,13 @@ def test_invited_user_follows_the_emailed_link_and_joins_with_the_role(
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(reverse("vendor_portal:member_invite"),
                                      {"email": "Newbie@Example.com", "role": Role.ADMIN})
-    assert response.status_code == 302
+    assert response.status_code == 200
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["newbie@example.com"]
     link = re.search(r"http://testserver(/invitations/accept/\S+/)", mailoutbox[0].body)
     assert link, mailoutbox[0].body
+    # The page shows the mailed link once, to copy.
+    assert f'id="invitation-link">http://testserver{link.group(1)}<' in response.content.decode()
 
     newbie = _client(UserFactory(email="newbie@example.com"))
     page = newbie.get(link.group(1))
@@ -151,3 +153,92 @@ def test_an_owner_can_step_down_when_another_owner_remains(tenant, owner_client)
     owner_client.post(reverse("vendor_portal:member_role", args=[me.pk]), {"role": Role.ADMIN})
     me.refresh_from_db()
     assert me.role == Role.ADMIN
+
+
+# --- Sending again, copying the link, the development mailbox, the sign-up form. ---
+
+
+def _resend(owner_client, invitation, capture):
+    with capture(execute=True):
+        return owner_client.post(reverse("vendor_portal:invitation_resend",
+                                         args=[invitation.pk]))
+
+
+def test_sending_an_invitation_again_mails_a_new_link_and_retires_the_old_one(
+        tenant, tenant_invitation, owner_client, mailoutbox, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    Invitation.objects.filter(pk=tenant_invitation.invitation.pk).update(
+        expires_at=timezone.now())  # an expired invitation can be sent again too
+    response = _resend(owner_client, tenant_invitation.invitation,
+                       django_capture_on_commit_callbacks)
+    assert response.status_code == 200
+    assert mailoutbox[-1].to == ["invitee@example.com"] and len(mailoutbox) == 2
+    new_url = re.search(r"http://testserver/\S+", mailoutbox[-1].body).group(0)
+    assert new_url != tenant_invitation.url
+    page = response.content.decode()
+    assert f'<p class="mono secret" id="invitation-link">{new_url}</p>' in page
+    assert 'data-copy="#invitation-link"' in page
+    user = UserFactory(email="invitee@example.com")
+    invitee = _client(user)
+    assert invitee.get(tenant_invitation.path).status_code == 404
+    assert invitee.post(new_url.removeprefix("http://testserver")).status_code == 302
+    assert Membership.objects.filter(vendor=tenant.vendor, user=user).exists()
+
+
+def test_only_owners_send_invitations_again(tenant_invitation, admin_client_, mailoutbox):
+    response = admin_client_.post(reverse("vendor_portal:invitation_resend",
+                                         args=[tenant_invitation.invitation.pk]))
+    assert response.status_code == 403
+    assert len(mailoutbox) == 1
+
+
+def test_a_revoked_invitation_cannot_be_sent_again(tenant_invitation, owner_client, mailoutbox):
+    owner_client.post(reverse("vendor_portal:invitation_revoke",
+                              args=[tenant_invitation.invitation.pk]))
+    response = owner_client.post(reverse("vendor_portal:invitation_resend",
+                                         args=[tenant_invitation.invitation.pk]))
+    assert response.status_code == 404
+    assert len(mailoutbox) == 1
+
+
+def test_the_member_list_offers_to_send_pending_invitations_again(tenant_invitation,
+                                                                  owner_client):
+    page = owner_client.get(reverse("vendor_portal:member_list")).content.decode()
+    assert reverse("vendor_portal:invitation_resend",
+                   args=[tenant_invitation.invitation.pk]) in page
+
+
+def test_in_development_the_message_links_to_the_mailbox(owner_client, settings,
+                                                         django_capture_on_commit_callbacks):
+    settings.DEBUG, settings.EMAIL_BACKEND = True, "apps.core.devmail.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(reverse("vendor_portal:member_invite"),
+                                     {"email": "dev@example.com", "role": Role.ADMIN})
+    assert _messages(response) == [
+        f'Invitation sent to dev@example.com. <a href="{reverse("vendor_portal:devmail_list")}">'
+        'Open the development mailbox</a>.']
+    from apps.core.models import SentMail
+
+    assert SentMail.objects.get().recipients == ["dev@example.com"]
+
+
+def test_without_the_mailbox_the_message_is_plain(owner_client):
+    response = owner_client.post(reverse("vendor_portal:member_invite"),
+                                 {"email": "dev@example.com", "role": Role.ADMIN})
+    assert _messages(response) == ["Invitation sent to dev@example.com."]
+
+
+def test_an_invitee_without_an_account_finds_the_address_filled_in(tenant_invitation, client):
+    response = client.get(tenant_invitation.path)
+    assert response.status_code == 302  # to the login page, which links to the sign-up
+    signup = client.get(reverse("account_signup")).content.decode()
+    assert 'value="invitee@example.com"' in signup
+
+
+def test_a_stale_invitation_token_fills_in_nothing(tenant_invitation, client, owner_client):
+    client.get(tenant_invitation.path)
+    owner_client.post(reverse("vendor_portal:invitation_revoke",
+                              args=[tenant_invitation.invitation.pk]))
+    signup = client.get(reverse("account_signup")).content.decode()
+    assert 'value="invitee@example.com"' not in signup

@@ -21,6 +21,7 @@ PAGES = {
     "tokens": ("vendor_portal:token_create", lambda t: [], ["Settings", "Access tokens"]),
     "security": ("vendor_portal:security", lambda t: [], ["Settings", "Security"]),
     "team": ("vendor_portal:member_invite", lambda t: [], ["Settings", "Team"]),
+    "tools": ("vendor_portal:machine_code_tools", lambda t: [], ["Settings", "Tools"]),
 }
 
 
@@ -81,3 +82,11 @@ def test_a_missing_page_shows_no_vendor_navigation(owner_client):
     response = owner_client.get("/no-such-page/")
     assert response.status_code == 404
     assert not has_nav(response, "Main")
+
+
+def test_the_tools_page_is_in_the_settings_menu_and_at_tools(owner_client):
+    content = owner_client.get(reverse("vendor_portal:dashboard")).content.decode()
+    assert f'href="{reverse("vendor_portal:machine_code_tools")}"' in content
+    response = owner_client.get("/tools/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("vendor_portal:machine_code_tools")

@@ -167,3 +167,95 @@ def test_catch_up_condenses_new_calls_and_returns_to_the_same_report(logged, rea
     fresh = read_only_client.get(response["Location"])
     assert "up to date" in fresh.content.decode()
     assert b'data-figure="peak">3<' in fresh.content
+
+
+@pytest.fixture
+def imported(logged):
+    """Floating calls of a key whose product is not in the catalogue: id 3105, as in a log
+    imported from Cryptolens (or the demo's generated log)."""
+    key, noon = logged
+    ghost = "GHOST-GHOST-GHOST-GHOST"
+    for machine, state, minute in [("g1", 2014, 0), ("g2", 2014, 1), ("g3", 1020, 2)]:
+        when = noon + dt.timedelta(minutes=minute)
+        WebApiLog.objects.create(
+            vendor=key.product.vendor, time=when, product_id=3105, key=ghost, state=state,
+            machine_code=machine, method="key.Activate",
+            floating_expires=when + dt.timedelta(minutes=10) if state == 2014 else None)
+    floating_sessions_refresh(vendor=key.product.vendor)
+    return key, ghost
+
+
+def _by_key_rows(content: str) -> list[tuple[str, str, str]]:
+    """(product cell text, link, key) of each row of the floating report's "By key" table."""
+    table = content.split("<h2>By key</h2>", 1)[1].split("</table>", 1)[0]
+    return [(re.sub(r"<[^>]+>", "", product).strip(), link.replace("&amp;", "&"), key)
+            for product, link, key in re.findall(
+                r'<tr><td>(.*?)</td>\s*<td class="mono"><a href="([^"]+)">([^<]+)</a>', table,
+                re.S)]
+
+
+def test_floating_report_names_products_and_labels_unknown_ones(imported, owner_client):
+    key, ghost = imported
+    rows = _by_key_rows(owner_client.get(FLOATING).content.decode())
+
+    assert {(product, listed) for product, _, listed in rows} == {
+        (key.product.name, key.key), ("Unknown product 3105", ghost)}
+
+
+def test_a_by_key_link_of_an_unknown_product_narrows_the_report(imported, owner_client):
+    _key, ghost = imported
+    rows = _by_key_rows(owner_client.get(FLOATING).content.decode())
+    (link,) = [link for _, link, listed in rows if listed == ghost]
+
+    response = owner_client.get(FLOATING + link)
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert not form.errors, form.errors
+    assert form.cleaned_data["product"] == 3105
+    assert [k.key for k in response.context["usage"].keys] == [ghost]
+    assert response.context["usage"].peak_overall == 2
+    assert '<option value="3105" selected>Unknown product 3105</option>' in (
+        response.content.decode())
+
+
+def test_every_by_key_link_opens_a_report_without_form_errors(imported, owner_client):
+    for _, link, listed in _by_key_rows(owner_client.get(FLOATING).content.decode()):
+        response = owner_client.get(FLOATING + link)
+        assert not response.context["form"].errors, (listed, response.context["form"].errors)
+        assert [k.key for k in response.context["usage"].keys] == [listed]
+
+
+def test_catch_up_keeps_an_unknown_product_of_the_filter(imported, read_only_client):
+    _key, ghost = imported
+    query = f"key={ghost}&product=3105"
+    response = read_only_client.post(reverse("vendor_portal:floating_catch_up"),
+                                     {"query": query})
+    assert response["Location"] == f"{FLOATING}?product=3105&key={ghost}"
+
+
+def test_usage_report_tables_and_csv_name_products(imported, owner_client):
+    key, ghost = imported
+    response = owner_client.get(USAGE)
+    content = response.content.decode()
+
+    failing = {r["key"]: r["product"] for r in response.context["failing"]}
+    assert (failing[ghost].name, failing[ghost].known) == ("Unknown product 3105", False)
+    assert failing[key.key].name == key.product.name
+    assert f'<span title="Product id {key.product_id}">{key.product.name}</span>' in content
+    assert ">Unknown product 3105</span>" in content
+    assert {r["product"].name for r in response.context["verification"]} == {key.product.name}
+    rows = _csv(owner_client.get(USAGE, {"csv": "failing"}))
+    assert rows[0][-1] == "Product"
+    assert {(row[0], row[1], row[-1]) for row in rows[1:]} == {
+        (str(key.product_id), key.key, key.product.name), ("3105", ghost, "Unknown product 3105")}
+    keys = _csv(owner_client.get(FLOATING, {"csv": "keys"}))
+    assert {row[-1] for row in keys[1:]} == {key.product.name, "Unknown product 3105"}
+
+
+def test_a_csv_product_name_that_looks_like_a_formula_stays_text(logged, owner_client):
+    key, _noon = logged
+    key.product.name = "=HYPERLINK(1)"
+    key.product.save(update_fields=["name"])
+    rows = _csv(owner_client.get(USAGE, {"csv": "verification"}))
+    assert rows[1][-1] == "'=HYPERLINK(1)"

@@ -43,7 +43,8 @@ def test_inviting_a_reseller_mails_an_absolute_accept_link(tenant, owner_client,
             "url": "https://partner.example", "phone": "+49 1", "description": "EU"})
 
     reseller = Reseller.objects.get(vendor=tenant.vendor)
-    assert response["Location"] == reverse("vendor_portal:reseller_detail", args=[reseller.pk])
+    assert response.status_code == 200  # the link is shown once, to copy
+    assert reverse("vendor_portal:reseller_detail", args=[reseller.pk]) in response.content.decode()
     assert (reseller.email, reseller.company, reseller.phone) == (
         "p@partner.example", "Partner GmbH", "+49 1")
     assert mail.outbox[-1].to == ["p@partner.example"]
@@ -226,3 +227,57 @@ def test_a_template_lock_of_another_product_than_the_product_lock_is_refused(
         "template_lock": template.pk})
     assert "The locked template must belong to the locked product." in response.content.decode()
     assert not AccessToken.objects.filter(name="Shop").exists()
+
+
+# --- Sending an invitation again, copying its link, the sign-up form. ---
+
+
+def _invite(owner_client, capture):
+    with capture(execute=True):
+        return owner_client.post(reverse("vendor_portal:reseller_invite"), {
+            "name": "Partner", "email": "p@partner.example"})
+
+
+def test_the_sent_invitation_shows_its_link_to_copy(tenant, owner_client,
+                                                    django_capture_on_commit_callbacks):
+    page = _invite(owner_client, django_capture_on_commit_callbacks).content.decode()
+    link = mail.outbox[-1].body.split("\n")[3]
+    assert link.startswith("http://testserver/reseller/accept/")
+    assert f'<p class="mono secret" id="invitation-link">{link}</p>' in page
+    assert 'data-copy="#invitation-link"' in page
+
+
+def test_sending_a_reseller_invitation_again_mails_a_new_link(
+        tenant, owner_client, client, django_capture_on_commit_callbacks):
+    _invite(owner_client, django_capture_on_commit_callbacks)
+    reseller = Reseller.objects.get(vendor=tenant.vendor)
+    old = mail.outbox[-1].body.split("\n")[3].removeprefix("http://testserver")
+    detail = owner_client.get(reverse("vendor_portal:reseller_detail", args=[reseller.pk]))
+    resend_url = reverse("vendor_portal:reseller_invitation_resend", args=[reseller.pk])
+    assert resend_url in detail.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(resend_url)
+    assert response.status_code == 200 and len(mail.outbox) == 2
+    new = mail.outbox[-1].body.split("\n")[3].removeprefix("http://testserver")
+    assert new != old and new in response.content.decode()
+    assert client.get(old).status_code == 404
+    assert client.get(new).status_code == 302
+    assert ObjectLogEntry.objects.for_object(reseller).filter(action="invitation resent").exists()
+
+
+def test_an_accepted_reseller_is_not_invited_again(setup, owner_client, read_only_client):
+    tenant, _, reseller, _ = setup
+    url = reverse("vendor_portal:reseller_invitation_resend", args=[reseller.pk])
+    assert read_only_client.post(url).status_code == 403
+    Reseller.objects.filter(pk=reseller.pk).update(accepted_at=timezone.now(),
+                                                   user=tenant.read_only)
+    response = owner_client.post(url, follow=True)
+    assert "This reseller has already accepted the invitation." in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_an_invited_reseller_finds_the_address_filled_in_on_the_sign_up_form(
+        tenant, owner_client, client, django_capture_on_commit_callbacks):
+    _invite(owner_client, django_capture_on_commit_callbacks)
+    client.get(mail.outbox[-1].body.split("\n")[3].removeprefix("http://testserver"))
+    assert 'value="p@partner.example"' in client.get(reverse("account_signup")).content.decode()

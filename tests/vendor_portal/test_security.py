@@ -99,3 +99,28 @@ def test_object_log_refuses_an_unknown_actor_choice(tenant, owner_client):
     assert response.status_code == 200
     assert response.context["form"].errors["actor"]
     assert list(response.context["page"]) == []
+
+
+def test_object_log_names_each_kind_in_words_and_its_filter_still_works(tenant, owner_client):
+    owner_client.post(reverse("vendor_portal:key_block", args=[tenant.key.pk]), {"block": "1"})
+    url = reverse("vendor_portal:object_log")
+
+    content = owner_client.get(url).content.decode()
+    keys_only = owner_client.get(url, {"type": "licensing.licensekey"})
+    one_key = owner_client.get(url, {"type": "licensing.licensekey",
+                                     "object_id": str(tenant.key.pk)}).content.decode()
+
+    assert "(License key)" in content and "(Signing key)" in content
+    assert "(licensing.licensekey)" not in content and "(licensing.signingkey)" not in content
+    assert {e.object_type for e in keys_only.context["page"]} == {"licensing.licensekey"}
+    assert "(Signing key)" not in keys_only.content.decode()
+    assert "One license key only" in one_key and "Show every license key" in one_key
+
+
+def test_a_kind_no_model_has_any_more_is_shown_as_stored():
+    from apps.vendor_portal.templatetags.portal import object_kind
+
+    assert object_kind("licensing.customer") == "Customer"
+    assert object_kind("accounts.invitation") == "Invitation"
+    assert object_kind("licensing.gone") == "licensing.gone"
+    assert object_kind("nonsense") == "nonsense"

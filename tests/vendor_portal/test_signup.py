@@ -63,3 +63,22 @@ def test_a_user_without_vendor_or_portal_is_asked_for_an_organisation(db):
                            {"organisation": "Later Ltd"})
     assert response.status_code == 302
     assert Membership.objects.get(user=user).vendor.name == "Later Ltd"
+
+
+def test_an_invitee_signs_up_with_the_filled_in_address_and_still_verifies_it(
+        tenant_invitation, client):
+    """The invitation fills in the address; it proves nothing about it (the vendor saw the
+    link), so the address is verified as any other before the invitation can be accepted."""
+    from allauth.account.models import EmailAddress
+
+    from apps.accounts.services import SESSION_INVITATION_TOKEN
+
+    client.get(tenant_invitation.path)
+    assert 'value="invitee@example.com"' in client.get(reverse("account_signup")).content.decode()
+    _sign_up(client, "invitee@example.com")
+    user = User.objects.get(email="invitee@example.com")
+    assert not EmailAddress.objects.get(user=user).verified
+    assert SESSION_INVITATION_TOKEN not in client.session
+    confirm_last_email(client)
+    assert client.post(tenant_invitation.path).status_code == 302
+    assert Membership.objects.get(user=user).role == Role.ADMIN

@@ -132,3 +132,55 @@ def test_csv_export_streams_filtered_rows_with_exact_columns(tenant, other_tenan
     assert response["Content-Type"].startswith("text/csv")
     assert _csv(response) == [COLUMNS, [str(hit.pk), "3", "K-1", "192.0.2.1", "1709294400",
                                         "2011", "pc", "PC", "", "GetKey", ""]]
+
+
+def test_product_filter_is_a_select_of_the_vendors_products_by_name(tenant, other_tenant,
+                                                                   owner_client):
+    own = _log(tenant.vendor, product_id=tenant.product.pk)
+    _log(tenant.vendor, product_id=tenant.product.pk + 1000)
+
+    response = owner_client.get(URL, {"product_id": tenant.product.pk})
+
+    select = str(response.context["form"]["product_id"])
+    assert select.startswith("<select")
+    assert f'<option value="{tenant.product.pk}" selected>{tenant.product.name}</option>' in select
+    assert other_tenant.product.name not in select
+    assert _ids(response) == [own.pk]
+    assert f"<span class=\"truncate\" title=\"{tenant.product.name} (id {tenant.product.pk})\">" \
+           f"{tenant.product.name}</span>" in response.content.decode()
+
+
+def test_a_link_naming_a_product_no_longer_listed_still_filters_by_its_id(tenant, owner_client):
+    gone = _log(tenant.vendor, product_id=987654)
+    _log(tenant.vendor, product_id=tenant.product.pk)
+
+    response = owner_client.get(URL, {"product_id": "987654"})
+
+    assert _ids(response) == [gone.pk]
+    assert '<option value="987654" selected>Product 987654 (deleted or unknown)</option>' in str(
+        response.context["form"]["product_id"])
+    assert response.context["form"].errors == {}
+
+
+def test_state_shows_a_short_badge_with_the_description_on_hover(tenant, owner_client):
+    _log(tenant.vendor, state=2024)
+    _log(tenant.vendor, state=2011)
+    _log(tenant.vendor, state=4710)  # a code the portal has no word for
+
+    content = owner_client.get(URL).content.decode()
+
+    assert ('<span class="badge danger" title="Floating activation refused: limit reached">'
+            '2024 floating limit</span>') in content
+    assert '<span class="badge ok" title="Activation: new device">2011 ok</span>' in content
+    assert '<span class="badge ok" title="4710">4710 ok</span>' in content
+
+
+def test_a_long_machine_code_and_key_are_cut_with_the_whole_value_kept(tenant, owner_client):
+    machine_code, key = "ab" * 64, "K" * 64
+    _log(tenant.vendor, machine_code=machine_code, key=key)
+
+    content = owner_client.get(URL).content.decode()
+
+    assert f'<span class="truncate code" title="{machine_code}">{machine_code}</span>' in content
+    assert f'<span class="truncate key" title="{key}">{key}</span>' in content
+    assert '<div class="table-wrap">' in content

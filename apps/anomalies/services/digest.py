@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import Membership, Role, Vendor
 
 from ..models import Finding
+from ..selectors import finding_products
 
 
 def _recipients(vendor: Vendor) -> list[str]:
@@ -36,12 +37,13 @@ def anomaly_digest_send(*, vendor: Vendor) -> int:
     recipients = _recipients(vendor)
     if not findings or not recipients:
         return 0
-    context = {
-        "vendor": vendor, "findings": findings, "site_name": settings.SITE_NAME,
-        "list_url": _url(reverse("vendor_portal:anomaly_list")),
-    }
     for finding in findings:
         finding.url = _url(reverse("vendor_portal:anomaly_detail", args=[finding.pk]))
+    context = {
+        "vendor": vendor, "findings": findings, "site_name": settings.SITE_NAME,
+        "rows": finding_products(vendor=vendor, findings=findings),
+        "list_url": _url(reverse("vendor_portal:anomaly_list")),
+    }
     count = len(findings)
     message = EmailMultiAlternatives(
         subject=f"[{settings.SITE_NAME}] {count} new high-severity "

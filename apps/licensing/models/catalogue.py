@@ -13,6 +13,7 @@ from apps.core.models import TimeStampedModel
 
 FEATURE_NUMBERS = range(1, 9)
 MAX_NOTES_LENGTH = 500
+MAX_INTERNAL_NOTE_LENGTH = 2000
 MAX_MACHINE_CODE_LENGTH = 128
 
 
@@ -112,7 +113,8 @@ class LicenseKeyQuerySet(models.QuerySet):
         return self.filter(product__vendor=vendor)
 
     def expired(self, now: dt.datetime | None = None) -> LicenseKeyQuerySet:
-        return self.filter(expires__lt=now or timezone.now())
+        """Keys past their expiry date; a key of period 0 has no time limit."""
+        return self.filter(expires__lt=now or timezone.now()).exclude(period=0)
 
 
 class LicenseKey(models.Model):
@@ -131,6 +133,10 @@ class LicenseKey(models.Model):
     f7 = models.BooleanField(default=False)
     f8 = models.BooleanField(default=False)
     notes = models.TextField(max_length=MAX_NOTES_LENGTH, blank=True)
+    # The vendor's own note (an order number, who to call): never in a Web API answer or a
+    # signed license, never shown to resellers or customers, never copied to another key or
+    # a template. `notes` is the one that travels with the license.
+    internal_note = models.TextField(max_length=MAX_INTERNAL_NOTE_LENGTH, blank=True)
     block = models.BooleanField(default=False)
     customer = models.ForeignKey(
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="keys"
@@ -175,8 +181,14 @@ class LicenseKey(models.Model):
         return self.pk
 
     @property
+    def has_expiry(self) -> bool:
+        """Period 0 means no time limit: the Web API activates the key whatever its expiry
+        date (which is then its creation date) says."""
+        return self.period != 0
+
+    @property
     def is_expired(self) -> bool:
-        return self.expires < timezone.now()
+        return self.has_expiry and self.expires < timezone.now()
 
     @property
     def features(self) -> list[bool]:

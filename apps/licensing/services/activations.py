@@ -1,11 +1,12 @@
-"""Seats: freeing a device from a key. (Activation itself arrives with the Web API.)"""
+"""Seats: freeing devices from keys, one at a time or a selection."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from apps.audit.log import Actor, log_change
-from apps.licensing.models import Activation, LicenseKey
+from apps.licensing.models import Activation, Customer, LicenseKey
 
 
 @transaction.atomic
@@ -25,22 +26,33 @@ def activation_release(*, activation: Activation, actor: Actor) -> None:
 
 
 @transaction.atomic
-def activations_release_for_customer(*, customer, activation_ids: list[int], actor: Actor
-                                     ) -> int:
+def activations_release_for_customer(*, customer: Customer, activation_ids: list[int],
+                                     actor: Actor) -> int:
     """Free the seats of the given devices, only those on `customer`'s keys; returns how
     many. Each freed device is written to its key's object log with the actor."""
-    seats = list(
-        Activation.objects.select_related("key__product__vendor")
-        .filter(pk__in=activation_ids, key__customer=customer)
-        .order_by("key_id", "id")
-    )
-    # Lock the keys in a fixed order, as activation does, so a racing Activate waits.
-    key_ids = sorted({seat.key_id for seat in seats})
+    return _release(Activation.objects.filter(pk__in=activation_ids, key__customer=customer),
+                    actor=actor, action="device deactivated (customer portal)")
+
+
+@transaction.atomic
+def activations_release_for_key(*, key: LicenseKey, activation_ids: list[int], actor: Actor
+                                ) -> int:
+    """Free the seats of the given devices of `key` (the vendor's multi-select); ids of
+    other keys' devices, another vendor's included, are ignored. Returns how many were freed;
+    each is written to the key's object log with the actor."""
+    return _release(Activation.objects.filter(pk__in=activation_ids, key=key),
+                    actor=actor, action="device deactivated")
+
+
+def _release(seats_wanted: QuerySet[Activation], *, actor: Actor, action: str) -> int:
+    # Lock the keys in a fixed order, as activation does, so a racing Activate waits; read
+    # the devices under the locks, so a device freed meanwhile is neither counted nor logged.
+    key_ids = sorted(set(seats_wanted.values_list("key_id", flat=True)))
     list(LicenseKey.objects.select_for_update().filter(pk__in=key_ids).order_by("pk"))
+    seats = list(seats_wanted.select_related("key__product__vendor").order_by("key_id", "id"))
     Activation.objects.filter(pk__in=[seat.pk for seat in seats]).delete()
     for seat in seats:
-        log_change(vendor=seat.key.product.vendor, actor=actor, obj=seat.key,
-                   action="device deactivated (customer portal)",
+        log_change(vendor=seat.key.product.vendor, actor=actor, obj=seat.key, action=action,
                    changes={"machine_code": [seat.machine_code, None],
                             "friendly_name": [seat.friendly_name, None],
                             "floating": [seat.floating, None]})

@@ -76,11 +76,17 @@ def customer_add(*, vendor: Vendor, actor: Actor, details: NewCustomer,
 
 def keys_issue(*, product: Product, actor: Actor, spec: KeySpec, count: int = 1,
                new_customer: NewCustomer | None = None, portal_invitation: bool = False,
-               template_name: str = "") -> KeysIssued:
+               template_name: str = "", template_notes: str = "") -> KeysIssued:
     """Create `count` keys of `product` as `spec` says, for a customer created (or reused)
     from `new_customer` when given, with that customer's portal invitation when asked, and
     saving `spec` as a template named `template_name` when given. All or nothing: a refused
-    key batch leaves no customer or template behind."""
+    key batch leaves no customer or template behind.
+
+    The template takes the key's parameters, never what belongs to this customer: not the
+    customer, the key's notes (they often name the customer and every key made from the
+    template would carry them to resellers and into licenses), the internal note or the
+    allowed machine codes. Its notes are `template_notes`, empty unless the vendor wrote
+    some."""
     with transaction.atomic():
         customer, token = spec.customer, None
         if new_customer is not None:
@@ -93,8 +99,7 @@ def keys_issue(*, product: Product, actor: Actor, spec: KeySpec, count: int = 1,
             template_create(
                 product=product, actor=actor, name=template_name.strip(), period=spec.period,
                 max_no_of_machines=spec.max_no_of_machines,
-                trial_activation=spec.trial_activation, notes=spec.notes,
+                trial_activation=spec.trial_activation, notes=template_notes,
                 automatic_activation=spec.automatic_activation,
-                allowed_machines=spec.allowed_machines,
                 **{f"f{n}": bool(on) for n, on in enumerate(spec.features, start=1)})
     return KeysIssued(keys, customer, token)

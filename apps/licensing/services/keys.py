@@ -13,25 +13,31 @@ from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
 from apps.licensing.keygen import new_key_string
 from apps.licensing.models import MAX_NOTES_LENGTH, Customer, LicenseKey, Product
+from apps.licensing.models.catalogue import MAX_INTERNAL_NOTE_LENGTH
 
 MAX_KEYS_PER_CALL = 1000
 MAX_PERIOD_DAYS = 365 * 100
 KEY_EDIT_FIELDS = [
     *[f"f{n}" for n in range(1, 9)],
-    "notes", "max_no_of_machines", "trial_activation", "allowed_machines",
+    "notes", "internal_note", "max_no_of_machines", "trial_activation", "allowed_machines",
     "automatic_activation", "period",
 ]
+# The object log is the vendor's alone, so the internal note's changes are kept there too.
 KEY_LOG_FIELDS = ["key", "expires", "block", "customer", *KEY_EDIT_FIELDS]
 NOTES_TOO_LONG = "The notes field cannot be more than 500 characters."
+INTERNAL_NOTE_TOO_LONG = (f"The internal note cannot be more than {MAX_INTERNAL_NOTE_LENGTH} "
+                          "characters.")
 
 
 @dataclass
 class KeySpec:
-    """What a new key looks like. Mirrors the parameters of the Web API's CreateKey."""
+    """What a new key looks like. Mirrors the parameters of the Web API's CreateKey, plus
+    the vendor's internal note (which the Web API never reads or returns)."""
 
     period: int = 0
     features: list[bool] = field(default_factory=lambda: [False] * 8)
     notes: str = ""
+    internal_note: str = ""
     block: bool = False
     customer: Customer | None = None
     max_no_of_machines: int = 0
@@ -42,6 +48,8 @@ class KeySpec:
     def validate(self, product: Product) -> None:
         if len(self.notes) > MAX_NOTES_LENGTH:
             raise DomainError(NOTES_TOO_LONG, field="notes")
+        if len(self.internal_note) > MAX_INTERNAL_NOTE_LENGTH:
+            raise DomainError(INTERNAL_NOTE_TOO_LONG, field="internal_note")
         if not -MAX_PERIOD_DAYS <= self.period <= MAX_PERIOD_DAYS:
             raise DomainError("The period must be at most 100 years.", field="period")
         if self.max_no_of_machines < 0:
@@ -93,7 +101,8 @@ def _insert_unique(product: Product, spec: KeySpec, serial: int, now: dt.datetim
                 return LicenseKey.objects.create(
                     product=product, serial=serial, key=new_key_string(), created=now,
                     period=spec.period, expires=_expiry(now, spec.period),
-                    notes=spec.notes, block=spec.block, customer=spec.customer,
+                    notes=spec.notes, internal_note=spec.internal_note, block=spec.block,
+                    customer=spec.customer,
                     max_no_of_machines=spec.max_no_of_machines,
                     trial_activation=spec.trial_activation,
                     allowed_machines=spec.allowed_machines,
@@ -112,12 +121,15 @@ def _locked(key: LicenseKey) -> LicenseKey:
 
 @transaction.atomic
 def key_update(*, key: LicenseKey, actor: Actor, **fields: Any) -> LicenseKey:
-    """Edit features, notes, seats, allowed machines, trial and automatic activation."""
+    """Edit features, notes (sent with the license), the internal note (the vendor's
+    alone), seats, allowed machines, trial and automatic activation."""
     unknown = set(fields) - set(KEY_EDIT_FIELDS) - {"customer"}
     if unknown:
         raise TypeError(f"Unknown key fields: {sorted(unknown)}")
     if len(fields.get("notes", "")) > MAX_NOTES_LENGTH:
         raise DomainError(NOTES_TOO_LONG, field="notes")
+    if len(fields.get("internal_note", "")) > MAX_INTERNAL_NOTE_LENGTH:
+        raise DomainError(INTERNAL_NOTE_TOO_LONG, field="internal_note")
     if fields.get("max_no_of_machines", 0) < 0:
         raise DomainError("The number of machines cannot be negative.",
                           field="max_no_of_machines")

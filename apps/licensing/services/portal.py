@@ -20,6 +20,29 @@ from apps.licensing.models import Customer, CustomerMembership, PendingPortalJoi
 SESSION_PORTAL_TOKEN = "portal_link_token"
 
 
+# Deactivating devices in the customer portal takes two switches: the portal user's own
+# permission and the customer's "allow activation management". The vendor grants it in one
+# place (an invitation link, or a portal user on the customer's page); granting it there turns
+# the customer's switch on too, so what the vendor granted is what the person gets. Turning the
+# customer's switch off (editing the customer) stays the vendor's way to make everyone of that
+# customer read-only at once.
+def _allow_activation_management(*, customer: Customer, actor: Actor, via: str) -> None:
+    if customer.allow_activation_management:
+        return
+    customer.allow_activation_management = True
+    customer.save(update_fields=["allow_activation_management", "updated"])
+    log_change(vendor=customer.vendor, actor=actor, obj=customer, action="updated",
+               changes={"allow_activation_management": [False, True], "via": [None, via]})
+
+
+def link_grants_deactivation(link: PortalLink) -> bool:
+    """What joining through `link` gives today: the permission to deactivate devices, if the
+    link grants it and (for a customer's own link) the customer still allows it. A vendor-wide
+    link turns it on for the customer it joins (portal_join)."""
+    return link.can_manage_activations and (
+        link.customer is None or link.customer.allow_activation_management)
+
+
 @transaction.atomic
 def portal_link_create(*, vendor: Vendor, actor: User | Actor,
                        customer: Customer | None = None,
@@ -44,6 +67,8 @@ def portal_link_create(*, vendor: Vendor, actor: User | Actor,
                changes={"customer": [None, str(customer) if customer else "any (sign-up)"],
                         "can_manage_activations": [None, can_manage_activations],
                         "expires_at": [None, link.expires_at]})
+    if customer is not None and can_manage_activations:
+        _allow_activation_management(customer=customer, actor=actor, via=str(link))
     return link, token
 
 
@@ -70,11 +95,11 @@ def email_verified(user: User) -> bool:
 @transaction.atomic
 def portal_join(*, link: PortalLink, user: User, verified: bool | None = None
                 ) -> CustomerMembership:
-    """Make `user` a portal member of the link's customer. A vendor-wide link joins the
-    vendor's customer with the user's e-mail address, or a new customer made for them (its
-    permission then becomes the new customer's setting too) — only once that address is
-    verified (`verified`: known by the caller, else read from allauth), since the address is
-    what picks the customer."""
+    """Make `user` a portal member of the link's customer, with the permission the join page
+    stated (link_grants_deactivation). A vendor-wide link joins the vendor's customer with the
+    user's e-mail address, or a new customer made for them, and its permission turns activation
+    management on for that customer — only once that address is verified (`verified`: known by
+    the caller, else read from allauth), since the address is what picks the customer."""
     # of=self: the customer is a nullable (outer) join, which PostgreSQL cannot lock.
     link = (PortalLink.objects.select_for_update(of=("self",)).select_related("customer")
             .get(pk=link.pk))
@@ -94,6 +119,9 @@ def portal_join(*, link: PortalLink, user: User, verified: bool | None = None
             log_change(vendor=link.vendor, actor=Actor.for_user(user), obj=customer,
                        action="created", changes={"email": [None, user.email],
                                                   "via": [None, "portal sign-up link"]})
+        elif link.can_manage_activations:
+            _allow_activation_management(customer=customer, actor=Actor.for_user(user),
+                                         via=str(link))
     membership, created = CustomerMembership.objects.get_or_create(
         customer=customer, user=user,
         defaults={"can_manage_activations": link.can_manage_activations})
@@ -137,6 +165,12 @@ def portal_join_pending(*, user: User) -> CustomerMembership | None:
 @transaction.atomic
 def customer_membership_update(*, membership: CustomerMembership, actor: User,
                                can_manage_activations: bool) -> CustomerMembership:
+    """Grant or withdraw a portal user's permission to deactivate devices. Granting it turns
+    activation management on for the customer too: the grant is what the user gets."""
+    if can_manage_activations:
+        _allow_activation_management(customer=membership.customer,
+                                     actor=Actor.for_user(actor),
+                                     via=f"permission of {membership.user.email}")
     before = membership.can_manage_activations
     membership.can_manage_activations = can_manage_activations
     membership.save(update_fields=["can_manage_activations", "updated"])

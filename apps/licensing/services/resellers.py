@@ -104,11 +104,29 @@ def key_create_from_template(*, template: LicenseTemplate, actor: Actor,
     return key
 
 
+# The invitation token of someone who opened a reseller invitation before signing up: it tells
+# the sign-up form which address to fill in.
+SESSION_RESELLER_INVITATION_TOKEN = "reseller_invitation_token"
+
+
 @transaction.atomic
 def reseller_invite(*, vendor: Vendor, actor: User, name: str, email: str,
                     accept_url_template: str, company: str = "", url: str = "",
                     phone: str = "", description: str = "") -> Reseller:
-    """Invite a reseller by e-mail; `accept_url_template` has a {token} placeholder."""
+    """Invite a reseller by e-mail (reseller_invitation_send, for callers that do not show
+    the link)."""
+    return reseller_invitation_send(
+        vendor=vendor, actor=actor, name=name, email=email,
+        accept_url_template=accept_url_template, company=company, url=url, phone=phone,
+        description=description)[0]
+
+
+@transaction.atomic
+def reseller_invitation_send(*, vendor: Vendor, actor: User, name: str, email: str,
+                             accept_url_template: str, company: str = "", url: str = "",
+                             phone: str = "", description: str = "") -> tuple[Reseller, str]:
+    """Invite a reseller by e-mail; `accept_url_template` has a {token} placeholder. Returns
+    the reseller and the e-mailed link (shown once, for copying; only its digest is kept)."""
     email = email.strip().lower()
     if not name.strip() or not email:
         raise DomainError("Give the reseller a name and an e-mail address.", field="name")
@@ -117,16 +135,41 @@ def reseller_invite(*, vendor: Vendor, actor: User, name: str, email: str,
         vendor=vendor, name=name.strip(), email=email, company=company, url=url, phone=phone,
         description=description, invite_token_hash=sha256_hex(token),
         invite_expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS))
-    link = accept_url_template.format(token=token)
+    link = _reseller_invitation_mail(reseller, actor, accept_url_template.format(token=token))
+    log_change(vendor=vendor, actor=Actor.for_user(actor), obj=reseller, action="invited",
+               changes={"name": [None, reseller.name], "email": [None, email]})
+    return reseller, link
+
+
+@transaction.atomic
+def reseller_invitation_resend(*, reseller: Reseller, actor: User,
+                               accept_url_template: str) -> str:
+    """E-mail a reseller's invitation again, valid for INVITATION_DAYS from now. Only the
+    digest of the first link was kept, so the mail carries a new link (returned) and the old
+    one stops working."""
+    reseller = Reseller.objects.select_for_update().get(pk=reseller.pk)
+    if reseller.accepted_at is not None:
+        raise DomainError("This reseller has already accepted the invitation.")
+    token = secrets.token_urlsafe(24)
+    reseller.invite_token_hash = sha256_hex(token)
+    reseller.invite_expires_at = timezone.now() + dt.timedelta(days=INVITATION_DAYS)
+    reseller.save(update_fields=["invite_token_hash", "invite_expires_at", "updated"])
+    link = _reseller_invitation_mail(reseller, actor, accept_url_template.format(token=token))
+    log_change(vendor=reseller.vendor, actor=Actor.for_user(actor), obj=reseller,
+               action="invitation resent",
+               changes={"invite_expires_at": [None, reseller.invite_expires_at]})
+    return link
+
+
+def _reseller_invitation_mail(reseller: Reseller, actor: User, link: str) -> str:
+    vendor = reseller.vendor
     transaction.on_commit(lambda: send_mail(
         f"[{settings.SITE_NAME}] {vendor.name} invites you to resell its software",
         f"{actor.email} invited you to issue licenses for {vendor.name} as a reseller.\n\n"
         f"Accept the invitation (valid for {INVITATION_DAYS} days):\n{link}\n\n"
         "Sign up or log in with this e-mail address first if you have no account yet.\n",
-        None, [email]))
-    log_change(vendor=vendor, actor=Actor.for_user(actor), obj=reseller, action="invited",
-               changes={"name": [None, reseller.name], "email": [None, email]})
-    return reseller
+        None, [reseller.email]))
+    return link
 
 
 def reseller_for_token(token: str) -> Reseller | None:

@@ -19,7 +19,6 @@ from .licensing import (  # noqa: F401
     RightGrantForm,
     TokenForm,
     TokenWithTemplateLockForm,
-    WebApiLogFilterForm,
     format_data_objects,
     parse_data_objects,
 )

@@ -1,18 +1,18 @@
 """Forms about licensing: products, keys, customers, tokens, files, templates, rights."""
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from apps.core.forms import DayField, IdField, choice_field, cleaned, model_choice_field
+from apps.core.forms import DayField, IdListField, choice_field, cleaned, model_choice_field
 from apps.licensing.license_files import FORMATS
+from apps.licensing.machine_codes import FORMAT_CHOICES as MACHINE_CODE_FORMATS
+from apps.licensing.machine_codes import MAX_PATTERN_LENGTH, OFFICIAL, OFFICIAL_FORMATS
+from apps.licensing.models.catalogue import MAX_INTERNAL_NOTE_LENGTH
 from apps.licensing.services.activation_forms import MAX_VALIDITY_DAYS
-from apps.usage.weblog_io import STATE_GROUPS
 
 if TYPE_CHECKING:
     from apps.licensing.models import Customer, LicenseTemplate, Product
@@ -66,8 +66,10 @@ class KeyFieldsMixin(forms.Form):
         label="Maximum number of machines", min_value=0, max_value=1_000_000,
         help_text="0 = not node-locked (any number of devices).",
     )
-    notes = forms.CharField(required=False, max_length=500,
-                            widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Notes (sent with the license: the Web API returns it)",
+        help_text="Your software, your customer and resellers can read it.")
     trial_activation = forms.BooleanField(
         required=False, help_text="Each device's countdown starts at its first activation."
     )
@@ -93,7 +95,18 @@ class KeyFieldsMixin(forms.Form):
         return "\n".join(c for c in codes if c)
 
 
-class KeyCreateForm(KeyFieldsMixin):
+class InternalNoteMixin(forms.Form):
+    """The vendor's own note on a key, next to the notes that go out with the license."""
+
+    internal_note = forms.CharField(
+        required=False, max_length=MAX_INTERNAL_NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Internal note (only your team sees it)",
+        help_text="E.g. an order number or a contact. Never sent with the license, never shown "
+                  "to resellers or customers, never copied into a template.")
+
+
+class KeyCreateForm(KeyFieldsMixin, InternalNoteMixin):
     count = forms.IntegerField(label="Number of keys", min_value=1, max_value=1000, initial=1)
     period = forms.IntegerField(label="Period (days)", min_value=0, max_value=36500, initial=365,
                                 help_text="The keys expire this many days from now.")
@@ -121,7 +134,7 @@ class KeyCreateForm(KeyFieldsMixin):
         return data
 
 
-class KeyEditForm(KeyFieldsMixin):
+class KeyEditForm(KeyFieldsMixin, InternalNoteMixin):
     customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(queryset=None,
                                                                          required=False)
 
@@ -136,6 +149,15 @@ class ExtendForm(forms.Form):
         min_value=-36500, max_value=36500,
         help_text="Added to the expiry date (to today if already expired). Negative shortens.",
     )
+
+
+class DevicesDeactivateForm(forms.Form):
+    """Devices of one key to free, and the search and page of its device list to go back to."""
+
+    # A page shows 50 devices; the cap stays well under Django's limit of posted fields.
+    activation = IdListField(required=False, max_count=500)
+    q = forms.CharField(required=False, max_length=200)
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**6)
 
 
 class DataObjectForm(forms.Form):
@@ -262,6 +284,22 @@ class ActivationFormForm(forms.Form):
         help_text="Off: only devices already activated on the key, or in its allowed "
                   "machines, get a file.")
     enabled = forms.BooleanField(required=False, initial=True, label="Form is open")
+    machine_code_format = forms.ChoiceField(
+        label="Accept", choices=MACHINE_CODE_FORMATS, initial=OFFICIAL, required=False,
+        help_text="Anything else is refused before it can take a seat: "
+                  + "; ".join(fmt.description for fmt in OFFICIAL_FORMATS) + ".")
+    machine_code_pattern = forms.CharField(
+        required=False, max_length=MAX_PATTERN_LENGTH, label="Pattern",
+        widget=forms.TextInput(attrs={"class": "mono", "spellcheck": "false"}),
+        help_text="For your own pattern: a regular expression the whole code must match, e.g. "
+                  "[0-9A-F]{4}(?:-[0-9A-F]{4}){3}.")
+    machine_code_example = forms.CharField(
+        required=False, max_length=128, label="Example machine code",
+        widget=forms.TextInput(attrs={"class": "mono", "spellcheck": "false"}),
+        help_text="For your own pattern: shown to end users next to the field.")
+
+    def clean_machine_code_format(self) -> str:
+        return self.cleaned_data["machine_code_format"] or OFFICIAL
 
 
 # --- Customer portal access, managed by the vendor. ---
@@ -319,6 +357,12 @@ class KeyCreateWithTemplateForm(KeyCreateForm):
     # Form.template_name (the template the form renders with); the stubs cannot know that.
     template_name = forms.CharField(  # type: ignore[assignment]
         required=False, max_length=100, label="Template name")
+    template_notes = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Template notes",
+        help_text="Every key made from the template gets these notes (sent with its license, "
+                  "shown to resellers). Empty unless you write some: the key's notes above "
+                  "stay with this key.")
 
     def clean(self) -> dict[str, Any]:
         data = cleaned(super().clean())
@@ -369,45 +413,3 @@ class DateRangeForm(forms.Form):
     since = DayField(required=False, label="From")
     until = DayField(required=False, label="To (inclusive)")
 
-
-class WebApiLogFilterForm(forms.Form):
-    product_id = IdField(required=False, label="Product id")
-    key = forms.CharField(required=False, max_length=64)
-    machine_code = forms.CharField(required=False, max_length=128, label="Machine code")
-    friendly_name = forms.CharField(required=False, max_length=255, label="Friendly name")
-    state_group = forms.ChoiceField(required=False, label="State", choices=[("", "Any")] + [
-        (value, label) for value, (label, _) in STATE_GROUPS.items()])
-    ip = forms.GenericIPAddressField(required=False, label="IP")
-    since = DayField(required=False, label="From")
-    until = DayField(required=False, label="To")
-    country = forms.CharField(required=False, max_length=2, label="Country",
-                              widget=forms.TextInput(attrs={"size": 3, "placeholder": "SE"}))
-    # Exact instants (Unix seconds), for links from reports and findings; not on the form.
-    start = forms.IntegerField(required=False, min_value=0, max_value=2**37,
-                               widget=forms.HiddenInput)
-    end = forms.IntegerField(required=False, min_value=0, max_value=2**37,
-                             widget=forms.HiddenInput)
-    before = IdField(required=False, widget=forms.HiddenInput)
-
-    def clean_country(self) -> str:
-        country = self.cleaned_data["country"].strip().upper()
-        if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
-            raise forms.ValidationError("Enter a two-letter country code, e.g. SE.")
-        return country
-
-    def filters(self) -> dict:
-        """The search's keyword arguments: dates become the start of the day in the site's
-        time zone, "To" includes its whole day, and start/end narrow to exact instants."""
-        data = {name: value for name, value in self.cleaned_data.items()
-                if name not in ("before", "start", "end")}
-        for name, days in (("since", 0), ("until", 1)):
-            if data[name] is not None:
-                day = dt.datetime.combine(data[name] + dt.timedelta(days=days), dt.time())
-                data[name] = timezone.make_aware(day)
-        for name, bound in (("start", "since"), ("end", "until")):
-            value = self.cleaned_data.get(name)
-            if value is not None:  # end is inclusive: every row of its last second
-                instant = dt.datetime.fromtimestamp(value + (name == "end"), tz=dt.UTC)
-                if data[bound] is None or (instant > data[bound]) == (name == "start"):
-                    data[bound] = instant
-        return data

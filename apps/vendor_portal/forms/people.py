@@ -4,16 +4,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from allauth.core import context as allauth_context
 from django import forms
 from django.http import HttpRequest
 
+from apps.accounts.services import SESSION_INVITATION_TOKEN, invitation_for_token
 from apps.core.forms import choice_field
 from apps.licensing.services import portal
 from apps.licensing.services.portal import SESSION_PORTAL_TOKEN
+from apps.licensing.services.resellers import (
+    SESSION_RESELLER_INVITATION_TOKEN,
+    reseller_for_token,
+)
 from apps.licensing.services.vendors import vendor_create
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
+
+
+def invited_email(request: HttpRequest) -> str:
+    """The address a team or reseller invitation opened in this session was sent to (the
+    invitation views keep its token in the session), or "". It only fills in the sign-up form:
+    the vendor has seen the link, so it proves nothing about the address, which is verified
+    as any other."""
+    token = request.session.get(SESSION_INVITATION_TOKEN)
+    invitation = invitation_for_token(token) if isinstance(token, str) and token else None
+    if invitation is not None:
+        return invitation.email
+    token = request.session.get(SESSION_RESELLER_INVITATION_TOKEN)
+    reseller = reseller_for_token(token) if isinstance(token, str) else None
+    return reseller.email if reseller is not None else ""
 
 
 class VendorSignupForm(forms.Form):
@@ -25,13 +45,24 @@ class VendorSignupForm(forms.Form):
     organisation = forms.CharField(
         label="Organisation", max_length=200, required=False,
         help_text="The company that sells software. Leave empty if you were invited to a "
-                  "customer portal or as a reseller.",
+                  "team, a customer portal or as a reseller.",
         widget=forms.TextInput(
             attrs={"placeholder": "Your company", "autocomplete": "organization"}
         ),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # allauth builds the form without the request; it keeps the current one at hand.
+        request = allauth_context.request
+        if request is not None and not self.is_bound:
+            email = invited_email(request)
+            if email:
+                self.initial.setdefault("email", email)
+
     def signup(self, request: HttpRequest, user: User) -> None:
+        request.session.pop(SESSION_INVITATION_TOKEN, None)
+        request.session.pop(SESSION_RESELLER_INVITATION_TOKEN, None)
         token = request.session.pop(SESSION_PORTAL_TOKEN, None)
         link = portal.portal_link_for_token(token) if token else None
         if link is not None:
@@ -75,7 +106,8 @@ class PortalInvitationForm(forms.Form):
 
     can_manage_activations = forms.BooleanField(
         required=False, label="May deactivate devices",
-        help_text="Granted to whoever joins through the link (the customer must allow it too).")
+        help_text="Whoever joins through the link may free seats by deactivating devices. This "
+                  "turns activation management on for the customer if it is off.")
     expires_in_days = forms.IntegerField(
         required=False, min_value=1, max_value=3650, initial=14, label="Expires in (days)",
         help_text=EXPIRES_HELP)
@@ -91,6 +123,9 @@ class PortalSignupLinkForm(PortalInvitationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["expires_in_days"].initial = None
+        self.fields["can_manage_activations"].help_text = (
+            "Whoever joins through the link may free seats by deactivating devices. This turns "
+            "activation management on for the customer they join if it is off.")
 
 
 class PortalUserForm(forms.Form):

@@ -1,4 +1,6 @@
 from django import forms, template
+from django.apps import apps
+from django.utils.text import capfirst
 
 from apps.core.navigation import NavPlace, nav_place
 from apps.vendor_portal.navigation import MENUS, NAV_SECTIONS
@@ -15,6 +17,20 @@ def pick(form: forms.Form, names: str) -> list[forms.BoundField]:
 @register.filter
 def get_item(mapping: dict, key: str):
     return mapping.get(key)
+
+
+@register.filter
+def object_kind(object_type: str | None) -> str:
+    """An object-log entry's kind in words ("License key" for "licensing.licensekey"): the
+    model's own verbose name; a kind no model has any more stays as it was stored."""
+    if not object_type:  # e.g. a filter link that names an object but no kind
+        return "object"
+    app_label, _, model_name = str(object_type).partition(".")
+    try:
+        model = apps.get_model(app_label, model_name)
+    except (LookupError, ValueError):
+        return object_type
+    return str(capfirst(model._meta.verbose_name))
 
 
 @register.simple_tag(takes_context=True)

@@ -31,12 +31,14 @@ def _per_day_chart(vendor) -> Chart:
                  series=[Series("All findings", every), Series("High severity", counts["high"])])
 
 
-def _list_csv(findings) -> HttpResponse:
+def _list_csv(vendor, findings) -> HttpResponse:
+    products = selectors.finding_product_names(vendor=vendor, findings=findings)
     return csv_response("anomaly-findings.csv", [
         "Id", "Label", "Kind", "Subject", "Product id", "Start", "End", "Score", "Severity",
-        "Status", "Reasons"], ([
+        "Status", "Reasons", "Product"], ([
             f.pk, f.label, f.subject_kind, f.subject, f.product_id, f.start.isoformat(),
             f.end.isoformat(), round(f.score, 4), f.severity, f.status, " | ".join(f.reasons),
+            products.get(f.product_id, ""),
         ] for f in findings.iterator()))
 
 
@@ -49,12 +51,14 @@ def anomaly_list(request: VendorRequest) -> HttpResponse:
     if (download := csv_for(request, [chart])) is not None:
         return download
     if request.GET.get("format") == "csv":
-        return _list_csv(findings)
+        return _list_csv(request.vendor, findings)
     query = request.GET.copy()
     for name in ("page", "csv", "format"):
         query.pop(name, None)
+    page = paginate(request, findings)
     return render(request, "vendor_portal/anomaly_list.html", {
-        "form": form, "page": paginate(request, findings), "chart": chart,
+        "form": form, "page": page, "chart": chart,
+        "rows": selectors.finding_products(vendor=request.vendor, findings=page),
         "query": query.urlencode(), "version": selectors.active_version(vendor=request.vendor),
     })
 
@@ -87,8 +91,10 @@ def anomaly_detail(request: VendorRequest, finding_id: int) -> HttpResponse:
     chart = _traffic_chart(finding)
     if (download := csv_for(request, [chart])) is not None:
         return download
+    ((_, product),) = selectors.finding_products(vendor=request.vendor, findings=[finding])
     return render(request, "vendor_portal/anomaly_detail.html", {
         "finding": finding, "key": selectors.finding_key(finding), "chart": chart,
+        "product": product,
         "version": selectors.finding_version(finding),
         "log_url": _log_url(finding),
     })

@@ -8,6 +8,8 @@ from apps.core.errors import DomainError
 from apps.licensing import selectors, services
 from apps.licensing.models import Activation
 from apps.licensing.services.catalog import CUSTOMER_FIELDS
+from apps.licensing.services.deletion import customer_delete as delete_customer
+from apps.licensing.services.deletion import customer_deletion_plan
 
 from ..forms import CustomerForm, PortalInvitationForm, SearchForm
 from .common import add_domain_error, csv_response, paginate
@@ -74,3 +76,21 @@ def customer_edit(request: VendorRequest, customer_id: int) -> HttpResponse:
             return redirect("vendor_portal:customer_detail", customer_id=customer.pk)
     return render(request, "vendor_portal/customer_form.html",
                   {"form": form, "customer": customer})
+
+
+@vendor_member("write")
+def customer_delete(request: VendorRequest, customer_id: int) -> HttpResponse:
+    """Confirm, then delete a customer: its keys stay, without a customer."""
+    customer = access_customer(request.membership, customer_id, level="write")
+    if request.method == "POST":
+        try:
+            delete_customer(customer=customer, actor=Actor.for_user(request.user))
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("vendor_portal:customer_delete", customer_id=customer.pk)
+        else:
+            messages.success(request, f"Customer “{customer}” deleted; its keys are kept "
+                                      "without a customer.")
+            return redirect("vendor_portal:customer_list")
+    return render(request, "vendor_portal/customer_delete.html", {
+        "customer": customer, "plan": customer_deletion_plan(customer=customer)})

@@ -1,9 +1,11 @@
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.access import VendorRequest, access_activation, access_key, access_product, vendor_member
@@ -11,7 +13,8 @@ from apps.audit.log import Actor
 from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
-from apps.licensing.models import Customer, LicenseKey, Product
+from apps.licensing.models import Activation, Customer, LicenseKey, Product
+from apps.licensing.services.activations import activations_release_for_key
 from apps.licensing.services.issuing import NewCustomer, keys_issue
 from apps.licensing.services.keys import KEY_EDIT_FIELDS
 
@@ -22,8 +25,10 @@ from ..forms import (
     KeyEditForm,
     SearchForm,
 )
+from ..forms.licensing import DevicesDeactivateForm
 from .common import add_domain_error, csv_response, paginate
 
+DEVICES_PER_PAGE = 50
 STATUS_FILTERS = [("", "All"), ("active", "Active"), ("blocked", "Blocked"),
                   ("expired", "Expired"), ("trial", "Trial activation")]
 
@@ -39,10 +44,10 @@ def key_list(request: VendorRequest, product_id: int) -> HttpResponse:
         return csv_response(
             f"keys-product-{product.pk}.csv",
             ["ID", "Key", "Created", "Expires", "Blocked", "Max machines", "Activations",
-             "Customer", "Notes", *[f"F{n}" for n in range(1, 9)]],
+             "Customer", "Notes", "Internal note", *[f"F{n}" for n in range(1, 9)]],
             ([k.serial, k.key, k.created.isoformat(), k.expires.isoformat(), k.block,
               k.max_no_of_machines, k.activation_count, str(k.customer or ""), k.notes,
-              *k.features] for k in keys.iterator()),
+              k.internal_note, *k.features] for k in keys.iterator()),
         )
     return render(request, "vendor_portal/key_list.html", {
         "product": product, "page": paginate(request, keys), "query": query,
@@ -80,24 +85,42 @@ def _create_keys(request: VendorRequest, product: Product, data: dict[str, Any]
         company_name=data["new_customer_company"]) if data["has_new_customer"] else None
     spec = services.KeySpec(
         period=data["period"], features=[data[f] for f in FEATURE_FIELDS],
-        notes=data["notes"], block=data["block"], customer=data["customer"],
+        notes=data["notes"], internal_note=data["internal_note"], block=data["block"],
+        customer=data["customer"],
         max_no_of_machines=data["max_no_of_machines"], trial_activation=data["trial_activation"],
         allowed_machines=data["allowed_machines"],
         automatic_activation=data["automatic_activation"],
     )
     return keys_issue(product=product, actor=Actor.for_user(request.user), spec=spec,
                       count=data["count"], new_customer=new_customer,
-                      template_name=data["template_name"] if data["save_as_template"] else ""
-                      ).keys
+                      template_name=data["template_name"] if data["save_as_template"] else "",
+                      template_notes=data["template_notes"]).keys
 
 
 @vendor_member("read")
 def key_detail(request: VendorRequest, key_id: int) -> HttpResponse:
+    """The key, and its devices a page at a time, searched by friendly name, machine code
+    or IP address (`format=csv`: every device that matches)."""
     key = access_key(request.membership, key_id)
+    search = SearchForm(request.GET)
+    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
+    devices = selectors.key_devices(key=key, query=query)
+    if request.GET.get("format") == "csv":
+        return _devices_csv(key, devices)
     return render(request, "vendor_portal/key_detail.html", {
-        "key": key, "product": key.product, "extend_form": ExtendForm(),
-        **selectors.key_detail(key=key),
+        "key": key, "product": key.product, "extend_form": ExtendForm(), "query": query,
+        "page": paginate(request, devices, DEVICES_PER_PAGE), **selectors.key_detail(key=key),
     })
+
+
+def _devices_csv(key: LicenseKey, devices: QuerySet[Activation]) -> HttpResponse:
+    return csv_response(
+        f"devices-key-{key.pk}.csv",
+        ["Machine code", "Friendly name", "IP", "Activated", "Floating", "Floating until"],
+        ([a.machine_code, a.friendly_name, a.ip or "", a.time.isoformat(), a.floating,
+          a.floating_expires.isoformat() if a.floating_expires else ""]
+         for a in devices.iterator()),
+    )
 
 
 @vendor_member("write")
@@ -156,6 +179,36 @@ def activation_deactivate(request: VendorRequest, key_id: int, activation_id: in
     messages.success(request, f"Device {activation.friendly_name or activation.machine_code} "
                               "deactivated; its seat is free.")
     return redirect("vendor_portal:key_detail", key_id=key.pk)
+
+
+def _devices_url(key: LicenseKey, data: dict[str, Any]) -> str:
+    """The key's page at the device list's search and page a deactivation came from."""
+    params = {name: data[name] for name in ("q", "page") if data.get(name)}
+    url = reverse("vendor_portal:key_detail", args=[key.pk])
+    return f"{url}?{urlencode(params)}#devices-section" if params else f"{url}#devices-section"
+
+
+@require_POST
+@vendor_member("write")
+def key_devices_deactivate(request: VendorRequest, key_id: int) -> HttpResponse:
+    key = access_key(request.membership, key_id, level="write")
+    form = DevicesDeactivateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values()
+                                        for e in errors))
+        return redirect(_devices_url(key, {"q": request.POST.get("q", "")[:200]}))
+    data = form.cleaned_data
+    if not data["activation"]:
+        messages.warning(request, "Select the devices to deactivate.")
+        return redirect(_devices_url(key, data))
+    count = activations_release_for_key(key=key, activation_ids=data["activation"],
+                                        actor=Actor.for_user(request.user))
+    if count:
+        messages.success(request, f"{count} device{'' if count == 1 else 's'} deactivated; "
+                                  f"{'its seat is' if count == 1 else 'their seats are'} free.")
+    else:
+        messages.warning(request, "None of the selected devices is activated any more.")
+    return redirect(_devices_url(key, data))
 
 
 @vendor_member("read")

@@ -3,6 +3,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.access import (
@@ -18,6 +19,7 @@ from apps.core.errors import DomainError
 
 from ..forms import InviteForm, RoleForm
 from .common import add_domain_error
+from .devmail import with_mailbox_link
 
 
 @vendor_member("read")
@@ -26,23 +28,39 @@ def member_list(request: VendorRequest) -> HttpResponse:
     invitations = Invitation.objects.for_vendor(request.vendor).pending()
     return render(request, "vendor_portal/member_list.html", {
         "members": members, "invitations": invitations, "roles": Role.choices,
+        "now": timezone.now(),
     })
+
+
+def _accept_url_template(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("vendor_portal:invitation_accept",
+                                              args=["TOKEN"])).replace("TOKEN", "{token}")
+
+
+def _sent(request: VendorRequest, invitation: Invitation, url: str, *,
+          resent: bool = False) -> HttpResponse:
+    """The link just e-mailed, shown once to copy (only its digest is stored)."""
+    messages.success(request, with_mailbox_link(
+        f"Invitation {'sent again' if resent else 'sent'} to {invitation.email}."))
+    return render(request, "vendor_portal/invitation_sent.html", {
+        "email": invitation.email, "url": url, "expires_at": invitation.expires_at,
+        "what": f"join {request.vendor.name} as {invitation.get_role_display()}",
+        "back_url": reverse("vendor_portal:member_list"), "back_label": "Team",
+        "resend_url": reverse("vendor_portal:invitation_resend", args=[invitation.pk])})
 
 
 @vendor_member("owner")
 def member_invite(request: VendorRequest) -> HttpResponse:
     form = InviteForm(request.POST or None, roles=Role.choices)
     if request.method == "POST" and form.is_valid():
-        url = request.build_absolute_uri(reverse("vendor_portal:invitation_accept",
-                                                 args=["TOKEN"])).replace("TOKEN", "{token}")
         try:
-            services.invitation_create(vendor=request.vendor, invited_by=request.user,
-                                       accept_url_template=url, **form.cleaned_data)
+            invitation, url = services.invitation_send(
+                vendor=request.vendor, invited_by=request.user,
+                accept_url_template=_accept_url_template(request), **form.cleaned_data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-            return redirect("vendor_portal:member_list")
+            return _sent(request, invitation, url)
     return render(request, "vendor_portal/member_invite.html", {"form": form})
 
 
@@ -87,12 +105,30 @@ def invitation_revoke(request: VendorRequest, invitation_id: int) -> HttpRespons
     return redirect("vendor_portal:member_list")
 
 
+@require_POST
+@vendor_member("owner")
+def invitation_resend(request: VendorRequest, invitation_id: int) -> HttpResponse:
+    invitation = access_invitation(request.membership, invitation_id)
+    try:
+        url = services.invitation_resend(invitation=invitation, actor=request.user,
+                                         accept_url_template=_accept_url_template(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("vendor_portal:member_list")
+    invitation.refresh_from_db()
+    return _sent(request, invitation, url, resent=True)
+
+
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Open to anyone holding the link; accepting needs a login with the invited address."""
     invitation = services.invitation_for_token(token)
     if invitation is None:
         return render(request, "vendor_portal/invitation_invalid.html", status=404)
     if not request.user.is_authenticated:
+        # Signing up from the login page fills in the invited address (VendorSignupForm).
+        request.session[services.SESSION_INVITATION_TOKEN] = token
+        messages.info(request, f"{invitation.vendor.name} invited {invitation.email}. No account "
+                               "yet? Sign up with that address, then accept the invitation.")
         return redirect_to_login(request.get_full_path())
     if request.method == "POST":
         try:

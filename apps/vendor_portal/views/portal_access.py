@@ -28,7 +28,8 @@ from .common import add_domain_error, paginate
 
 def _created(request: HttpRequest, link: PortalLink, token: str) -> HttpResponse:
     url = request.build_absolute_uri(reverse("customer_portal:join", kwargs={"token": token}))
-    return render(request, "vendor_portal/portal_link_created.html", {"link": link, "url": url})
+    return render(request, "vendor_portal/portal_link_created.html", {
+        "link": link, "url": url, "grants_deactivation": portal.link_grants_deactivation(link)})
 
 
 @vendor_member("write")
@@ -90,8 +91,11 @@ def portal_user_permission(request: VendorRequest, member_id: int) -> HttpRespon
     portal.customer_membership_update(
         membership=member, actor=request.user,
         can_manage_activations=form.cleaned_data["can_manage_activations"])
-    allowed = "may" if member.can_manage_activations else "may no longer"
-    messages.success(request, f"{member.user.email} {allowed} deactivate devices.")
+    if member.may_deactivate:
+        messages.success(request, f"{member.user.email} may deactivate devices; activation "
+                                  f"management is on for {member.customer}.")
+    else:
+        messages.success(request, f"{member.user.email} may no longer deactivate devices.")
     return redirect("vendor_portal:customer_detail", customer_id=member.customer_id)
 
 

@@ -20,6 +20,7 @@ from apps.core.forms import FloatingReportForm, ReportScopeForm
 from apps.licensing import selectors
 from apps.reports import charts, usage
 from apps.reports.floating import floating_usage
+from apps.reports.products import product_choices
 from apps.reports.scope import report_keys
 from apps.usage.sessions import floating_sessions_refresh
 
@@ -27,16 +28,26 @@ from .common import add_domain_error, csv_response
 
 F = TypeVar("F", bound=ReportScopeForm)
 
-VERIFICATION_COLUMNS = ["ProductId", "Key", "Calls", "Succeeded", "Failed", "SuccessRatio"]
-FAILING_COLUMNS = ["ProductId", "Key", "KnownKey", "Failed", "DistinctIPs", "DistinctMachines"]
+# The product's name comes last, so that columns read by position keep their place.
+VERIFICATION_COLUMNS = ["ProductId", "Key", "Calls", "Succeeded", "Failed", "SuccessRatio",
+                        "Product"]
+FAILING_COLUMNS = ["ProductId", "Key", "KnownKey", "Failed", "DistinctIPs", "DistinctMachines",
+                   "Product"]
 KEY_COLUMNS = ["ProductId", "Key", "Limit", "PeakSeats", "SecondsAtOrOverLimit",
-               "OverdraftUsed", "OverdraftSeatsStarted", "SeatsStarted", "Refused"]
+               "OverdraftUsed", "OverdraftSeatsStarted", "SeatsStarted", "Refused", "Product"]
+
+
+def _choices(request: VendorRequest, filters: QueryDict) -> dict[str, list[tuple[int, str]]]:
+    """The filter's products and customers; a product id that is not (or no longer) one of
+    the vendor's products stays a choice, "Unknown product 3105", for the log's keys of it."""
+    choices = selectors.report_choices(vendor=request.vendor)
+    return {**choices, "products": product_choices(choices["products"], filters.get("product"))}
 
 
 def _scope_form(request: VendorRequest, form_class: type[F]
                 ) -> tuple[F, list[tuple[int, str]] | None]:
     """The bound filter form and the (product, key) pairs it selects, or None when invalid."""
-    form = form_class(request.GET, **selectors.report_choices(vendor=request.vendor))
+    form = form_class(request.GET, **_choices(request, request.GET))
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
@@ -71,11 +82,13 @@ def usage_report(request: VendorRequest) -> HttpResponse:
     wanted = request.GET.get("csv")
     if wanted == "verification":
         return csv_response("verification-by-key.csv", VERIFICATION_COLUMNS, (
-            [r["product_id"], r["key"], r["total"], r["ok"], r["failed"], f"{r['ratio']:.4f}"]
+            [r["product_id"], r["key"], r["total"], r["ok"], r["failed"], f"{r['ratio']:.4f}",
+             str(r["product"])]
             for r in verification))
     if wanted == "failing":
         return csv_response("top-failing-keys.csv", FAILING_COLUMNS, (
-            [r["product_id"], r["key"], r["known"], r["failed"], r["ips"], r["machines"]]
+            [r["product_id"], r["key"], r["known"], r["failed"], r["ips"], r["machines"],
+             str(r["product"])]
             for r in failing))
     return csv_for(request, chart_list) or render(request, "vendor_portal/report_usage.html", {
         **context, "charts": chart_list, "verification": verification[:usage.TOP],
@@ -96,8 +109,9 @@ def floating_report(request: VendorRequest) -> HttpResponse:
     chart = charts.floating_chart(result, limit=limit)
     if request.GET.get("csv") == "keys":
         return csv_response("floating-by-key.csv", KEY_COLUMNS, (
-            [k.product_id, k.key, k.limit, k.peak, k.seconds_at_or_over_limit, k.overdraft_used,
-             k.overdraft_seats_started, k.seats_started, k.denied] for k in result.keys))
+            [k.product_id, k.key, k.limit, k.peak, k.seconds_at_or_over_limit,
+             k.overdraft_used, k.overdraft_seats_started, k.seats_started, k.denied,
+             str(k.product or "")] for k in result.keys))
     return csv_for(request, [chart]) or render(request, "vendor_portal/report_floating.html", {
         **context, "chart": chart, "usage": result, "catch_up": True,
         "at_limit": charts.duration(result.seconds_at_or_over_limit),
@@ -113,7 +127,7 @@ def floating_catch_up(request: VendorRequest) -> HttpResponse:
     messages.success(request, f"Floating seats are up to date ({read} seat"
                               f"{'' if read == 1 else 's'} brought up to date).")
     filters = QueryDict(request.POST.get("query", "")[:2000])
-    form = FloatingReportForm(filters, **selectors.report_choices(vendor=request.vendor))
+    form = FloatingReportForm(filters, **_choices(request, filters))
     query = {name: filters[name] for name in form.fields if filters.get(name)} \
         if form.is_valid() else {}
     url = reverse("vendor_portal:floating_report")

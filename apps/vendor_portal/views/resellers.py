@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.access import VendorRequest, access_reseller, access_right, vendor_member
+from apps.accounts.models import Reseller
 from apps.audit.log import Actor
 from apps.core.csvexport import csv_response
 from apps.core.errors import DomainError
@@ -20,13 +21,17 @@ from apps.licensing import selectors_resellers as selectors
 from apps.licensing.models import IssuanceRight, LicenseTemplate
 from apps.licensing.services.resellers import (
     billing_report,
-    reseller_invite,
+    reseller_invitation_send,
     right_grant,
     right_update,
+)
+from apps.licensing.services.resellers import (
+    reseller_invitation_resend as resend_invitation,
 )
 
 from ..forms import DateRangeForm, ResellerInviteForm, RightChangeForm, RightGrantForm
 from .common import add_domain_error, paginate
+from .devmail import with_mailbox_link
 
 
 @vendor_member("read")
@@ -35,21 +40,51 @@ def reseller_list(request: VendorRequest) -> HttpResponse:
                   {"resellers": selectors.reseller_list(vendor=request.vendor)})
 
 
+def _accept_url_template(request: VendorRequest) -> str:
+    return request.build_absolute_uri(reverse("reseller_portal:accept", args=["TOKEN"])
+                                      ).replace("TOKEN", "{token}")
+
+
+def _sent(request: VendorRequest, reseller: Reseller, link: str, *,
+          resent: bool = False) -> HttpResponse:
+    """The link just e-mailed, shown once to copy (only its digest is stored)."""
+    messages.success(request, with_mailbox_link(
+        f"Invitation {'sent again' if resent else 'sent'} to {reseller.email}."))
+    return render(request, "vendor_portal/invitation_sent.html", {
+        "email": reseller.email, "url": link, "expires_at": reseller.invite_expires_at,
+        "what": f"resell {request.vendor.name}'s software as {reseller.name}",
+        "back_url": reverse("vendor_portal:reseller_detail", args=[reseller.pk]),
+        "back_label": reseller.name,
+        "resend_url": reverse("vendor_portal:reseller_invitation_resend", args=[reseller.pk])})
+
+
 @vendor_member("write")
 def reseller_invite_view(request: VendorRequest) -> HttpResponse:
     form = ResellerInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        url = request.build_absolute_uri(reverse("reseller_portal:accept", args=["TOKEN"])
-                                         ).replace("TOKEN", "{token}")
         try:
-            reseller = reseller_invite(vendor=request.vendor, actor=request.user,
-                                       accept_url_template=url, **form.cleaned_data)
+            reseller, link = reseller_invitation_send(
+                vendor=request.vendor, actor=request.user,
+                accept_url_template=_accept_url_template(request), **form.cleaned_data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, f"Invitation sent to {reseller.email}.")
-            return redirect("vendor_portal:reseller_detail", reseller_id=reseller.pk)
+            return _sent(request, reseller, link)
     return render(request, "vendor_portal/reseller_invite.html", {"form": form})
+
+
+@require_POST
+@vendor_member("write")
+def reseller_invitation_resend(request: VendorRequest, reseller_id: int) -> HttpResponse:
+    reseller = access_reseller(request.membership, reseller_id, level="write")
+    try:
+        link = resend_invitation(reseller=reseller, actor=request.user,
+                                 accept_url_template=_accept_url_template(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("vendor_portal:reseller_detail", reseller_id=reseller.pk)
+    reseller.refresh_from_db()
+    return _sent(request, reseller, link, resent=True)
 
 
 def _templates(request: VendorRequest) -> QuerySet[LicenseTemplate]:

@@ -17,8 +17,11 @@ from .common import add_domain_error, paginate
 @vendor_member("read")
 def template_list(request: VendorRequest, product_id: int) -> HttpResponse:
     product = access_product(request.membership, product_id)
+    names = product.feature_names  # the vendor's names for F1-F8 ("F3" where unnamed)
     return render(request, "vendor_portal/template_list.html", {
-        "product": product, "templates": selectors.template_list(product=product)})
+        "product": product, "templates": [
+            (template, [name for name, on in zip(names, template.features, strict=True) if on])
+            for template in selectors.template_list(product=product)]})
 
 
 @vendor_member("write")

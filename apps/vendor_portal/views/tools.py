@@ -1,5 +1,5 @@
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from apps.access import VendorRequest, vendor_member
 from apps.licensing.machine_code_scripts import SCRIPTS
@@ -19,3 +19,9 @@ def machine_code_script(request: VendorRequest, name: str) -> HttpResponse:
     response = HttpResponse(script.content(), content_type=script.content_type)
     response["Content-Disposition"] = f'attachment; filename="{script.name}"'
     return response
+
+
+@vendor_member("read")
+def tools_index(request: VendorRequest) -> HttpResponse:
+    """/tools/ itself: the Tools page has one tool so far, the machine-code scripts."""
+    return redirect("vendor_portal:machine_code_tools")

@@ -85,21 +85,27 @@ class Command(BaseCommand):
             return services.key_create(product=product, actor=SEED_ACTOR,
                                        spec=services.KeySpec(**spec))[0]
 
+        # `notes` travel with the license (the Web API returns them, templates and resellers
+        # see them); the customer's team and order numbers belong in the internal note.
         node_locked = make(editor, period=365, features=[True, True, False, False, False, False,
                            False, False], max_no_of_machines=3, customer=alice,
-                           notes="Node-locked, 3 seats")
+                           notes="Node-locked, 3 seats",
+                           internal_note="Northwind Traders design team (Alice Martin). "
+                                         "PO NW-4471, renews every March.")
         _seat(node_locked, "7c4a8d09ca3762af61e59520943dc26494f8941b", "ALICE-LAPTOP",
               "203.0.113.10")
         _seat(node_locked, "b1d5781111d84f7b3fe45a0852e59758cd7a87e5", "ALICE-DESKTOP",
               "203.0.113.11")
         floating = make(server, period=365, features=[False, True] + [False] * 6,
-                        max_no_of_machines=5, customer=bob, notes="Floating, 5 concurrent")
+                        max_no_of_machines=5, customer=bob, notes="Floating, 5 concurrent",
+                        internal_note="Contoso build farm, platform team (Bob Chen). "
+                                      "PO CT-2024-118.")
         _seat(floating, "build-agent-01", "build-agent-01", "198.51.100.4",
               floating_for=dt.timedelta(minutes=5))
         make(editor, period=30, features=[False] * 7 + [True], max_no_of_machines=1,
              trial_activation=True, notes="Trial: 30 days from first activation")
         blocked = make(editor, period=365, max_no_of_machines=1, customer=bob,
-                       notes="Blocked after a chargeback")
+                       internal_note="Blocked after a chargeback on order CT-2024-131.")
         services.key_set_blocked(key=blocked, actor=SEED_ACTOR, blocked=True)
         expired = make(server, period=30, max_no_of_machines=2, notes="Expired last year")
         services.key_extend(key=expired, actor=SEED_ACTOR, days=-400)
