@@ -155,7 +155,8 @@ MATRIX: dict[str, Row] = {
     "key_log": Row(kwargs=_key, get=READ_OBJECT),
     # The file is the response itself; making it for a new device activates that device.
     "license_file": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=(LOGIN, 200, 200, 403, 404),
-                        data=lambda w: {"machine_code": "matrix-pc", "file_format": "string",
+                        data=lambda w: {"machine_code": "matrix-pc", "custom_code": "on",
+                                        "file_format": "string",
                                         "validity_days": 30}),
     "bulk_activation": Row(kwargs=_key, get=WRITE_OBJECT_PAGE, post=WRITE_OBJECT_POST,
                            data=lambda w: {"lines": "bulk-pc\tPC", "action": "commit"}),

@@ -2,8 +2,9 @@
 portal's machine-code scripts print, and vendor-defined patterns for software that computes
 its own.
 
-Only the portal's forms use this, where a person types a code and a typo would spend a seat
-(the public activation form, the vendor's license-file page). The Web API's Activate accepts
+Only the portal's forms use this, where a person types a code and a typo would spend a seat:
+the public activation form, and the vendor's license-file page (where the vendor may tick that
+its software makes its own codes). The Web API's Activate accepts
 any code up to 128 characters, as Cryptolens does.
 
 A vendor's pattern is a Python regular expression run with `re.fullmatch` on at most

@@ -20,8 +20,8 @@ def _bulk_url(key) -> str:
 
 def test_license_file_for_a_new_device_activates_it_and_verifies(tenant, owner_client):
     response = owner_client.post(_file_url(tenant.key), {
-        "machine_code": "offline-pc", "friendly_name": "LAB-7", "file_format": "string",
-        "validity_days": 30})
+        "machine_code": "offline-pc", "custom_code": "on", "friendly_name": "LAB-7",
+        "file_format": "string", "validity_days": 30})
 
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="ActivationFile')
@@ -31,6 +31,21 @@ def test_license_file_for_a_new_device_activates_it_and_verifies(tenant, owner_c
         public_key_xml(tenant.vendor.signing_key.public_key_pem), response.content.decode(), 30)
     assert Helpers.IsOnRightMachine(loaded, custom_machine_code="offline-pc")
     assert Helpers.IsOnRightMachine(loaded, custom_machine_code="machine-1")
+
+
+def test_a_code_no_official_client_prints_needs_the_vendors_word_and_spends_nothing(
+        tenant, owner_client):
+    official = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    typo = owner_client.post(_file_url(tenant.key), {
+        "machine_code": "offline pc!!", "file_format": "string", "validity_days": 30})
+    real = owner_client.post(_file_url(tenant.key), {
+        "machine_code": official, "file_format": "string", "validity_days": 30})
+
+    assert typo.status_code == 200 and "Content-Disposition" not in typo
+    assert "does not look like a machine code" in typo.content.decode()
+    assert not tenant.key.activations.filter(machine_code="offline pc!!").exists()
+    assert real["Content-Disposition"].startswith("attachment;")
+    assert tenant.key.activations.filter(machine_code=official).exists()
 
 
 def test_license_file_without_machine_code_lists_every_device(tenant, owner_client):

@@ -10,7 +10,13 @@ from django.db.models import QuerySet
 from apps.core.forms import DayField, IdListField, choice_field, cleaned, model_choice_field
 from apps.licensing.license_files import FORMATS
 from apps.licensing.machine_codes import FORMAT_CHOICES as MACHINE_CODE_FORMATS
-from apps.licensing.machine_codes import MAX_PATTERN_LENGTH, OFFICIAL, OFFICIAL_FORMATS
+from apps.licensing.machine_codes import (
+    MAX_PATTERN_LENGTH,
+    OFFICIAL,
+    OFFICIAL_FORMATS,
+    OFFICIAL_HELP,
+    official_format,
+)
 from apps.licensing.models.catalogue import MAX_INTERNAL_NOTE_LENGTH
 from apps.licensing.services.activation_forms import MAX_VALIDITY_DAYS
 
@@ -222,6 +228,9 @@ class LicenseFileForm(forms.Form):
         help_text="Activate this device if needed and make the file for it. Leave empty for a "
                   "file with all the key's activated devices.",
     )
+    custom_code = forms.BooleanField(
+        required=False, label="My software makes its own machine codes",
+        help_text="Tick to use a code in none of the official clients' formats.")
     friendly_name = forms.CharField(required=False, max_length=255, label="Device name")
     file_format = forms.ChoiceField(label="Format", choices=[])
     validity_days = forms.IntegerField(
@@ -233,6 +242,17 @@ class LicenseFileForm(forms.Form):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choice_field(self, "file_format").choices = formats
+
+    def clean(self) -> dict[str, Any]:
+        """A code that no official client prints is most likely a typo, which would spend a
+        seat: it takes the vendor's word (custom_code) to use one."""
+        data = cleaned(super().clean())
+        code = data.get("machine_code", "").strip()
+        if code and not data.get("custom_code") and official_format(code) is None:
+            self.add_error("machine_code", "This does not look like a machine code of the "
+                           "official clients. " + OFFICIAL_HELP + " If your software makes "
+                           "its own codes, tick the box below.")
+        return data
 
 
 class BulkActivationForm(forms.Form):
