@@ -93,6 +93,13 @@ def test_vendor_reviews_findings_blocks_a_shared_key_and_reads_the_model(
     succeeded, failed, ips, machines = chart_data(page, "finding-traffic")
     assert sum(succeeded) + sum(failed) > 0 and max(ips) > 1 and max(machines) > 1
     assert page.get_by_role("link", name="Open the customer").is_visible()
+    # The label and the reasons shown under it tell the same story (#16.8): a key-sharing
+    # finding is explained by spread over machines, addresses or countries, each above usual.
+    heading = page.locator("h1").inner_text()
+    reasons = page.locator("#reasons li").all_inner_texts()
+    assert heading.startswith("Key sharing"), heading
+    assert reasons and all("distinct" in r and "(usual:" in r for r in reasons), reasons
+    assert not any("usual volume" in r for r in reasons), reasons
     screenshot(page, "anomaly-detail")
 
     page.get_by_role("button", name="Block the key").click()
