@@ -18,6 +18,8 @@ from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
+pytestmark = pytest.mark.usefixtures("one_rate_window")
+
 REFUSED = {"result": 1, "message": errors.TOO_MANY_REQUESTS}
 
 

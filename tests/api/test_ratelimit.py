@@ -13,6 +13,8 @@ from apps.licensing.services import token_create
 from tests.factories import ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
+pytestmark = pytest.mark.usefixtures("one_rate_window")
+
 
 @pytest.fixture(autouse=True)
 def clear_cache():
