@@ -79,8 +79,9 @@ class IdListField(forms.Field):
 
     widget = forms.MultipleHiddenInput
 
-    def __init__(self, *, max_count: int = 1000, **kwargs: Any) -> None:
+    def __init__(self, *, max_count: int = 1000, noun: str = "", **kwargs: Any) -> None:
         self.max_count = max_count
+        self.noun = noun  # "devices": "Select at most 500 devices at once."
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> list[int]:
@@ -95,7 +96,8 @@ class IdListField(forms.Field):
         if not all(1 <= pk <= MAX_ID for pk in ids):  # past a bigint, the lookup fails
             raise forms.ValidationError("The selection is not valid.")
         if len(ids) > self.max_count:
-            raise forms.ValidationError(f"Select at most {self.max_count} at once.")
+            what = f" {self.noun}" if self.noun else ""
+            raise forms.ValidationError(f"Select at most {self.max_count}{what} at once.")
         return sorted(set(ids))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from apps.core.forms import MAX_ID, IdField, ReportRangeForm, choice_field
+from apps.core.forms import IdField, IdListField, ReportRangeForm, choice_field
 
 # One request frees at most this many devices: a page of search results, with room to spare.
 MAX_DEVICES_PER_REQUEST = 1000
@@ -16,32 +16,10 @@ class SearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=200)
 
 
-class IdListField(forms.Field):
-    """Several integer ids posted under one name (one checkbox per device)."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value) -> list[int]:
-        if not value:
-            return []
-        if not isinstance(value, list | tuple):
-            value = [value]
-        try:
-            ids = [int(item) for item in value]
-        except (TypeError, ValueError):
-            raise forms.ValidationError("The selection is not valid.") from None
-        if not all(1 <= pk <= MAX_ID for pk in ids):  # past a bigint, the lookup fails
-            raise forms.ValidationError("The selection is not valid.")
-        if len(ids) > MAX_DEVICES_PER_REQUEST:
-            raise forms.ValidationError(
-                f"Select at most {MAX_DEVICES_PER_REQUEST} devices at once.")
-        return sorted(set(ids))
-
-
 class DeactivateForm(forms.Form):
     """Devices to free, and where to go back: the search (q, page) or a license's page."""
 
-    activation = IdListField(required=False)
+    activation = IdListField(required=False, max_count=MAX_DEVICES_PER_REQUEST, noun="devices")
     q = forms.CharField(required=False, max_length=200)
     page = forms.IntegerField(required=False, min_value=1)
     key = IdField(required=False)
