@@ -14,8 +14,7 @@ from django.utils.safestring import SafeString
 
 from apps.core.devmail import development_mailbox, mailbox_enabled
 from apps.core.models import SentMail
-
-from .common import paginate
+from apps.core.pagination import paginate
 
 
 def with_mailbox_link(message: str) -> str | SafeString:

@@ -18,8 +18,7 @@ from apps.accounts.models import Invitation, Membership, Role
 from apps.core.errors import DomainError
 
 from ..forms import InviteForm, RoleForm
-from .common import add_domain_error
-from .devmail import with_mailbox_link
+from .common import add_domain_error, invitation_sent, token_url_template
 
 
 @vendor_member("read")
@@ -33,20 +32,17 @@ def member_list(request: VendorRequest) -> HttpResponse:
 
 
 def _accept_url_template(request: HttpRequest) -> str:
-    return request.build_absolute_uri(reverse("vendor_portal:invitation_accept",
-                                              args=["TOKEN"])).replace("TOKEN", "{token}")
+    return token_url_template(request, "vendor_portal:invitation_accept")
 
 
 def _sent(request: VendorRequest, invitation: Invitation, url: str, *,
           resent: bool = False) -> HttpResponse:
-    """The link just e-mailed, shown once to copy (only its digest is stored)."""
-    messages.success(request, with_mailbox_link(
-        f"Invitation {'sent again' if resent else 'sent'} to {invitation.email}."))
-    return render(request, "vendor_portal/invitation_sent.html", {
-        "email": invitation.email, "url": url, "expires_at": invitation.expires_at,
-        "what": f"join {request.vendor.name} as {invitation.get_role_display()}",
-        "back_url": reverse("vendor_portal:member_list"), "back_label": "Team",
-        "resend_url": reverse("vendor_portal:invitation_resend", args=[invitation.pk])})
+    return invitation_sent(
+        request, email=invitation.email, url=url, expires_at=invitation.expires_at,
+        what=f"join {request.vendor.name} as {invitation.get_role_display()}",
+        back_url=reverse("vendor_portal:member_list"), back_label="Team",
+        resend_url=reverse("vendor_portal:invitation_resend", args=[invitation.pk]),
+        resent=resent)
 
 
 @vendor_member("owner")

@@ -30,8 +30,7 @@ from apps.licensing.services.resellers import (
 )
 
 from ..forms import DateRangeForm, ResellerInviteForm, RightChangeForm, RightGrantForm
-from .common import add_domain_error, paginate
-from .devmail import with_mailbox_link
+from .common import add_domain_error, invitation_sent, paginate, token_url_template
 
 
 @vendor_member("read")
@@ -41,21 +40,18 @@ def reseller_list(request: VendorRequest) -> HttpResponse:
 
 
 def _accept_url_template(request: VendorRequest) -> str:
-    return request.build_absolute_uri(reverse("reseller_portal:accept", args=["TOKEN"])
-                                      ).replace("TOKEN", "{token}")
+    return token_url_template(request, "reseller_portal:accept")
 
 
 def _sent(request: VendorRequest, reseller: Reseller, link: str, *,
           resent: bool = False) -> HttpResponse:
-    """The link just e-mailed, shown once to copy (only its digest is stored)."""
-    messages.success(request, with_mailbox_link(
-        f"Invitation {'sent again' if resent else 'sent'} to {reseller.email}."))
-    return render(request, "vendor_portal/invitation_sent.html", {
-        "email": reseller.email, "url": link, "expires_at": reseller.invite_expires_at,
-        "what": f"resell {request.vendor.name}'s software as {reseller.name}",
-        "back_url": reverse("vendor_portal:reseller_detail", args=[reseller.pk]),
-        "back_label": reseller.name,
-        "resend_url": reverse("vendor_portal:reseller_invitation_resend", args=[reseller.pk])})
+    return invitation_sent(
+        request, email=reseller.email, url=link, expires_at=reseller.invite_expires_at,
+        what=f"resell {request.vendor.name}'s software as {reseller.name}",
+        back_url=reverse("vendor_portal:reseller_detail", args=[reseller.pk]),
+        back_label=reseller.name,
+        resend_url=reverse("vendor_portal:reseller_invitation_resend", args=[reseller.pk]),
+        resent=resent)
 
 
 @vendor_member("write")
