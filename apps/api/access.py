@@ -29,6 +29,7 @@ class Reach(StrEnum):
     PRODUCT = "product"  # creates keys in a product named by ProductId or a template
     LISTING = "listing"  # lists products, keys or log rows: narrowed to the token's locks
     VENDOR = "vendor"  # vendor-wide and about no key or product (adds customers)
+    BROADCAST = "broadcast"  # reads what the vendor broadcasts to every copy (messages)
 
 
 # Reaches a key-locked token may not use at all: nothing in them can be narrowed to one key.

@@ -29,7 +29,9 @@ class Method:
     params: tuple[Param, ...] = ()
     returns: str = ""
     errors: tuple[str, ...] = ()
-    extra_permissions: tuple[str, ...] = field(default=())
+    # The token permissions that allow the call, any one of them: the method's own name,
+    # except for userauth (UserAuthNormal / UserAuthAdmin, apps.licensing.api_methods).
+    permissions: tuple[str, ...] = field(default=())
 
     @property
     def state_family(self) -> int:
@@ -63,13 +65,18 @@ METHODS: dict[str, Method] = {}
 
 
 def api_method(name: str, *, summary: str, reach: Reach, params: tuple[Param, ...] = (),
-               returns: str = "", errors: tuple[str, ...] = ()) -> Callable:
+               returns: str = "", errors: tuple[str, ...] = (),
+               permissions: tuple[str, ...] | None = None) -> Callable:
     """Register a handler. `reach` says what the method touches, so that apps.api.access can
-    hold a locked token to its key or product (see Reach)."""
-    assert name in API_METHOD_SET, f"{name} has no access-token permission"
+    hold a locked token to its key or product (see Reach). `permissions`: the token
+    permissions that allow the call (any one), by default the method's own name."""
+    allowed = permissions or (name,)
+    for permission in allowed:
+        assert permission in API_METHOD_SET, f"{permission} is no access-token permission"
 
     def register(handler: Callable) -> Callable:
-        METHODS[name.lower()] = Method(name, handler, summary, reach, params, returns, errors)
+        METHODS[name.lower()] = Method(name, handler, summary, reach, params, returns, errors,
+                                       allowed)
         return handler
 
     return register

@@ -87,7 +87,7 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
         vendor_id=token.vendor_id, method=entry.name, state=entry.state_family * 100 + 10,
         token_id=token.pk, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
-    if entry.name not in token.permissions:
+    if not any(permission in token.permissions for permission in entry.permissions):
         record.state = entry.state_family * 100 + 20
         _write_log(record)
         return error(errors.ACCESS_DENIED)

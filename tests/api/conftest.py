@@ -16,3 +16,6 @@ def one_rate_window(monkeypatch):
     a loaded machine."""
     start = (int(time.time()) // 86_400) * 86_400 + 1.0  # a boundary of every window <= 1 day
     monkeypatch.setattr("apps.core.ratelimit.time", SimpleNamespace(time=lambda: start))
+
+
+from tests.api.live import server  # noqa: E402, F401  (the live-server fixture, every module)

@@ -1,6 +1,6 @@
 """Licensing domain models: the catalogue (products, customers, keys, seats, data objects),
-credentials (signing keys, access tokens), activation forms, templates and reseller rights, and
-customer-portal access."""
+credentials (signing keys, access tokens), activation forms, templates and reseller rights,
+customer-portal access, application user accounts (userauth) and broadcast messages."""
 
 from .catalogue import (
     FEATURE_NUMBERS,
@@ -17,6 +17,7 @@ from .catalogue import (
 )
 from .credentials import AccessToken, AccessTokenQuerySet, SigningKey, SigningKeyQuerySet
 from .forms import ActivationForm, ActivationFormQuerySet, _file_format_choices, _new_form_slug  # noqa: F401  (old migrations name them)
+from .messages import Message, MessageQuerySet
 from .portal import (
     CustomerMembership,
     CustomerMembershipQuerySet,
@@ -25,6 +26,7 @@ from .portal import (
     PortalLinkQuerySet,
 )
 from .resellers import Issuance, IssuanceRight, LicenseTemplate, LicenseTemplateQuerySet
+from .userauth import AppUser, AppUserQuerySet
 
 __all__ = [
     "FEATURE_NUMBERS",
@@ -35,6 +37,8 @@ __all__ = [
     "Activation",
     "ActivationForm",
     "ActivationFormQuerySet",
+    "AppUser",
+    "AppUserQuerySet",
     "Customer",
     "CustomerMembership",
     "CustomerMembershipQuerySet",
@@ -46,6 +50,8 @@ __all__ = [
     "LicenseKeyQuerySet",
     "LicenseTemplate",
     "LicenseTemplateQuerySet",
+    "Message",
+    "MessageQuerySet",
     "PendingPortalJoin",
     "PortalLink",
     "PortalLinkQuerySet",

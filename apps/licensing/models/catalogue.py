@@ -97,6 +97,9 @@ class Customer(TimeStampedModel):
     reseller = models.ForeignKey("accounts.Reseller", on_delete=models.PROTECT, null=True,
                                  blank=True, related_name="customers")
     shared_with_resellers = models.BooleanField(default=False)
+    allow_multiple_user_association = models.BooleanField(
+        default=False, help_text="Several user accounts (userauth) may be associated with "
+                                 "this customer; otherwise one at most.")
 
     objects = CustomerQuerySet.as_manager()
 
@@ -206,18 +209,59 @@ class LicenseKey(models.Model):
 
 
 class DataObject(models.Model):
-    """A named value (string and integer) attached to a license key."""
+    """A named value (string and integer) attached to an owner, as Cryptolens has them:
+    the vendor's account, a product, a license key, or one machine code of a key.
 
-    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="data_objects")
+    One table for all four, so that an id names one object whatever its owner (the generic
+    data/SetIntValue takes an Id alone). `key` is set for key objects only, so a key's
+    `data_objects` (what its signed license carries) never holds its machines' objects;
+    those hang on `machine_key` + `machine_code`."""
+
+    ACCOUNT, PRODUCT, KEY, MACHINE_CODE = 0, 1, 2, 3
+    REFERENCER_TYPES = [(ACCOUNT, "Account"), (PRODUCT, "Product"), (KEY, "License key"),
+                        (MACHINE_CODE, "Machine code")]
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="data_objects")
+    referencer_type = models.PositiveSmallIntegerField(choices=REFERENCER_TYPES, default=KEY)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="data_objects")
+    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, null=True, blank=True,
+                            related_name="data_objects")
+    machine_key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, null=True, blank=True,
+                                    related_name="machine_data_objects")
+    machine_code = models.CharField(max_length=MAX_MACHINE_CODE_LENGTH, blank=True)
     name = models.CharField(max_length=100)
     string_value = models.TextField(max_length=10000, blank=True)
     int_value = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(name="data_object_one_owner", condition=(
+                Q(referencer_type=0, product__isnull=True, key__isnull=True,
+                  machine_key__isnull=True)
+                | Q(referencer_type=1, product__isnull=False, key__isnull=True,
+                    machine_key__isnull=True)
+                | Q(referencer_type=2, product__isnull=True, key__isnull=False,
+                    machine_key__isnull=True)
+                | Q(referencer_type=3, product__isnull=True, key__isnull=True,
+                    machine_key__isnull=False) & ~Q(machine_code=""))),
+        ]
+        indexes = [models.Index(fields=["machine_key", "machine_code"],
+                                name="data_object_machine")]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if self.vendor_id is None:  # the owner's vendor
+            if self.key_id is not None:
+                self.vendor_id = self.key.product.vendor_id
+            elif self.machine_key_id is not None:
+                self.vendor_id = self.machine_key.product.vendor_id
+            elif self.product_id is not None:
+                self.vendor_id = self.product.vendor_id
+        super().save(*args, **kwargs)
 
 
 class Activation(models.Model):

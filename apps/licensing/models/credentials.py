@@ -85,6 +85,19 @@ class AccessToken(TimeStampedModel):
         related_name="+",
         help_text="CreateKeyFromTemplate may use this template only (Cryptolens' feature lock).",
     )
+    key_lock_required = models.BooleanField(
+        default=False, help_text="Cryptolens' key lock -1: the token names no key itself; "
+        "auth/KeyLock turns it into a token locked to the key a call names.")
+    # The feature lock (Cryptolens keeps one integer whose meaning depends on the method):
+    fields_hidden = models.PositiveIntegerField(
+        default=0, help_text="FieldsToReturn bits every answer of this token hides (notes, "
+        "customer, data objects...), whatever the call asks for.")
+    trial_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Length of the trials CreateTrialKey makes with this "
+        "token (the product's trial length when empty).")
+    max_increment = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Largest amount one increment or decrement of a data "
+        "object may use with this token (no limit when empty).")
     last_used = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

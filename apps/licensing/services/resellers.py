@@ -96,7 +96,7 @@ def key_create_from_template(*, template: LicenseTemplate, actor: Actor,
         LicenseKey.objects.filter(pk=key.pk).update(reseller=reseller)
         key.reseller = reseller
     DataObject.objects.bulk_create([
-        DataObject(key=key, name=str(item["name"])[:100],
+        DataObject(key=key, vendor_id=template.product.vendor_id, name=str(item["name"])[:100],
                    string_value=str(item.get("string_value", ""))[:10000],
                    int_value=int(item.get("int_value", 0) or 0))
         for item in template.data_objects or []
