@@ -458,3 +458,35 @@ def access_license_server_configuration(membership: Membership, pk: int, *,
     check_level(membership, level)
     return _get(LicenseServerConfiguration.objects.for_vendor(membership.vendor)
                 .select_related("customer", "created_by"), pk=pk)
+
+
+# --- Users of a vendor's application (userauth) --------------------------------------------
+
+from apps.licensing.models import AppUser  # noqa: E402
+
+
+def access_app_user(membership: Membership, pk: int, *, level: Level = "write") -> AppUser:
+    """A user of the vendor's application (vendor side), or 404."""
+    check_level(membership, level)
+    return _get(AppUser.objects.for_vendor(membership.vendor).select_related("customer"), pk=pk)
+
+
+def access_customer_app_user(membership: CustomerMembership, pk: int, *,
+                             level: CustomerLevel = "deactivate") -> AppUser:
+    """A user of the vendor's application associated with the membership's customer, or 404
+    (another customer's and another vendor's alike). Removing one needs the permission to
+    manage activations: what the customer's portal admin holds."""
+    check_customer_level(membership, level)
+    return _get(AppUser.objects.filter(customer=membership.customer), pk=pk)
+
+
+# --- Broadcast messages (message/*) ---------------------------------------------------------
+
+from apps.licensing.models import Message  # noqa: E402
+
+
+def access_message(membership: Membership, pk: int, *, level: Level = "read") -> Message:
+    """One of the vendor's broadcast messages, or 404 (another vendor's looks missing).
+    Removing one needs write: read-only members get 403."""
+    check_level(membership, level)
+    return _get(Message.objects.for_vendor(membership.vendor), pk=pk)

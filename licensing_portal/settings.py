@@ -323,6 +323,10 @@ API_RATE_LIMIT_PER_IP = env_rate("API_RATE_LIMIT_PER_IP", "50000/10")
 # HTTP status of a refused call. Cryptolens answers every error with 200 + {"result":1}; the
 # official clients read the body on 4xx too, so 429 also works where a proxy wants it.
 API_RATE_LIMIT_HTTP_STATUS = int(os.environ.get("API_RATE_LIMIT_HTTP_STATUS", "200"))
+# userauth/Login (and ChangePassword's old password or reset token): failed attempts per user
+# name (per vendor) and per IP address; over either, every attempt is refused for the window.
+USERAUTH_FAILURES_PER_USER = env_rate("USERAUTH_FAILURES_PER_USER", "10/900")
+USERAUTH_FAILURES_PER_IP = env_rate("USERAUTH_FAILURES_PER_IP", "50/900")
 # Public activation forms: submissions per IP address (all forms) and per license key.
 ACTIVATION_FORM_RATE_LIMIT_PER_IP = env_rate("ACTIVATION_FORM_RATE_LIMIT_PER_IP", "60/600")
 ACTIVATION_FORM_RATE_LIMIT_PER_KEY = env_rate("ACTIVATION_FORM_RATE_LIMIT_PER_KEY", "30/600")

@@ -17,7 +17,9 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 
+from apps.audit.log import Actor
 from apps.licensing.models import Activation
+from apps.licensing.services import app_user_register
 from apps.licensing.services.portal import portal_link_create
 from tests.matrix import (
     LOGIN,
@@ -42,6 +44,7 @@ READ_OBJECT = (LOGIN, 200, 200, 404, 403)
 class World:
     portal: PortalWorld
     invitation_token: str
+    app_user_id: int = 0  # a user of the vendor's application, of the portal's customer
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,12 @@ MATRIX: dict[str, Row] = {
                                get=READ_OBJECT),
     "device_list": Row(),
     "floating_usage": Row(),
+    # Application users (userauth) of the customer: any of its people see them; removing
+    # one takes the permission to manage activations; another customer's id is 404.
+    "app_user_list": Row(),
+    "app_user_remove": Row(kwargs=lambda w: {"app_user_id": w.app_user_id}, get=NOT_ALLOWED,
+                           post=(LOGIN, 302, 403, 404, 403),
+                           writes=(False, True, False, False, False)),
     # The neighbour may deactivate his own devices; ids of this customer's are ignored.
     "device_deactivate": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 403, 302, 403),
                              data=lambda w: {"activation": [w.portal.activation.pk]},
@@ -80,7 +89,10 @@ PUBLIC = {"join"}
 def world(portal) -> World:  # noqa: F811
     _, token = portal_link_create(vendor=portal.tenant.vendor, actor=portal.tenant.owner,
                                   customer=portal.customer)
-    return World(portal, token)
+    app_user = app_user_register(vendor=portal.tenant.vendor, actor=Actor.for_system("test"),
+                                 username="matrix-user", password="matrix pw",
+                                 customer=portal.customer)
+    return World(portal, token, app_user.pk)
 
 
 def _client(world: World, persona: str) -> Client:

@@ -44,7 +44,9 @@ from .vendor_matrix import (
     World,
 )
 from .vendor_matrix_anomalies import ROWS as ANOMALY_ROWS
+from .vendor_matrix_app_users import ROWS as APP_USER_ROWS
 from .vendor_matrix_license_server import ROWS as LICENSE_SERVER_ROWS
+from .vendor_matrix_messages import ROWS as MESSAGE_ROWS
 
 
 def _product(w: World) -> dict:
@@ -246,7 +248,8 @@ MATRIX: dict[str, Row] = {
     "invitation_resend": Row(kwargs=lambda w: {"invitation_id": w.invitation_id},
                              get=NOT_ALLOWED, post=(LOGIN, 200, 403, 403, 404)),
 }
-MATRIX |= ANOMALY_ROWS | LICENSE_SERVER_ROWS
+MATRIX |= ANOMALY_ROWS | LICENSE_SERVER_ROWS | APP_USER_ROWS
+MATRIX |= MESSAGE_ROWS
 # Public: the token in the path is the credential. Tested on its own below.
 PUBLIC = {"invitation_accept"}
 # Any logged-in person, vendor or not: where people who belong to no vendor start one.

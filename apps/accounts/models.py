@@ -121,9 +121,11 @@ class Reseller(TimeStampedModel):
     name = models.CharField(max_length=100)
     company = models.CharField(max_length=100, blank=True)
     email = models.EmailField(max_length=100)
-    url = models.URLField(max_length=200, blank=True)
-    phone = models.CharField(max_length=50, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    phone = models.CharField(max_length=100, blank=True)
     description = models.TextField(max_length=1000, blank=True)
+    # Cryptolens' reseller Metadata: a string the vendor's own systems keep (often JSON).
+    metadata = models.TextField(max_length=10000, blank=True)
     invite_token_hash = models.CharField(max_length=64, blank=True)
     invite_expires_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.net import client_ip
+from apps.licensing.api_methods import API_METHOD_GROUPS, API_METHODS
 from apps.licensing.services import token_authenticate
 from apps.licensing.services.credentials import token_touch
 from apps.usage import states
@@ -93,7 +94,8 @@ def dispatch(request: HttpRequest, controller: str, method: str) -> HttpResponse
         return error(errors.ACCESS_DENIED)
     ctx = ApiContext(request, params, token, record)
     try:
-        access.check_reach(token, entry.reach)
+        # A key-lock -1 token runs locked to the key the call names (apps.api.access).
+        ctx.token = access.check_reach(token, entry.reach, params)
         with _changes_and_log(entry.state_family, record):
             body = entry.handler(ctx)
         response = envelope(body, message=body.pop("_message", "") if body else "")
@@ -139,13 +141,39 @@ def _write_log(record: CallRecord) -> None:
         logger.exception("Could not write the Web API log")
 
 
+# What each reach means for a locked token, on the reference page (apps.api.access).
+REACH_TEXT = {
+    access.Reach.KEY: "One key, named by ProductId and Key. A product lock allows keys of that "
+    "product only, a key lock that key only (others: “Not enough permission and/or key not "
+    "found.”); with key lock -1 the call reaches the key it names.",
+    access.Reach.PRODUCT: "Creates keys in a product. A product lock allows that product only; "
+    "key-locked and key lock -1 tokens are refused (“Access denied.”).",
+    access.Reach.LISTING: "A listing, narrowed to the token's product or key lock. A key lock -1 "
+    "token must name ProductId and Key, and sees that key only.",
+    access.Reach.VENDOR: "Vendor-wide, about no key or product: key-locked and key lock -1 "
+    "tokens are refused (“Access denied.”).",
+    access.Reach.BROADCAST: "What you broadcast to every copy of your software: no lock "
+    "narrows it.",
+    access.Reach.CUSTOMER: "One customer, named by CustomerId, inside the token's locks: with a "
+    "key lock (or key lock -1 and the key the call names) the customer of that key only.",
+    access.Reach.USER: "A user of your software, named by Username: with a lock, users of "
+    "customers inside it; a key lock -1 token needs no key for it.",
+}
+
+
 def reference(request: HttpRequest) -> HttpResponse:
-    """The API reference page: every method, parameter and error, from the registry."""
-    groups: dict[str, list] = {}
-    for method in sorted(METHODS.values(), key=lambda m: m.name.lower()):
-        groups.setdefault(method.controller, []).append(method)
+    """The API reference page: every method, grouped by controller as on the token form, with
+    its parameters, the permissions that allow it, its reach under locks, answer and errors."""
+    order = {name: n for n, name in enumerate(API_METHODS)}
+    group_of = {m: group for group, methods in API_METHOD_GROUPS.items() for m in methods}
+    groups: dict[str, list] = {group: [] for group in API_METHOD_GROUPS}
+    for method in sorted(METHODS.values(),
+                         key=lambda m: (order.get(m.name, len(order)), m.name.lower())):
+        groups.setdefault(group_of.get(method.permissions[0], method.controller), []).append(
+            {"method": method, "reach": REACH_TEXT.get(method.reach, "")})
     return render(request, "api/reference.html", {
-        "groups": groups, "states": sorted(states.DESCRIPTIONS.items()),
+        "groups": {group: methods for group, methods in groups.items() if methods},
+        "states": sorted(states.DESCRIPTIONS.items()),
         "errors": [errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT,
                    errors.PRODUCT_NOT_FOUND, errors.KEY_NOT_FOUND, errors.KEY_LOCKED,
                    errors.UNKNOWN_METHOD, errors.TOO_MANY_REQUESTS],

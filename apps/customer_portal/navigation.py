@@ -12,6 +12,7 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
                  "join"),
     "devices": ("device_list", "device_deactivate"),
     "floating": ("floating_usage",),
+    "users": ("app_user_list", "app_user_remove"),
 }
 
 # Full view name -> section, e.g. "customer_portal:license_detail" -> "licenses".

@@ -11,6 +11,8 @@ urlpatterns = [
     path("devices/", views.device_list, name="device_list"),
     path("floating-usage/", views.floating_usage_view, name="floating_usage"),
     path("devices/deactivate/", views.device_deactivate, name="device_deactivate"),
+    path("users/", views.app_user_list, name="app_user_list"),
+    path("users/<int:app_user_id>/remove/", views.app_user_remove, name="app_user_remove"),
     path("switch/<int:membership_id>/", views.switch_customer, name="switch_customer"),
     path("join/<str:token>/", views.join, name="join"),
 ]

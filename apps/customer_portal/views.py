@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from apps.access import (
     CustomerRequest,
     access_customer_activation_ids,
+    access_customer_app_user,
     access_customer_device,
     access_customer_key,
     choose_customer,
@@ -28,6 +29,7 @@ from apps.core.pagination import paginate
 from apps.licensing import selectors
 from apps.licensing.license_files import FORMATS, license_file
 from apps.licensing.models import Activation
+from apps.licensing.services import app_user_remove as remove_app_user
 from apps.licensing.services import portal
 from apps.licensing.services.activations import activations_release_for_customer
 from apps.reports import charts
@@ -173,3 +175,20 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
                       f"{urlencode({'next': reverse('customer_portal:license_list')})}",
         "login_url": f"{reverse('account_login')}?{urlencode({'next': here})}",
     })
+
+
+# --- Users of the vendor's application (userauth) associated with the customer ---------------
+
+@customer_member("read")
+def app_user_list(request: CustomerRequest) -> HttpResponse:
+    return render(request, "customer_portal/app_user_list.html", {
+        "app_users": request.customer.app_users.order_by("username", "id")})
+
+
+@require_POST
+@customer_member("deactivate")
+def app_user_remove(request: CustomerRequest, app_user_id: int) -> HttpResponse:
+    user = access_customer_app_user(request.customer_membership, app_user_id)
+    remove_app_user(user=user, actor=Actor.for_user(request.user))
+    messages.success(request, f"User “{user.username}” removed; it can no longer log in.")
+    return redirect("customer_portal:app_user_list")

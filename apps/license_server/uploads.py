@@ -1,5 +1,6 @@
 """Taking in the journal a license server uploads: each record becomes a row of the vendor's
-Web API log (and, for ai.RegisterEvent, an event), once.
+Web API log (and, for ai.RegisterEvent, an event; for a change to a data object made offline,
+that change: see usage.py), once.
 
 Only what the configuration covers is stored (see `_covered`): a record for a key outside the
 configuration's scope, or timed outside its validity, is refused and counted, never stored.
@@ -30,11 +31,12 @@ from apps.usage.models import Event, WebApiLog
 
 from .configuration_file import PORTAL_REVOKED
 from .models import LicenseServerConfiguration, UploadedRecord
+from .usage import usage_apply
 
 MAX_RECORDS_PER_UPLOAD = 500
 # Under Django's 2.5 MB request limit; the server's batches of 200 are about 60 kB.
 MAX_RECORDS_LENGTH = 2_000_000
-# [records] > {record} > {"Event": {...}}: anything deeper is not a journal.
+# [records] > {record} > {"Event": {...}} or {"Usage": {...}}: nothing deeper.
 MAX_DEPTH = 3
 # A license server's clock may be a little off the portal's.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -42,7 +44,9 @@ UNABLE_TO_AUTHENTICATE = "Unable to authenticate."
 INCORRECT_INPUT = "The input parameters were incorrect."
 # The wire's spelling of each method a license server answers.
 METHOD_NAMES = {"key.activate": "key.Activate", "key.getkey": "key.GetKey",
-                "key.deactivate": "key.Deactivate", "ai.registerevent": "ai.RegisterEvent"}
+                "key.deactivate": "key.Deactivate", "ai.registerevent": "ai.RegisterEvent",
+                "data.incrementintvaluetokey": "data.IncrementIntValueToKey",
+                "data.decrementintvaluetokey": "data.DecrementIntValueToKey"}
 MAX_INT = 2**63 - 1
 
 
@@ -51,6 +55,8 @@ class UploadResult:
     stored: int
     duplicates: int
     refused: int = 0
+    usage_applied: int = 0  # changes to data objects made (see usage.py)
+    usage_failed: int = 0  # ... that the portal could not make (logged as 8020)
 
 
 def _authenticate(token: str) -> LicenseServerConfiguration:
@@ -119,7 +125,7 @@ def _event(row: WebApiLog, event: dict[str, Any]) -> Event:
 _ESCAPE = re.compile(r"\\.", re.DOTALL)
 _STRING = re.compile(r'"[^"]*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-# The outer list, each record and its event: two brackets each.
+# The outer list, each record and its event or usage: two brackets each.
 MAX_BRACKETS = 2 + 4 * MAX_RECORDS_PER_UPLOAD
 
 
@@ -191,7 +197,8 @@ def license_server_upload(*, token: str, records_text: str) -> UploadResult:
     """Store the records not stored before that the configuration covers; refuse (count,
     never store) the others. The token is checked before the records are read. A malformed
     record refuses the whole batch (nothing is half-stored; the server keeps it and reports
-    the error in its log)."""
+    the error in its log). Changes to data objects are applied in this transaction, with the
+    ids that mark their records as received: exactly once, however often one is sent."""
     configuration = _authenticate(token)
     records = parse_records(records_text)
     fresh = {r["Id"]: r for r in records}
@@ -203,6 +210,8 @@ def license_server_upload(*, token: str, records_text: str) -> UploadResult:
         accepted = _accepted(configuration, rows)
         events = [_event(row, fresh[i]["Event"]) for i, row in rows.items()
                   if i in accepted and isinstance(fresh[i].get("Event"), dict)]
+        applied, failed = usage_apply(configuration=configuration, records=fresh,
+                                      rows={i: row for i, row in rows.items() if i in accepted})
     except (ValueError, TypeError, KeyError, OverflowError, OSError):
         raise DomainError(INCORRECT_INPUT) from None
     WebApiLog.objects.bulk_create([rows[i] for i in rows if i in accepted])
@@ -213,4 +222,5 @@ def license_server_upload(*, token: str, records_text: str) -> UploadResult:
     configuration.save(update_fields=["last_upload_at"])
     refused = len(rows) - len(accepted)
     return UploadResult(stored=len(accepted), refused=refused,
-                        duplicates=len(records) - len(accepted) - refused)
+                        duplicates=len(records) - len(accepted) - refused,
+                        usage_applied=applied, usage_failed=failed)

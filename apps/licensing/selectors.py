@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Max, Q, QuerySet
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Vendor
 from apps.audit.models import ObjectLogEntry
-from apps.licensing.models import Activation, Customer, LicenseKey, Product
+from apps.licensing.models import Activation, Customer, DataObject, LicenseKey, Product
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -87,6 +88,25 @@ def key_devices(*, key: LicenseKey, query: str = "") -> QuerySet[Activation]:
         devices = devices.filter(Q(friendly_name__icontains=query)
                                  | Q(machine_code__icontains=query) | Q(ip__icontains=query))
     return devices.order_by("floating", "time", "id")
+
+
+def attach_machine_data_objects(*, key: LicenseKey, devices: Iterable[Activation]
+                                ) -> list[Activation]:
+    """The devices (of one page), each given its machine code's data objects as
+    `machine_data`, in one query: the key page shows them under their device."""
+    devices = list(devices)
+    by_code: dict[str, list[DataObject]] = {}
+    for obj in DataObject.objects.filter(
+            machine_key=key, machine_code__in={d.machine_code for d in devices}).order_by("id"):
+        by_code.setdefault(obj.machine_code, []).append(obj)
+    for device in devices:
+        device.machine_data = by_code.get(device.machine_code, [])  # type: ignore[attr-defined]
+    return devices
+
+
+def product_data_objects(*, product: Product) -> list[DataObject]:
+    """The product's own data objects (Cryptolens' ReferencerType 1), for its key list."""
+    return list(product.data_objects.order_by("id"))
 
 
 def customer_list(*, vendor: Vendor, query: str = ""

@@ -23,6 +23,7 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
         "customer_list", "customer_create", "customer_detail", "customer_edit", "customer_delete",
         "customer_invitation_create", "portal_user_permission", "portal_user_remove",
         "portal_link_list", "portal_link_create", "portal_link_revoke",
+        "app_user_remove", "app_user_reset_password",
     ),
     "resellers": (
         "reseller_list", "reseller_invite", "reseller_detail", "reseller_log",
@@ -34,6 +35,7 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
         "anomaly_list", "anomaly_detail", "anomaly_mark_expected", "anomaly_block_key",
         "anomaly_model", "anomaly_settings", "anomaly_retrain",
     ),
+    "messages": ("message_list", "message_create", "message_remove"),
     "license_servers": ("license_server_list", "license_server_create", "license_server_wheel",
                         "license_server_detail", "license_server_revoke"),
     # Scripts and helpers for the vendor's customers' IT (machine codes for bulk activation).

@@ -1,5 +1,6 @@
 """The license server's durable state in one SQLite file: the journal of calls waiting to be
-uploaded to the portal's Web API log, and the offline floating seats.
+uploaded to the portal's Web API log, the changes to data objects made through the server
+(usage-based licensing), and the offline floating seats.
 
 SQLite in WAL mode with synchronous=FULL: a committed record survives a crash or a power cut,
 so nothing in the journal is lost across restarts. Every write runs in its own transaction
@@ -36,11 +37,47 @@ CREATE TABLE IF NOT EXISTS seats (
     PRIMARY KEY (product_id, key, machine_code)
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage (
+    uid TEXT PRIMARY KEY REFERENCES journal (uid),
+    product_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    object_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    delta INTEGER NOT NULL,
+    time REAL NOT NULL,
+    local INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_by_key ON usage (product_id, key, time);
 """
 
 
 class StorageError(Exception):
     """The data folder refused a write (disk full, read-only, ...)."""
+
+
+@dataclass(frozen=True)
+class UsageChange:
+    """A change to a key's data object made through this server: relayed to the portal
+    (`local` False) or recorded here while it could not be reached (`local` True).
+    object_id 0: the device named the object by `name` only."""
+
+    product_id: int
+    key: str
+    object_id: int
+    name: str
+    delta: int
+    time: float
+    local: bool
+
+
+@dataclass(frozen=True)
+class PendingUsage:
+    product_id: int
+    key: str
+    object_id: int
+    name: str
+    records: int
+    delta: int
 
 
 @dataclass(frozen=True)
@@ -82,13 +119,60 @@ class Store:
 
     # --- The journal ---
 
-    def record(self, record: dict[str, Any], *, uploaded: bool = False) -> str:
-        """Append a call; returns its id (also the portal's de-duplication key)."""
+    def record(self, record: dict[str, Any], *, uploaded: bool = False,
+               usage: UsageChange | None = None) -> str:
+        """Append a call (and the change it made to a data object); returns its id (also the
+        portal's de-duplication key)."""
         uid = record.setdefault("Id", uuid.uuid4().hex)
         with self._transaction() as db:
-            db.execute("INSERT INTO journal (uid, record, uploaded) VALUES (?, ?, ?)",
-                       (uid, json.dumps(record), int(uploaded)))
+            self._insert(db, uid, record, uploaded, usage)
         return uid
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, uid: str, record: dict[str, Any], uploaded: bool,
+                usage: UsageChange | None) -> None:
+        db.execute("INSERT INTO journal (uid, record, uploaded) VALUES (?, ?, ?)",
+                   (uid, json.dumps(record), int(uploaded)))
+        if usage is not None:
+            db.execute("INSERT INTO usage (uid, product_id, key, object_id, name, delta, time, "
+                       "local) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (uid, usage.product_id, usage.key, usage.object_id, usage.name,
+                        usage.delta, usage.time, int(usage.local)))
+
+    # --- Usage-based licensing: changes to data objects ---
+
+    def record_usage(self, record: dict[str, Any], usage: UsageChange, *, base: int,
+                     since: float, bound: int | None) -> int | None:
+        """Record a change made offline, unless it takes the data object past `bound` (an
+        upper bound for an increment, a lower one for a decrement, as the portal has them);
+        returns the value it is now known to have, or None when refused.
+
+        The known value is `base` (what the newest signed license the server holds says,
+        signed at `since`) plus every change made through this server after `since`, relayed
+        or recorded. Check and write are one transaction, so two devices racing for the
+        last unit cannot both get it."""
+        uid = record.setdefault("Id", uuid.uuid4().hex)
+        with self._transaction() as db:
+            (changed,) = db.execute(
+                "SELECT COALESCE(SUM(delta), 0) FROM usage WHERE product_id = ? AND key = ? "
+                "AND (object_id = ? OR (object_id = 0 AND name = ?)) AND time > ?",
+                (usage.product_id, usage.key, usage.object_id, usage.name, since)).fetchone()
+            value = base + changed + usage.delta
+            if bound is not None and ((usage.delta > 0 and value > bound)
+                                      or (usage.delta < 0 and value < bound)):
+                return None
+            self._insert(db, uid, record, False, usage)
+        return value
+
+    def pending_usage(self) -> list[PendingUsage]:
+        """Changes recorded offline that the portal has not confirmed yet, per data object."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT u.product_id, u.key, u.object_id, u.name, COUNT(*), SUM(u.delta) "
+                "FROM usage u JOIN journal j ON j.uid = u.uid WHERE u.local = 1 AND "
+                "j.uploaded = 0 GROUP BY u.product_id, u.key, u.object_id, u.name "
+                "ORDER BY u.product_id, u.key, u.object_id").fetchall()
+        return [PendingUsage(*row) for row in rows]
 
     def pending(self, limit: int) -> list[dict[str, Any]]:
         with self._lock:

@@ -2,8 +2,10 @@
 
 Each record carries the id it got when it was written; the portal stores a record once per
 (configuration, id), so an upload retried after a timeout (the portal saved it, the answer
-was lost) adds nothing twice. A record is marked uploaded only after the portal confirmed it,
-and the journal is on disk, so nothing is lost when either side restarts."""
+was lost) adds nothing twice. That includes the changes to data objects recorded offline
+(a record's "Usage"): the portal applies each in the transaction that stores its id. A
+record is marked uploaded only after the portal confirmed it, and the journal is on disk, so
+nothing is lost when either side restarts."""
 
 from __future__ import annotations
 

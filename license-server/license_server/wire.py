@@ -37,9 +37,24 @@ NO_CONFIGURATION = (PREFIX + "no configuration from the vendor is loaded, so flo
 KEY_NOT_CONFIGURED = (PREFIX + "this license key is not in the vendor's configuration for "
                       "offline floating licensing.")
 STORAGE_FAILED = PREFIX + "could not write to its data folder (is the disk full?)."
+# Offline usage (data/IncrementIntValueToKey, data/DecrementIntValueToKey): Cryptolens'
+# license server's own two strings (Helpers.ProcessIncrementDecrementValueRequest), then ours.
+NO_USAGE_FILE = (PREFIX + "could not find the license file (to increment/decrement the data "
+                 "object).")
+NO_DATA_OBJECT = (PREFIX + "could not find the data object in the license file (to "
+                  "increment/decrement the data object).")
+USAGE_NEEDS_CONFIGURATION = (PREFIX + "no configuration from the vendor is loaded, so changes "
+                             "to data objects cannot be recorded offline.")
+USAGE_UNCONFIRMED = (PREFIX + "the portal did not confirm the change in time, so it may or may "
+                     "not have been made. Read the value (GetKey) before trying again.")
+# The portal's refusal of a change past its bound (apps/licensing/services/data_objects.py),
+# given for the same change refused offline; the portal's tests keep the two equal.
+BOUND_REACHED = "The bound was reached."
 
 # method name (lower case) -> first two digits of its Web API log states
-METHODS = {"key.activate": 20, "key.getkey": 10, "key.deactivate": 60, "ai.registerevent": 50}
+METHODS = {"key.activate": 20, "key.getkey": 10, "key.deactivate": 60, "ai.registerevent": 50,
+           "data.incrementintvaluetokey": 80, "data.decrementintvaluetokey": 80}
+USAGE_METHODS = {"data.incrementintvaluetokey": 1, "data.decrementintvaluetokey": -1}
 _API_PATH = re.compile(r"/api/+([A-Za-z]+)/+([A-Za-z]+)/*$", re.IGNORECASE)
 
 

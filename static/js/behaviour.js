@@ -1,6 +1,7 @@
 // Page behaviour without inline script (the Content-Security-Policy forbids it):
 // - <form data-confirm="..."> and <button data-confirm="..."> ask before submitting;
-// - <input type="checkbox" data-select-all="NAME"> ticks every NAME checkbox in its table;
+// - <input type="checkbox" data-select-all="NAME"> ticks every NAME checkbox in its table
+//   (or in its [data-select-scope] element);
 // - <button class="nav-toggle"> folds its header's navigation into a menu on a phone (the CSS
 //   hides what .nav-collapsible without .nav-open holds at narrow widths only).
 // - <button type="button" data-copy="#ID"> copies the text of element ID to the clipboard.
@@ -43,10 +44,27 @@
     if (!box.dataset || !box.dataset.selectAll) {
       return;
     }
-    var table = box.closest("table");
-    var selector = 'tbody input[type=checkbox][name="' + box.dataset.selectAll + '"]';
-    table.querySelectorAll(selector).forEach(function (other) {
+    // The scope: the nearest [data-select-scope] (a group of a form), else the table body.
+    var scope = box.closest("[data-select-scope]");
+    var selector = 'input[type=checkbox][name="' + box.dataset.selectAll + '"]';
+    if (!scope) {
+      scope = box.closest("table");
+      selector = "tbody " + selector;
+    }
+    scope.querySelectorAll(selector).forEach(function (other) {
       other.checked = box.checked;
+    });
+  });
+  // Unticking one member of a [data-select-scope] unticks its "all" box, which the server
+  // would otherwise read as "every member".
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var scope = box.closest && box.closest("[data-select-scope]");
+    if (!scope || box.checked || (box.dataset && box.dataset.selectAll)) {
+      return;
+    }
+    scope.querySelectorAll("input[data-select-all]").forEach(function (all) {
+      all.checked = false;
     });
   });
   document.querySelectorAll(".nav-toggle").forEach(function (button) {

@@ -30,6 +30,7 @@ from apps.licensing.models import (
 )
 from apps.licensing.services import token_create
 from apps.licensing.services.catalog import customer_secret_reset
+from apps.licensing.services.resellers import reseller_add
 from apps.usage import states
 from apps.usage.models import WebApiLog
 from tests.factories import CustomerFactory, ProductFactory, make_key, make_vendor
@@ -549,18 +550,19 @@ def test_web_api_log_lists_in_id_order(api, log_rows):
 
 def test_web_api_log_filters(api, key, log_rows):
     ids = [row.pk for row in log_rows]
-    # Each GetWebAPILog call is logged too: bound the queries to the rows made above.
-    upto = {"EndingBefore": ids[-1] + 1}
+    # Each GetWebAPILog call is logged too: bound the queries to the rows made above. With
+    # EndingBefore the order is "Id descending" unless OrderBy says otherwise (Cryptolens'
+    # GetWebAPILog page), so the cases below that expect ascending ids ask for it.
+    upto = {"EndingBefore": ids[-1] + 1, "OrderBy": "Id ascending"}
 
     assert [e["id"] for e in _log(api, States="[2010, 1010]", **upto)] == [ids[1], ids[4]]
     assert [e["id"] for e in _log(api, MachineCode="pc-1", **upto)] == ids[:2]
     assert [e["id"] for e in _log(api, FriendlyName="office", **upto)] == [ids[2]]
     assert [e["id"] for e in _log(api, Limit=2, **upto)] == ids[:2]
     assert [e["id"] for e in _log(api, StartingAfter=ids[2], **upto)] == ids[3:]
-    assert [e["id"] for e in _log(api, EndingBefore=ids[2])] == ids[:2]
-    assert [e["id"] for e in _log(api, OrderBy="Id descending", **upto)] == ids[::-1]
-    assert [e["id"] for e in _log(api, OrderBy="Id descending", Limit=2, **upto)] == [
-        ids[4], ids[3]]
+    assert [e["id"] for e in _log(api, EndingBefore=ids[2])] == [ids[1], ids[0]]
+    assert [e["id"] for e in _log(api, EndingBefore=ids[-1] + 1, Limit=2)] == [ids[4], ids[3]]
+    assert [e["id"] for e in _log(api, EndingBefore=ids[-1] + 1)] == ids[::-1]
     assert [e["id"] for e in _log(api, ProductId=api.product.pk, Key=key.key, **upto)] == ids
     assert api.error("/api/ai/GetWebAPILog", States="not json") == errors.INCORRECT_INPUT
 
@@ -601,8 +603,23 @@ def test_reference_page_lists_every_method_and_error(client, db):
         assert message in page
 
 
-def test_every_token_permission_has_a_registered_method():
-    assert {m.name for m in METHODS.values()} == set(API_METHODS)
+def test_every_token_permission_allows_a_registered_method():
+    allowed = {permission for m in METHODS.values() for permission in m.permissions}
+    assert allowed == set(API_METHODS)
+
+
+def test_every_method_but_userauth_is_its_own_permission():
+    """Cryptolens gives each method a checkbox, except user authentication (two levels) and
+    UploadValuesToKey, which the increment or decrement permission allows too (.NET docs)."""
+    for method in METHODS.values():
+        if method.name == "data.UploadValuesToKey":
+            assert method.permissions[0] == method.name
+        elif method.controller != "userauth":
+            assert method.permissions == (method.name,), method.name
+        else:
+            assert set(method.permissions) <= {"userauth.UserAuthNormal",
+                                               "userauth.UserAuthAdmin"}, method.name
+            assert "userauth.UserAuthAdmin" in method.permissions, method.name
 
 
 def test_create_key_with_no_of_keys_returns_every_key(api):
@@ -658,14 +675,31 @@ def test_change_customer_to_an_unknown_customer_detaches(api):
 
 
 def _call_params(api: Api, key: LicenseKey, name: str) -> dict:
+    """Plausible input for every registered method: each must answer result 0 with it."""
     base = {"ProductId": api.product.pk, "Key": key.key}
+    machine = {**base, "MachineCode": "machine-1"}
     obj = DataObject.objects.get_or_create(key=key, name="counter")[0]
+    system = Actor.for_system("test")
     if name == "key.CreateKeyFromTemplate":
         template = LicenseTemplate.objects.create(product=api.product, name="Wire template")
         return {"LicenseTemplateId": template.pk}
     if name == "customer.GetCustomerLicensesBySecret":
-        return {"Secret": customer_secret_reset(customer=key.customer,
-                                                actor=Actor.for_system("test"))}
+        return {"Secret": customer_secret_reset(customer=key.customer, actor=system)}
+    if name in ("reseller.EditReseller", "reseller.RemoveReseller"):
+        reseller = reseller_add(vendor=api.vendor, actor=system, name="R")
+        return {"ResellerId": reseller.pk, "Name": "R2"}
+    if name.startswith("data.") and name.endswith("ToMachineCode"):
+        machine_obj = DataObject.objects.create(
+            vendor=api.vendor, referencer_type=DataObject.MACHINE_CODE, machine_key=key,
+            machine_code="machine-1", name="m")
+        return {**machine, "Id": machine_obj.pk, "Name": "m2", "IntValue": 1,
+                "StringValue": "s"}
+    if name.startswith("userauth."):
+        services.app_user_register(vendor=api.vendor, actor=system, username="ann",
+                                   password="pw-123456", customer=key.customer)
+    if name in ("message.RemoveMessage",):
+        message = services.message_create(vendor=api.vendor, actor=system, content="Hi")
+        return {"Id": message.pk}
     return {
         "key.Activate": {**base, "MachineCode": "pc", "Sign": "True", "SignMethod": 1},
         "key.Deactivate": {**base, "MachineCode": "machine-1"},
@@ -677,23 +711,64 @@ def _call_params(api: Api, key: LicenseKey, name: str) -> dict:
         "key.MachineLockLimit": {**base, "NumberOfMachines": 4},
         "key.ChangeNotes": {**base, "Notes": "changed"},
         "key.ChangeCustomer": {**base, "CustomerId": 0},
+        "key.ChangeReseller": {**base, "ResellerId": 0},
         "key.AddFeature": {**base, "Feature": 2}, "key.RemoveFeature": {**base, "Feature": 2},
         "key.TrialActivation": {**base, "Enabled": "true"},
+        "auth.KeyLock": base,
         "customer.AddCustomer": {"Name": "C", "Email": "c@example.org"},
+        "customer.EditCustomer": {"CustomerId": key.customer_id, "Name": "E"},
+        "customer.RemoveCustomer": {"CustomerId": key.customer_id},
+        "customer.GetCustomers": {},
         "customer.GetCustomerLicenses": {"CustomerId": key.customer_id},
+        "reseller.AddReseller": {"Name": "R"}, "reseller.GetResellers": {},
         "product.GetProducts": {}, "product.GetKeys": {"ProductId": api.product.pk},
         "data.AddDataObjectToKey": {**base, "Name": "x", "IntValue": 1},
         "data.ListDataObjectsToKey": base,
         "data.RemoveDataObjectToKey": {**base, "Name": "x"},
+        "data.SetIntValueToKey": {**base, "Id": obj.pk, "IntValue": 5},
+        "data.SetStringValueToKey": {**base, "Id": obj.pk, "StringValue": "s"},
         "data.IncrementIntValueToKey": {**base, "Id": obj.pk, "IntValue": 1},
         "data.DecrementIntValueToKey": {**base, "Id": obj.pk, "IntValue": 1},
+        "data.UploadValuesToKey": {**base, "Data": json.dumps([{"Id": obj.pk,
+                                                                "Increment": 2}])},
+        "data.AddDataObject": {"ReferencerType": 1, "ReferencerId": api.product.pk,
+                               "Name": "p"},
+        "data.ListDataObjects": {"ReferencerType": 2, "ReferencerId": key.pk},
+        "data.RemoveDataObject": {"Id": obj.pk},
+        "data.SetIntValue": {"Id": obj.pk, "IntValue": 5},
+        "data.SetStringValue": {"Id": obj.pk, "StringValue": "s"},
+        "data.IncrementIntValue": {"Id": obj.pk, "IntValue": 1},
+        "data.DecrementIntValue": {"Id": obj.pk, "IntValue": 1},
+        "message.CreateMessage": {"Content": "Version 2.0 is out", "Channel": "news"},
+        "message.GetMessages": {"Channel": "news", "Time": 0},
+        "userauth.Login": {"username": "ann", "password": "pw-123456"},
+        "userauth.Register": {"username": "bob", "password": "pw-123456"},
+        "userauth.Associate": {"username": "ann", "customerid": key.customer_id},
+        "userauth.Dissociate": {"username": "ann"},
+        "userauth.GetUsers": {},
+        "userauth.ChangePassword": {"username": "ann", "OldPassword": "pw-123456",
+                                    "NewPassword": "pw-654321"},
+        "userauth.ResetPasswordToken": {"username": "ann"},
+        "userauth.RemoveUser": {"username": "ann"},
         "ai.RegisterEvent": {**base, "EventName": "start"},
+        "ai.RegisterEvents": {**base, "Events": '[{"EventName": "start"}]'},
         "ai.GetEvents": {"ProductId": api.product.pk},
         "ai.GetWebAPILog": {"ProductId": api.product.pk},
+        "ai.GetObjectLog": {"ProductId": api.product.pk},
+        "ai.GetKeyDevices": {"ProductId": api.product.pk},
+        "ai.GetKeyUsageSummaries": {"ProductId": api.product.pk},
+        "ai.GetDailyAggregates": {"ProductId": api.product.pk},
+        "ai.GetDailyCountryAggregates": {"ProductId": api.product.pk},
+        "ai.GetLicenseActivityBuckets": {"ProductId": api.product.pk},
     }[name]
 
 
-@pytest.mark.parametrize("name", sorted(API_METHODS))
+# The payment methods answer an error until the vendor has set up payments (#18 fills them).
+NOT_YET_SERVED = {"paymentform.CreateSession", "subscription.RecordUsage"}
+
+
+@pytest.mark.parametrize("name", sorted(m.name for m in METHODS.values()
+                                        if m.name not in NOT_YET_SERVED))
 def test_every_method_succeeds_with_plausible_input(api, name):
     key = make_key(api.product, max_no_of_machines=2, customer=CustomerFactory(vendor=api.vendor))
     Activation.objects.create(key=key, machine_code="machine-1")

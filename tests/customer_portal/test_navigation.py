@@ -13,6 +13,7 @@ PAGES = {
     "licenses": ("customer_portal:license_detail", lambda p: [p.key.pk], ["Licenses"]),
     "devices": ("customer_portal:device_list", lambda p: [], ["Manage activations"]),
     "floating": ("customer_portal:floating_usage", lambda p: [], ["Floating usage"]),
+    "users": ("customer_portal:app_user_list", lambda p: [], ["Users"]),
 }
 
 

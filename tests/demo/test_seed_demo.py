@@ -125,3 +125,24 @@ def test_demo_customers_team_and_orders_are_in_internal_notes_not_license_notes(
         assert "chargeback" not in key.notes
         if key.customer is not None:
             assert key.customer.name not in key.notes
+
+
+def test_json_token_may_call_every_registered_method(db):
+    """Every method the dispatcher serves is allowed to the demo token (any of the method's
+    permissions, userauth included), without a lock or feature lock narrowing it."""
+    from django.test import Client
+
+    from apps.api import errors
+    from apps.api.registry import METHODS
+
+    data = json.loads(_seed("--json"))
+    token = services.token_authenticate(data["token"])
+    assert not token.key_lock_required
+    assert (token.fields_hidden, token.trial_days, token.max_increment) == (0, None, None)
+    missing = [m.name for m in METHODS.values()
+               if not set(m.permissions) & set(token.permissions)]
+    assert missing == []
+    denied = [m.name for m in METHODS.values()
+              if Client().post(m.path, {"token": data["token"]}).json()["message"]
+              == errors.ACCESS_DENIED]
+    assert denied == []

@@ -18,6 +18,7 @@ PAGES = {
     "reports": ("vendor_portal:floating_report", lambda t: [], ["Reports & logs"]),
     "anomalies": ("vendor_portal:anomaly_model", lambda t: [], ["Anomalies"]),
     "license_servers": ("vendor_portal:license_server_list", lambda t: [], ["License servers"]),
+    "messages": ("vendor_portal:message_list", lambda t: [], ["Messages"]),
     "tokens": ("vendor_portal:token_create", lambda t: [], ["Settings", "Access tokens"]),
     "security": ("vendor_portal:security", lambda t: [], ["Settings", "Security"]),
     "team": ("vendor_portal:member_invite", lambda t: [], ["Settings", "Team"]),

@@ -7,9 +7,22 @@ from typing import Any
 from django.db.models import prefetch_related_objects
 
 from apps.licensing import license_payload
-from apps.licensing.license_payload import LicenseView
-from apps.licensing.models import Activation, LicenseKey
+from apps.licensing.license_payload import (
+    HIDE_ACTIVATED_MACHINES,
+    HIDE_ALLOWED_MACHINES,
+    HIDE_CUSTOMER,
+    HIDE_DATA_OBJECTS,
+    HIDE_GLOBAL_ID,
+    HIDE_ID,
+    HIDE_KEY,
+    HIDE_MAX_NO_OF_MACHINES,
+    HIDE_NOTES,
+    LicenseView,
+    basic_key,
+)
+from apps.licensing.models import AccessToken, Activation, Customer, LicenseKey
 
+from .. import access
 from ..context import ApiContext
 from ..registry import Param
 
@@ -40,7 +53,8 @@ def license_response(ctx: ApiContext, key: LicenseKey, current: Activation | Non
         activations=list(key.activations.all()),
         current=current,
         model_version=params.int("ModelVersion", 1, minimum=-1000, maximum=1000),
-        fields_to_return=params.int("FieldsToReturn", 0, minimum=0, maximum=2**31),
+        fields_to_return=fields_hidden(ctx, params.int("FieldsToReturn", 0, minimum=0,
+                                                        maximum=2**31)),
     )
     view.model_version = min(max(view.model_version, 1), 3)
     signing_key = ctx.vendor.signing_key
@@ -58,6 +72,36 @@ def license_response(ctx: ApiContext, key: LicenseKey, current: Activation | Non
     return body
 
 
+def fields_hidden(ctx: ApiContext, requested: int = 0) -> int:
+    """The FieldsToReturn bits an answer hides: those the call asks to hide and, always, those
+    of the token's feature lock, which Cryptolens "prioritizes higher than the fieldsToReturn
+    parameter" (.NET XML doc on Key.Activate; wire reference §1.1). Every license answer of a
+    token reads this: Activate and GetKey (license_response, the fast path included) and the
+    listings (listed_key)."""
+    return requested | ctx.token.fields_hidden
+
+
+# The camelCase names of the FieldsToReturn fields in listed keys (basic_key).
+LISTED_FIELDS = {
+    HIDE_ID: "id", HIDE_KEY: "key", HIDE_NOTES: "notes", HIDE_GLOBAL_ID: "globalId",
+    HIDE_CUSTOMER: "customer", HIDE_ACTIVATED_MACHINES: "activatedMachines",
+    HIDE_ALLOWED_MACHINES: "allowedMachines", HIDE_MAX_NO_OF_MACHINES: "maxNoOfMachines",
+    HIDE_DATA_OBJECTS: "dataObjects",
+}
+
+
+def listed_key(token: AccessToken, key: LicenseKey, *, detailed: bool = True) -> dict[str, Any]:
+    """A key as listings show it (GetKeys, GetCustomerLicenses*, userauth/Login), without the
+    fields the token's feature lock hides: they stay, as null (the device list as an empty
+    list: there is no calling device), as in signed answers."""
+    item = basic_key(key, detailed=detailed)
+    hidden = token.fields_hidden
+    for bit, name in LISTED_FIELDS.items():
+        if hidden & bit and name in item:
+            item[name] = [] if bit == HIDE_ACTIVATED_MACHINES else None
+    return item
+
+
 def reload_activations(key: LicenseKey) -> None:
     """Read the key's devices again (one query), keeping the rest of the loaded key: the
     floating heartbeat, the most frequent call of floating clients, changes only seats."""
@@ -72,3 +116,22 @@ def prefetch(key: LicenseKey) -> LicenseKey:
              .prefetch_related("data_objects", "activations").get(pk=key.pk))
     fresh.product.vendor = key.product.vendor
     return fresh
+
+
+def customer_keys(ctx: ApiContext, customer: Customer | None) -> list[LicenseKey]:
+    """A customer's keys as customer/GetCustomerLicenses lists them (by product and serial),
+    within the token's locks; [] for no customer or one outside the locks. Shared by
+    GetCustomerLicenses(BySecret) and userauth/Login, whose answer is "the list of license
+    keys that belong to the user"."""
+    customer = access.customer(ctx.token, customer)
+    if customer is None:
+        return []
+    return list(access.keys(ctx.token, customer.keys.select_related(
+        "customer", "product", "reseller").prefetch_related("activations", "data_objects")
+        .order_by("product_id", "serial")))
+
+
+def customer_license_keys(ctx: ApiContext, customer: Customer | None, *,
+                          detailed: bool) -> list[dict[str, Any]]:
+    """customer_keys, unsigned, as listed (the token's hidden fields left out)."""
+    return [listed_key(ctx.token, k, detailed=detailed) for k in customer_keys(ctx, customer)]

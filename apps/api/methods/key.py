@@ -9,7 +9,11 @@ from apps.licensing import services
 from apps.licensing.models import MAX_NOTES_LENGTH
 from apps.licensing.services.issuing import keys_issue
 from apps.licensing.services.keys import NOTES_TOO_LONG
-from apps.licensing.services.resellers import key_create_from_template
+from apps.licensing.services.resellers import (
+    RESELLER_NOT_FOUND,
+    key_create_from_template,
+    keys_set_reseller,
+)
 from apps.licensing.services.seats import Device, key_activate, key_deactivate
 from apps.licensing.services.trials import key_create_trial
 from apps.usage import states
@@ -32,7 +36,7 @@ from .common import (
     prefetch,
     reload_activations,
 )
-from .customer import new_customer_from_params, portal_link
+from .customer import P_ALLOW_MULTIPLE, new_customer_from_params, portal_link
 
 P_MACHINE = Param("MachineCode", "string", "Identifies the device (at most 128 characters).")
 P_FRIENDLY = Param("FriendlyName", "string", "A label for the device, e.g. its host name.")
@@ -161,10 +165,13 @@ def _features(ctx: ApiContext) -> list[bool]:
                   "false"),
             Param("MaxNoOfMachines", "int", "Seats; 0 = not node-locked.", "0"),
             Param("AllowedMachines", "string", "Pre-approved machine codes, one per line."),
-            Param("NoOfKeys", "int", "How many keys (1-1000).", "1")),
+            Param("NoOfKeys", "int", "How many keys (1-1000).", "1"),
+            P_ALLOW_MULTIPLE,
+            Param("ResellerId", "int", "Attach the keys to this reseller (0 = none). A token "
+                  "with a product or key lock may not name one.", "0")),
     returns="key (the first key), keys (all, when NoOfKeys > 1), customerId (when a customer "
             "was attached)",
-    errors=(*COMMON_ERRORS, NOTES_TOO_LONG, errors.CUSTOMER_NOT_FOUND),
+    errors=(*COMMON_ERRORS, NOTES_TOO_LONG, errors.CUSTOMER_NOT_FOUND, RESELLER_NOT_FOUND),
 )
 def create_key(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.KEY_CREATION_FAILED
@@ -185,6 +192,12 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
         customer = access.customer_to_attach(ctx.token, params.int("CustomerId"))
         if customer is None:
             raise ApiError(errors.CUSTOMER_NOT_FOUND)
+    # Cryptolens' CreateKey takes ResellerId (.NET CreateKeyModel); an id that is not this
+    # vendor's reseller is refused with the words of its reseller portal's template error.
+    reseller_id = params.int("ResellerId", 0)
+    reseller = access.reseller_to_attach(ctx.token, reseller_id) if reseller_id else None
+    if reseller_id and reseller is None:
+        raise ApiError(RESELLER_NOT_FOUND)
     spec = services.KeySpec(
         period=params.int("Period", 0, minimum=0, maximum=36500),
         features=_features(ctx), notes=notes, block=params.bool("Block"), customer=customer,
@@ -196,7 +209,7 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
         issued = keys_issue(
             product=product, actor=ctx.actor, spec=spec, count=count, new_customer=new_customer,
             portal_invitation=new_customer is not None
-            and ctx.params.bool("EnableCustomerAssociation", False))
+            and ctx.params.bool("EnableCustomerAssociation", False), reseller=reseller)
     except DomainError as exc:
         raise _domain(exc, states.KEY_CREATION_FAILED) from None
     keys, customer = issued.keys, issued.customer
@@ -214,8 +227,8 @@ def create_key(ctx: ApiContext) -> dict[str, Any]:
 
 @api_method(
     "key.CreateTrialKey", reach=Reach.PRODUCT,
-    summary="Create (or return) the trial key of a machine: the product's trial period, "
-            "node-locked to that machine.",
+    summary="Create (or return) the trial key of a machine: the token's trial days (its "
+            "feature lock) or else the product's trial period, node-locked to that machine.",
     params=(P_PRODUCT, P_MACHINE, P_FRIENDLY),
     returns="key",
     errors=(*COMMON_ERRORS, "This machine code has already activated the trial.",
@@ -231,7 +244,7 @@ def create_trial_key(ctx: ApiContext) -> dict[str, Any]:
     try:
         key, _ = key_create_trial(product=product, machine_code=machine_code,
                                   friendly_name=ctx.record.friendly_name, ip=ctx.ip,
-                                  actor=ctx.actor)
+                                  actor=ctx.actor, days=ctx.token.trial_days)
     except DomainError as exc:
         raise _domain(exc, states.KEY_CREATION_FAILED) from None
     ctx.record.state = states.TRIAL_CREATED
@@ -343,6 +356,31 @@ def change_customer(ctx: ApiContext) -> dict[str, Any]:
     def change(key):
         services.key_update(key=key, actor=ctx.actor, customer=customer)
         return errors.CUSTOMER_DETACHED if customer is None and customer_id else ""
+
+    return _change(ctx, change)
+
+
+# ChangeReseller's reference page (app.cryptolens.io/docs/api/v3/ChangeReseller) lists this
+# among its messages; like ChangeCustomer's it reports a success that detached the reseller.
+RESELLER_DETACHED = ("The reseller was not found or the id was set to zero. The license will "
+                     "no longer have any reseller associated with it.")
+
+
+@api_method(
+    "key.ChangeReseller", reach=Reach.KEY,
+    summary="Attach the key to a reseller (it then shows in that reseller's portal and in the "
+            "key's Reseller object, ModelVersion 3); 0 or an unknown ResellerId detaches it. "
+            "A token with a product or key lock may only detach, or keep the key's reseller.",
+    params=(*KEY_PARAMS, Param("ResellerId", "int", "The reseller, or 0 for none.", "0")),
+    errors=(*COMMON_ERRORS, RESELLER_DETACHED))
+def change_reseller(ctx: ApiContext) -> dict[str, Any]:
+    reseller_id = ctx.params.int("ResellerId", 0)
+
+    def change(key):
+        reseller = access.reseller_to_attach(ctx.token, reseller_id, key) \
+            if reseller_id else None
+        keys_set_reseller(keys=[key], reseller=reseller, actor=ctx.actor)
+        return RESELLER_DETACHED if reseller is None else ""
 
     return _change(ctx, change)
 

@@ -28,10 +28,27 @@ from apps.licensing.services.keys import (
     key_set_blocked,
     key_update,
 )
+from apps.licensing.services.messages import message_create, message_remove
+from apps.licensing.services.userauth import (
+    app_user_associate,
+    app_user_authenticate,
+    app_user_change_password,
+    app_user_dissociate,
+    app_user_register,
+    app_user_remove,
+    app_user_reset_token_create,
+)
 
 __all__ = [
     "KeySpec",
     "activation_release",
+    "app_user_associate",
+    "app_user_authenticate",
+    "app_user_change_password",
+    "app_user_dissociate",
+    "app_user_register",
+    "app_user_remove",
+    "app_user_reset_token_create",
     "customer_create",
     "customer_update",
     "data_object_add",
@@ -42,6 +59,8 @@ __all__ = [
     "key_extend",
     "key_set_blocked",
     "key_update",
+    "message_create",
+    "message_remove",
     "product_create",
     "product_update",
     "signing_key_create",

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from apps.audit.log import Actor, log_change
 from apps.licensing.models import Activation, Customer, LicenseKey
+from apps.licensing.services.data_objects import machine_data_objects_drop
 
 
 @transaction.atomic
@@ -16,6 +17,8 @@ def activation_release(*, activation: Activation, actor: Actor) -> None:
         pk=activation.key_id
     )
     deleted, _ = Activation.objects.filter(pk=activation.pk).delete()
+    # A deactivated device's data objects go with it (data_objects module docstring).
+    machine_data_objects_drop(key=key, machine_codes=[activation.machine_code])
     if deleted:
         log_change(
             vendor=key.product.vendor, actor=actor, obj=key, action="device deactivated",
@@ -52,6 +55,7 @@ def _release(seats_wanted: QuerySet[Activation], *, actor: Actor, action: str) -
     seats = list(seats_wanted.select_related("key__product__vendor").order_by("key_id", "id"))
     Activation.objects.filter(pk__in=[seat.pk for seat in seats]).delete()
     for seat in seats:
+        machine_data_objects_drop(key=seat.key, machine_codes=[seat.machine_code])
         log_change(vendor=seat.key.product.vendor, actor=actor, obj=seat.key, action=action,
                    changes={"machine_code": [seat.machine_code, None],
                             "friendly_name": [seat.friendly_name, None],

@@ -21,7 +21,7 @@ PRODUCT_FIELDS = [
     "trial_feature", "time_limited_feature", "activation_form_enabled",
 ]
 CUSTOMER_FIELDS = ["name", "email", "company_name", "notes", "allow_activation_management",
-                   "max_no_of_devices"]
+                   "max_no_of_devices", "allow_multiple_user_association"]
 MAX_DEVICE_CAP = 1_000_000
 
 
@@ -73,13 +73,15 @@ def _check_customer(values: dict[str, Any]) -> None:
 def customer_create(
     *, vendor: Vendor, actor: Actor, name: str = "", email: str = "", company_name: str = "",
     notes: str = "", allow_activation_management: bool = False, max_no_of_devices: int = 0,
+    allow_multiple_user_association: bool = False,
 ) -> Customer:
     """A customer of the vendor. `allow_activation_management` lets its portal users (who
     have the permission themselves) deactivate devices; `max_no_of_devices` caps the devices
     across all its keys (0 = no cap), enforced by key activation."""
     values = {"name": name, "email": email, "company_name": company_name, "notes": notes,
               "allow_activation_management": allow_activation_management,
-              "max_no_of_devices": max_no_of_devices or 0}
+              "max_no_of_devices": max_no_of_devices or 0,
+              "allow_multiple_user_association": allow_multiple_user_association}
     _check_customer(values)
     customer = Customer.objects.create(vendor=vendor, **values)
     log_change(vendor=vendor, actor=actor, obj=customer, action="created",

@@ -7,7 +7,9 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
@@ -314,3 +316,134 @@ def billing_report(*, vendor: Vendor, since: dt.datetime | None = None,
         .annotate(count=Count("id"))
         .order_by("reseller__name", "month", "template__name")
     )
+
+
+# --- Resellers kept through the Web API (reseller/AddReseller, EditReseller, RemoveReseller) ---
+# Cryptolens' limits and messages (app.cryptolens.io/docs/api/v3/AddReseller): name and email
+# 100 characters, description 500. Its url (500) and phone (100) limits are longer than this
+# model's columns (200 and 50), so those two say this model's limits in the same words.
+RESELLER_FIELDS = ["name", "company", "email", "url", "phone", "description", "metadata"]
+# Cryptolens' limits (AddReseller's page), and ours for the company and metadata.
+RESELLER_LIMITS = {"name": 100, "company": 100, "email": 100, "url": 500, "phone": 100,
+                   "description": 500, "metadata": 10000}
+RESELLER_IN_USE = ("This reseller is in use ({uses}) and cannot be removed: resellers that "
+                   "issued keys, hold issuance rights or have customers stay on record.")
+RESELLER_NOT_FOUND = "Could not find the reseller."
+
+
+def _check_reseller(values: dict[str, Any]) -> None:
+    for name, limit in RESELLER_LIMITS.items():
+        if len(values.get(name) or "") > limit:
+            raise DomainError(f"The {name} cannot be longer than {limit} characters.",
+                              field=name)
+    if not (values.get("name") or "").strip():
+        raise DomainError("Give the reseller a name.", field="name")
+    try:
+        if values.get("email"):
+            validate_email(values["email"])
+    except ValidationError:
+        raise DomainError("The email is not a valid e-mail address.", field="email") from None
+    try:
+        # Shown as a link on the reseller's page: only web addresses.
+        if values.get("url"):
+            URLValidator(schemes=["http", "https"])(values["url"])
+    except ValidationError:
+        raise DomainError("The url must be a web address (http:// or https://).",
+                          field="url") from None
+
+
+@transaction.atomic
+def reseller_add(*, vendor: Vendor, actor: Actor, name: str = "", email: str = "",
+                 company: str = "", url: str = "", phone: str = "", description: str = "",
+                 metadata: str = "") -> Reseller:
+    """A reseller the vendor keeps on record (AddReseller) without inviting anyone: it has
+    no portal login until the vendor sends the invitation from the reseller's page, which
+    needs an e-mail address (reseller_invitation_resend)."""
+    values = {"name": name.strip() or email.strip() or company.strip(),
+              "email": email.strip().lower(), "company": company.strip(), "url": url.strip(),
+              "phone": phone.strip(), "description": description, "metadata": metadata}
+    _check_reseller(values)
+    reseller = Reseller.objects.create(vendor=vendor, **values)
+    log_change(vendor=vendor, actor=actor, obj=reseller, action="created",
+               changes=diff({}, snapshot(reseller, RESELLER_FIELDS)))
+    return reseller
+
+
+@transaction.atomic
+def reseller_update(*, reseller: Reseller, actor: Actor, **fields: Any) -> Reseller:
+    """Change the given fields of a reseller (EditReseller changes only what is given)."""
+    unknown = set(fields) - set(RESELLER_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown reseller fields: {sorted(unknown)}")
+    if "email" in fields:
+        fields["email"] = fields["email"].strip().lower()
+    locked = (Reseller.objects.select_for_update(of=("self",)).select_related("vendor")
+              .get(pk=reseller.pk))
+    before = snapshot(locked, RESELLER_FIELDS)
+    _check_reseller({**before, **fields})
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=[*fields, "updated"])
+    changes = diff(before, snapshot(locked, RESELLER_FIELDS))
+    if changes:
+        log_change(vendor=locked.vendor, actor=actor, obj=locked, action="updated",
+                   changes=changes)
+    for name in RESELLER_FIELDS:
+        setattr(reseller, name, getattr(locked, name))
+    return reseller
+
+
+def reseller_uses(reseller: Reseller) -> list[str]:
+    """What keeps a reseller on record: keys it holds or issued, rights, its customers."""
+    counts = [
+        (LicenseKey.objects.filter(reseller=reseller).count(), "license key"),
+        (Issuance.objects.filter(reseller=reseller).count(), "issued key"),
+        (IssuanceRight.objects.filter(reseller=reseller).count(), "issuance right"),
+        (Customer.objects.filter(reseller=reseller).count(), "customer"),
+    ]
+    return [f"{n} {noun}{'' if n == 1 else 's'}" for n, noun in counts if n]
+
+
+@transaction.atomic
+def reseller_remove(*, reseller: Reseller, actor: Actor) -> None:
+    """Remove a reseller that is in use nowhere. Refused otherwise, as in Cryptolens
+    ("resellers ... in use cannot be removed", docs/reseller): issuances are the billing
+    report and rights are never removed; a key or customer would lose its reseller."""
+    locked = (Reseller.objects.select_for_update(of=("self",)).select_related("vendor")
+              .get(pk=reseller.pk))
+    uses = reseller_uses(locked)
+    if uses:
+        raise DomainError(RESELLER_IN_USE.format(uses=", ".join(uses)))
+    changes = {n: [v, None] for n, v in snapshot(locked, RESELLER_FIELDS).items()}
+    if locked.user_id:
+        changes["user"] = [locked.user.email if locked.user else None, None]
+    log_change(vendor=locked.vendor, actor=actor, obj=locked, action="deleted",
+               changes=changes)
+    locked.delete()
+
+
+@transaction.atomic
+def keys_set_reseller(*, keys: list[LicenseKey], reseller: Reseller | None, actor: Actor
+                      ) -> None:
+    """Attach `keys` to `reseller` (None detaches them): Cryptolens' ChangeReseller and
+    CreateKey's ResellerId. The keys then carry the Reseller object (ModelVersion 3) and show
+    in that reseller's portal."""
+    if not keys:
+        return
+    vendor = keys[0].product.vendor
+    # The reseller's row lock orders this with reseller_remove: a reseller is never removed
+    # while a key is being attached to it.
+    if reseller is not None and (reseller.vendor_id != vendor.pk or not list(
+            Reseller.objects.select_for_update().filter(pk=reseller.pk).values_list("pk"))):
+        raise DomainError(RESELLER_NOT_FOUND, field="reseller")
+    locked = list(LicenseKey.objects.select_for_update(of=("self",))
+                  .select_related("reseller").filter(pk__in=[k.pk for k in keys]))
+    new_id = reseller.pk if reseller is not None else None
+    changed = [k for k in locked if k.reseller_id != new_id]
+    LicenseKey.objects.filter(pk__in=[k.pk for k in changed]).update(reseller=reseller)
+    for key in changed:
+        log_change(vendor=vendor, actor=actor, obj=key, action="updated",
+                   changes={"reseller": [str(key.reseller) if key.reseller else None,
+                                         str(reseller) if reseller else None]})
+    for key in keys:
+        key.reseller = reseller

@@ -24,6 +24,7 @@ from apps.licensing.services.admission import (
     KeySeats,
     decide_seat,
 )
+from apps.licensing.services.data_objects import machine_data_objects_drop
 from apps.licensing.services.keys import refresh_from
 from apps.usage import states
 
@@ -183,12 +184,15 @@ def key_deactivate(*, key: LicenseKey, machine_code: str, floating: bool,
         raise DomainError(BLOCKED, state=states.DEACTIVATION_FAILED)
     if floating:
         Activation.objects.filter(key=locked, machine_code=machine_code, floating=True).delete()
+        machine_data_objects_drop(key=locked, machine_codes=[machine_code])
         return states.FLOATING_RELEASED
     deleted, _ = Activation.objects.filter(
         key=locked, machine_code=machine_code, floating=False
     ).delete()
     if not deleted:
         raise DomainError(NEVER_ACTIVATED, state=states.DEACTIVATION_FAILED)
+    # A deactivated device's data objects go with it (data_objects module docstring).
+    machine_data_objects_drop(key=locked, machine_codes=[machine_code])
     log_change(vendor=locked.product.vendor, actor=actor, obj=locked,
                action="device deactivated", changes={"machine_code": [machine_code, None]})
     return states.DEACTIVATION_OK

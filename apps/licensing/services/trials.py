@@ -18,12 +18,15 @@ ALREADY_TRIALLED = "This machine code has already activated the trial."
 
 @transaction.atomic
 def key_create_trial(*, product: Product, machine_code: str, friendly_name: str = "",
-                     ip: str | None = None, actor: Actor) -> tuple[LicenseKey, bool]:
+                     ip: str | None = None, actor: Actor,
+                     days: int | None = None) -> tuple[LicenseKey, bool]:
     """Return the machine's trial key, creating it on the first call: (key, created).
 
-    The key runs product.trial_period_days from now, has the product's trial and time-limited
-    features on, and is activated on the machine. A machine gets one trial per product: while
-    its key is still an unblocked trial it is returned again, otherwise the call is refused.
+    The key runs `days` (the access token's feature lock: Cryptolens' "15 days by default, or
+    feature-lock days", page "Create Trial Key") or else product.trial_period_days from now,
+    has the product's trial and time-limited features on, and is activated on the machine. A
+    machine gets one trial per product: while its key is still an unblocked trial it is
+    returned again, otherwise the call is refused.
     The product row is locked so that parallel calls for one machine make one key."""
     if not machine_code:
         raise DomainError(MACHINE_CODE_NULL, state=states.KEY_CREATION_FAILED)
@@ -40,7 +43,7 @@ def key_create_trial(*, product: Product, machine_code: str, friendly_name: str 
     for marker in (product.trial_feature, product.time_limited_feature):
         if marker:
             features[marker - 1] = True
-    spec = KeySpec(period=product.trial_period_days, features=features,
+    spec = KeySpec(period=days or product.trial_period_days, features=features,
                    max_no_of_machines=max(1, product.trial_max_machines),
                    notes="Trial key")
     key = key_create(product=product, actor=actor, spec=spec)[0]

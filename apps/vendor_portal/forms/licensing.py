@@ -198,15 +198,41 @@ class CustomerForm(forms.Form):
         return data
 
 
+# The FieldsToReturn bits a token can hide (apps.licensing.license_payload), by field name.
+HIDEABLE_FIELDS = [("2", "ID"), ("4", "Key"), ("8", "Notes"), ("16", "GlobalId"),
+                   ("32", "Customer"), ("64", "ActivatedMachines"), ("128", "AllowedMachines"),
+                   ("256", "MaxNoOfMachines"), ("512", "DataObjects")]
+
+
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100)
-    permissions = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    permissions = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=False)
+    # "All of this group": ticks every method of a controller, with or without script.
+    permission_groups = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple,
+                                                  required=False)
     product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
         queryset=None, required=False, label="Product lock", empty_label="Any product")
     locked_key = forms.CharField(
         required=False, label="Key lock", max_length=23,
         help_text="Optional: a key string (of the locked product) this token is limited to.",
     )
+    key_lock_required = forms.BooleanField(
+        required=False, label="Key lock -1: each call names its key",
+        help_text="For tokens shipped inside your application: every call must name a key "
+                  "(ProductId and Key) and reaches that key only; auth/KeyLock turns the token "
+                  "into one locked to the user's key.")
+    fields_hidden = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple, required=False, choices=HIDEABLE_FIELDS,
+        label="Fields to hide", help_text="Hidden from every license this token returns "
+        "(Activate, GetKey, listings), whatever the call asks for.")
+    trial_days = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, label="Trial days",
+        help_text="Length of trial keys CreateTrialKey makes with this token (empty: the "
+                  "product's trial length).")
+    max_increment = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, label="Largest increment",
+        help_text="Largest amount one increment or decrement of a data object may use "
+                  "(empty: no limit).")
 
     def __init__(self, *args: Any, products: QuerySet[Product] | None = None,
                  method_groups: Mapping[str, Sequence[str]] | None = None,
@@ -217,9 +243,24 @@ class TokenForm(forms.Form):
         choice_field(self, "permissions").choices = [
             (m, m) for methods in self.method_groups.values() for m in methods
         ]
+        choice_field(self, "permission_groups").choices = [
+            (group, group) for group in self.method_groups]
 
     def clean_locked_key(self) -> str:
         return self.cleaned_data["locked_key"].strip().upper()
+
+    def clean_fields_hidden(self) -> int:
+        return sum(int(bit) for bit in self.cleaned_data["fields_hidden"])
+
+    def clean(self) -> dict[str, Any]:
+        """A ticked group stands for all its methods."""
+        data = cleaned(super().clean())
+        chosen = set(data.get("permissions") or [])
+        for group in data.get("permission_groups") or []:
+            chosen.update(self.method_groups.get(group, []))
+        data["permissions"] = [m for methods in self.method_groups.values() for m in methods
+                               if m in chosen]
+        return data
 
 
 class LicenseFileForm(forms.Form):

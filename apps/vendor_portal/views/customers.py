@@ -1,8 +1,9 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from apps.access import VendorRequest, access_customer, vendor_member
+from apps.access import VendorRequest, access_app_user, access_customer, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
@@ -57,6 +58,8 @@ def customer_detail(request: VendorRequest, customer_id: int) -> HttpResponse:
         "portal_users": customer.portal_members.select_related("user").order_by("created"),
         "portal_links": customer.portal_links.select_related("created_by"),
         "invitation_form": PortalInvitationForm(),
+        # Users of the vendor's application (userauth) who log in as this customer.
+        "app_users": customer.app_users.order_by("username", "id"),
     })
 
 
@@ -94,3 +97,29 @@ def customer_delete(request: VendorRequest, customer_id: int) -> HttpResponse:
             return redirect("vendor_portal:customer_list")
     return render(request, "vendor_portal/customer_delete.html", {
         "customer": customer, "plan": customer_deletion_plan(customer=customer)})
+
+
+# --- Users of the vendor's application associated with the customer (userauth) ---------------
+
+@require_POST
+@vendor_member("write")
+def app_user_remove(request: VendorRequest, app_user_id: int) -> HttpResponse:
+    user = access_app_user(request.membership, app_user_id)
+    services.app_user_remove(user=user, actor=Actor.for_user(request.user))
+    messages.success(request, f"User “{user.username}” removed; it can no longer log in.")
+    if user.customer_id:
+        return redirect("vendor_portal:customer_detail", customer_id=user.customer_id)
+    return redirect("vendor_portal:customer_list")
+
+
+@require_POST
+@vendor_member("write")
+def app_user_reset_password(request: VendorRequest, app_user_id: int) -> HttpResponse:
+    """Make a password reset token and show it once, for the vendor to pass on: the user sets
+    a new password with it (ChangePassword) within a day; it works once."""
+    user = access_app_user(request.membership, app_user_id)
+    token = services.app_user_reset_token_create(user=user, actor=Actor.for_user(request.user))
+    response = render(request, "vendor_portal/app_user_reset_token.html",
+                      {"app_user": user, "token": token})
+    response["Cache-Control"] = "no-store"
+    return response

@@ -52,6 +52,7 @@ def key_list(request: VendorRequest, product_id: int) -> HttpResponse:
     return render(request, "vendor_portal/key_list.html", {
         "product": product, "page": paginate(request, keys), "query": query,
         "status": status, "status_filters": STATUS_FILTERS,
+        "product_data_objects": selectors.product_data_objects(product=product),
     })
 
 
@@ -107,9 +108,11 @@ def key_detail(request: VendorRequest, key_id: int) -> HttpResponse:
     devices = selectors.key_devices(key=key, query=query)
     if request.GET.get("format") == "csv":
         return _devices_csv(key, devices)
+    page = paginate(request, devices, DEVICES_PER_PAGE)
+    page.object_list = selectors.attach_machine_data_objects(key=key, devices=page.object_list)
     return render(request, "vendor_portal/key_detail.html", {
         "key": key, "product": key.product, "extend_form": ExtendForm(), "query": query,
-        "page": paginate(request, devices, DEVICES_PER_PAGE), **selectors.key_detail(key=key),
+        "page": page, **selectors.key_detail(key=key),
     })
 
 

@@ -11,6 +11,7 @@ from apps.licensing.api_methods import API_METHOD_GROUPS
 from apps.licensing.models import AccessToken, LicenseKey, LicenseTemplate, Product
 
 from ..forms import TokenWithTemplateLockForm
+from ..forms.licensing import HIDEABLE_FIELDS
 from .common import add_domain_error
 
 
@@ -19,7 +20,9 @@ def token_list(request: VendorRequest) -> HttpResponse:
     tokens = AccessToken.objects.for_vendor(request.vendor).select_related(
         "product", "locked_key", "template_lock", "created_by"
     )
-    return render(request, "vendor_portal/token_list.html", {"tokens": tokens})
+    rows = [(token, [name for bit, name in HIDEABLE_FIELDS if token.fields_hidden & int(bit)])
+            for token in tokens]
+    return render(request, "vendor_portal/token_list.html", {"tokens": tokens, "rows": rows})
 
 
 @vendor_member("write")
@@ -36,6 +39,9 @@ def token_create(request: VendorRequest) -> HttpResponse:
                 vendor=request.vendor, actor=Actor.for_user(request.user), name=data["name"],
                 permissions=data["permissions"], product=data["product"],
                 locked_key=locked_key, template_lock=data["template_lock"],
+                key_lock_required=data["key_lock_required"],
+                fields_hidden=data["fields_hidden"], trial_days=data["trial_days"],
+                max_increment=data["max_increment"],
             )
         except DomainError as error:
             add_domain_error(form, error)

@@ -1,0 +1,98 @@
+"""paymentform/CreateSession and subscription/RecordUsage: routed and validated as Cryptolens
+does, answering Cryptolens' own "not set up" errors until the vendor has payments (the
+commerce issue fills them in). Never "Unknown method.": an application that calls them gets
+an answer it can show.
+
+Parameters as the official clients send them: Python `PaymentForm.create_session` posts
+PaymentFormId, Price, Currency, Heading, ProductName, CustomField, Metadata, Expires (the
+literal "None" for those it lacks); `Subscription.record_usage_to_stripe` posts ProductId,
+Key, Amount ("" by default). Limits and errors from the pages PFCreateSession and
+RecordUsage (app.cryptolens.io/docs/api/v3/) and .NET `CreateSessionModel` /
+`RecordUsageModel`."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from .. import errors
+from ..access import Reach
+from ..context import ApiContext
+from ..errors import ApiError
+from ..registry import Param, api_method
+from .common import P_KEY, P_PRODUCT
+
+# Cryptolens' errors, word for word (pages PFCreateSession and RecordUsage).
+PAYMENT_FORM_NOT_FOUND = "The payment form does not exist."
+CURRENCY_INCORRECT = "The currency string is incorrect."
+NO_STRIPE = "No Stripe payment processor was set up."
+
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+MAX_EXPIRES = 10 * 365 * 86400  # seconds; a session is meant to live minutes or days
+
+
+def _price(ctx: ApiContext) -> float:
+    raw = ctx.params.raw("Price")
+    if raw is None:
+        return 0.0
+    try:
+        price = float(raw.strip())
+    except ValueError:
+        raise ApiError(errors.INCORRECT_INPUT) from None
+    if not math.isfinite(price) or price < 0:
+        raise ApiError(errors.INCORRECT_INPUT)
+    return price
+
+
+@api_method(
+    "paymentform.CreateSession", reach=Reach.VENDOR,
+    summary="Create a one-time session of a payment form with its own price and texts. Payment "
+            "forms are not available yet: a valid call answers \"The payment form does not "
+            "exist.\"",
+    params=(Param("PaymentFormId", "int", "The payment form (required)."),
+            Param("Price", "double", "What the customer pays, e.g. 12.5.", "0"),
+            Param("Currency", "string", "ISO currency code, e.g. USD (required)."),
+            Param("Heading", "string", "Shown on top of the form (at most 100 characters)."),
+            Param("ProductName", "string", "The item bought (at most 200 characters)."),
+            Param("CustomField", "string", "A variable for the form's requests (at most 1000 "
+                  "characters)."),
+            Param("Metadata", "string", "Kept with the transaction (at most 1000 characters)."),
+            Param("Expires", "int", "Seconds the session is valid (required).")),
+    returns="sessionId",
+    errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT,
+            CURRENCY_INCORRECT, PAYMENT_FORM_NOT_FOUND),
+)
+def create_session(ctx: ApiContext) -> dict[str, Any]:
+    params = ctx.params
+    form_id = params.int("PaymentFormId", 0, minimum=0, maximum=2**31 - 1)
+    expires = params.int("Expires", 0, minimum=0, maximum=MAX_EXPIRES)
+    currency = params.str("Currency", max_length=10)
+    _price(ctx)
+    params.str("Heading", max_length=100)
+    params.str("ProductName", max_length=200)
+    params.str("CustomField", max_length=1000)
+    params.str("Metadata", max_length=1000)
+    if not form_id or not expires or not currency:
+        raise ApiError(errors.INCORRECT_INPUT)
+    if not _CURRENCY.fullmatch(currency):
+        raise ApiError(CURRENCY_INCORRECT)
+    # No vendor has payment forms until the commerce issue adds them.
+    raise ApiError(PAYMENT_FORM_NOT_FOUND)
+
+
+@api_method(
+    "subscription.RecordUsage", reach=Reach.KEY,
+    summary="Record metered usage of a key's subscription (Stripe). Recurring billing is not "
+            "available yet: a call naming a key of the vendor answers \"No Stripe payment "
+            "processor was set up.\"",
+    params=(P_PRODUCT, P_KEY,
+            Param("Amount", "int", "How much to add to the usage counter.", "0")),
+    returns="nothing beyond result and message",
+    errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT,
+            errors.PRODUCT_NOT_FOUND, errors.KEY_NOT_FOUND, errors.KEY_LOCKED, NO_STRIPE),
+)
+def record_usage(ctx: ApiContext) -> dict[str, Any]:
+    ctx.params.int("Amount", 0, minimum=0, maximum=2**31 - 1)
+    ctx.key(devices=False)  # the product and key errors come first, within the token's locks
+    raise ApiError(NO_STRIPE)
