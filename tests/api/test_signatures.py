@@ -5,6 +5,7 @@ the metadata envelope (SHA-512 over Data) and LinqSign (.NET's UTF-16LE comma-jo
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 import pytest
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.test import Client
+from django.utils import timezone
 
 from apps.audit.log import Actor
 from apps.licensing.api_methods import API_METHODS
@@ -149,6 +151,24 @@ def test_metadata_of_a_blocked_key_says_blocked(api, key):
     LicenseKey.objects.filter(pk=key.pk).update(block=True)
     status = api.call("GetKey", key, Metadata="true")["metadata"]["licenseStatus"]
     assert (status["isValid"], status["reasonForInvalidity"]) == (False, 2)
+
+
+@pytest.mark.parametrize(("period", "days_ago", "status"), [
+    (0, 400, (True, 0)),  # period 0: no time limit, whatever the date says
+    (30, 40, (False, 1)),  # expired ten days ago
+    (30, 10, (True, 0)),
+])
+def test_metadata_says_expired_only_for_a_key_with_a_time_limit(api, key, period, days_ago,
+                                                                  status):
+    created = timezone.now() - dt.timedelta(days=days_ago)
+    LicenseKey.objects.filter(pk=key.pk).update(
+        period=period, created=created, expires=created + dt.timedelta(days=period))
+
+    metadata = api.call("GetKey", key, Metadata="true")["metadata"]["licenseStatus"]
+
+    assert (metadata["isValid"], metadata["reasonForInvalidity"]) == status
+    key.refresh_from_db()
+    assert key.is_expired == (not status[0])  # what the portals show
 
 
 # --- LinqSign ------------------------------------------------------------------------------
