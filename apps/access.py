@@ -490,3 +490,35 @@ def access_message(membership: Membership, pk: int, *, level: Level = "read") ->
     Removing one needs write: read-only members get 403."""
     check_level(membership, level)
     return _get(Message.objects.for_vendor(membership.vendor), pk=pk)
+
+
+# --- Applications a customer's person authorized (user account authorization) ---------------
+
+from apps.licensing.models import AppAuthorization  # noqa: E402
+
+
+def access_authorizing_membership(request: HttpRequest, token_id: int
+                                  ) -> tuple[AccessToken, CustomerMembership] | None:
+    """For /User/AuthorizeApp/: the vendor's active token `token_id` (TokenId) and the signed-in
+    person's membership of a customer of that vendor (the one chosen in the portal when it is
+    of that vendor). None for another vendor's token, a revoked or unknown one, or a vendor the
+    person is no customer of: one answer, so that token ids reveal nothing."""
+    if not request.user.is_authenticated:
+        return None
+    token = AccessToken.objects.select_related("vendor").filter(
+        pk=token_id, revoked_at__isnull=True).first()
+    if token is None:
+        return None
+    memberships = CustomerMembership.objects.filter(
+        user=request.user, customer__vendor_id=token.vendor_id).select_related("customer__vendor")
+    chosen = request.session.get(SESSION_CUSTOMER_KEY)
+    membership = (memberships.filter(pk=chosen).first() if chosen else None) or \
+        memberships.order_by("created", "id").first()
+    return None if membership is None else (token, membership)
+
+
+def access_customer_app_authorization(membership: CustomerMembership, pk: int
+                                      ) -> AppAuthorization:
+    """An application authorized for the membership's customer, or 404 (another customer's and
+    another vendor's alike). Any person of the customer may revoke one: it only takes away."""
+    return _get(AppAuthorization.objects.for_customer(membership.customer), pk=pk)

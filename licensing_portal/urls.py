@@ -1,8 +1,9 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from apps.core.health import healthz
+from apps.customer_portal.app_authorizations import authorize_app_redirect
 
 # The admin's own login form would skip two-factor authentication and allauth's lockout:
 # anonymous visitors are sent to allauth's login (MFA and rate limits included) instead, and
@@ -11,6 +12,10 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Where the .NET client sends the browser to authorize an application (Cryptolens'
+    # address, AuthMethods.cs: DOMAIN + "User/AuthorizeApp/?..."): on to the customer portal.
+    re_path(r"^[Uu]ser/[Aa]uthorize[Aa]pp/?$", authorize_app_redirect,
+            name="user_authorize_app"),
     path("", include("apps.api.urls")),
     path("accounts/", include("allauth.urls")),
     path("f/", include("apps.activation_forms.urls")),

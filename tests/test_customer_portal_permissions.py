@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 
 from apps.audit.log import Actor
-from apps.licensing.models import Activation
-from apps.licensing.services import app_user_register
+from apps.licensing.models import Activation, AppAuthorization
+from apps.licensing.services import app_user_register, token_create
 from apps.licensing.services.portal import portal_link_create
 from tests.matrix import (
     LOGIN,
@@ -45,6 +46,7 @@ class World:
     portal: PortalWorld
     invitation_token: str
     app_user_id: int = 0  # a user of the vendor's application, of the portal's customer
+    app_authorization_id: int = 0  # an application a person of the customer authorized
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,16 @@ MATRIX: dict[str, Row] = {
     "device_deactivate": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 403, 302, 403),
                              data=lambda w: {"activation": [w.portal.activation.pk]},
                              writes=(False, True, False, False, False)),
+    # User account authorization (.NET UserAccount.GetLicenseKeys): the approval page needs
+    # the application's query (without it: 400, tests/api/test_user_account_auth.py has the
+    # rest); any person of the customer may revoke; another customer's id is 404.
+    "app_authorize": Row(get=(LOGIN, 400, 400, 400, 403), post=(LOGIN, 400, 400, 400, 403),
+                         data=lambda w: {"decision": "approve"}),
+    "app_authorization_list": Row(),
+    "app_authorization_revoke": Row(kwargs=lambda w: {"authorization_id":
+                                                      w.app_authorization_id},
+                                    get=NOT_ALLOWED, post=(LOGIN, 302, 302, 404, 403),
+                                    writes=(False, True, True, False, False)),
     # Switching only changes the session; someone else's membership is 404.
     "switch_customer": Row(kwargs=lambda w: {"membership_id": w.portal.admin_membership.pk},
                            get=NOT_ALLOWED, post=(LOGIN, 302, 404, 404, 403)),
@@ -92,7 +104,13 @@ def world(portal) -> World:  # noqa: F811
     app_user = app_user_register(vendor=portal.tenant.vendor, actor=Actor.for_system("test"),
                                  username="matrix-user", password="matrix pw",
                                  customer=portal.customer)
-    return World(portal, token, app_user.pk)
+    shipped, _ = token_create(vendor=portal.tenant.vendor, actor=Actor.for_system("test"),
+                              name="shipped", permissions=["auth.GetToken"])
+    authorization = AppAuthorization.objects.create(
+        vendor=portal.tenant.vendor, customer=portal.customer, user=portal.admin,
+        access_token=shipped, authorization_digest="0" * 64, public_key_pem="-",
+        app_name="Matrix app", expires_days=5, claim_by=timezone.now())
+    return World(portal, token, app_user.pk, authorization.pk)
 
 
 def _client(world: World, persona: str) -> Client:

@@ -13,6 +13,7 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
     "devices": ("device_list", "device_deactivate"),
     "floating": ("floating_usage",),
     "users": ("app_user_list", "app_user_remove"),
+    "applications": ("app_authorize", "app_authorization_list", "app_authorization_revoke"),
 }
 
 # Full view name -> section, e.g. "customer_portal:license_detail" -> "licenses".

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import app_authorizations, views
 
 app_name = "customer_portal"
 urlpatterns = [
@@ -13,6 +13,12 @@ urlpatterns = [
     path("devices/deactivate/", views.device_deactivate, name="device_deactivate"),
     path("users/", views.app_user_list, name="app_user_list"),
     path("users/<int:app_user_id>/remove/", views.app_user_remove, name="app_user_remove"),
+    # Applications a person of the customer authorized (.NET UserAccount.GetLicenseKeys).
+    path("authorize-app/", app_authorizations.app_authorize, name="app_authorize"),
+    path("applications/", app_authorizations.app_authorization_list,
+         name="app_authorization_list"),
+    path("applications/<int:authorization_id>/revoke/",
+         app_authorizations.app_authorization_revoke_view, name="app_authorization_revoke"),
     path("switch/<int:membership_id>/", views.switch_customer, name="switch_customer"),
     path("join/<str:token>/", views.join, name="join"),
 ]

@@ -27,7 +27,7 @@ API_METHOD_GROUPS: dict[str, list[str]] = {
         "key.RemoveFeature",
         "key.TrialActivation",
     ],
-    "Auth": ["auth.KeyLock"],
+    "Auth": ["auth.KeyLock", "auth.GetChallenge", "auth.GetToken"],
     "Customer": [
         "customer.AddCustomer",
         "customer.EditCustomer",
@@ -69,6 +69,9 @@ API_METHOD_GROUPS: dict[str, list[str]] = {
     ],
     "Message": ["message.CreateMessage", "message.GetMessages", "message.RemoveMessage"],
     "User authentication": [USER_AUTH_NORMAL, USER_AUTH_ADMIN],
+    # Cryptolens' "user account authorization" (.NET UserLoginAuth.GetLicenseKeys): a customer
+    # authorizes an application in the browser; its token then lists the customer's licenses.
+    "User account": ["user.GetLicenseKeys"],
     "AI": [
         "ai.RegisterEvent",
         "ai.RegisterEvents",

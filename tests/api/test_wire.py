@@ -36,6 +36,8 @@ from apps.usage.models import WebApiLog
 from tests.factories import CustomerFactory, ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
 
+from .user_account_flow import plausible_params
+
 LIMIT_REACHED = "Cannot activate the new device as the limit has been reached."
 LICENSE_FIELDS = {
     "ProductId", "ID", "Key", "Created", "Expires", "Period", "F1", "F2", "F3", "F4", "F5",
@@ -680,6 +682,9 @@ def _call_params(api: Api, key: LicenseKey, name: str) -> dict:
     machine = {**base, "MachineCode": "machine-1"}
     obj = DataObject.objects.get_or_create(key=key, name="counter")[0]
     system = Actor.for_system("test")
+    if name in ("auth.GetChallenge", "auth.GetToken", "user.GetLicenseKeys"):
+        # User account authorization: a person of the key's customer approved an application.
+        return plausible_params(name, token=api.token, customer=key.customer)
     if name == "key.CreateKeyFromTemplate":
         template = LicenseTemplate.objects.create(product=api.product, name="Wire template")
         return {"LicenseTemplateId": template.pk}

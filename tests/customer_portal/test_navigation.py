@@ -14,6 +14,7 @@ PAGES = {
     "devices": ("customer_portal:device_list", lambda p: [], ["Manage activations"]),
     "floating": ("customer_portal:floating_usage", lambda p: [], ["Floating usage"]),
     "users": ("customer_portal:app_user_list", lambda p: [], ["Users"]),
+    "applications": ("customer_portal:app_authorization_list", lambda p: [], ["Applications"]),
 }
 
 

@@ -2,6 +2,7 @@
 credentials (signing keys, access tokens), activation forms, templates and reseller rights,
 customer-portal access, application user accounts (userauth) and broadcast messages."""
 
+from .app_authorizations import AppAuthorization, AppAuthorizationQuerySet
 from .catalogue import (
     FEATURE_NUMBERS,
     MAX_MACHINE_CODE_LENGTH,
@@ -37,6 +38,8 @@ __all__ = [
     "Activation",
     "ActivationForm",
     "ActivationFormQuerySet",
+    "AppAuthorization",
+    "AppAuthorizationQuerySet",
     "AppUser",
     "AppUserQuerySet",
     "Customer",

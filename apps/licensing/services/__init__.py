@@ -1,6 +1,10 @@
 """Licensing services: every write goes through here, whatever the interface."""
 
 from apps.licensing.services.activations import activation_release
+from apps.licensing.services.app_authorizations import (
+    app_authorization_approve,
+    app_authorization_revoke,
+)
 from apps.licensing.services.catalog import (
     customer_create,
     customer_update,
@@ -42,6 +46,8 @@ from apps.licensing.services.userauth import (
 __all__ = [
     "KeySpec",
     "activation_release",
+    "app_authorization_approve",
+    "app_authorization_revoke",
     "app_user_associate",
     "app_user_authenticate",
     "app_user_change_password",

@@ -184,6 +184,12 @@ def token_authenticate(token_string: str) -> AccessToken | None:
     if decoded is None:
         return None
     token_id, secret = decoded
+    if secret.startswith("app:"):
+        # A token issued to an application a customer authorized (auth/GetToken): a row of
+        # its own, see apps.licensing.services.app_authorizations.
+        from apps.licensing.services.app_authorizations import app_token_authenticate
+
+        return app_token_authenticate(token_id, secret)
     if DERIVED_SEPARATOR in secret:
         return _derived_authenticate(token_id, secret)
     cached = _token_cache.get(token_id)

@@ -60,6 +60,8 @@ def customer_detail(request: VendorRequest, customer_id: int) -> HttpResponse:
         "invitation_form": PortalInvitationForm(),
         # Users of the vendor's application (userauth) who log in as this customer.
         "app_users": customer.app_users.order_by("username", "id"),
+        # Applications its people authorized (user account authorization), newest first.
+        "app_authorizations": customer.app_authorizations.select_related("user")[:50],
     })
 
 
