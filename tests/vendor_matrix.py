@@ -37,6 +37,8 @@ class Row:
     get: tuple = READ_PAGE
     post: tuple | None = None  # None: a read page, POST is not part of its contract
     data: Callable[[World], dict] = lambda w: {}
-    writes: bool = True  # an allowed POST leaves an object-log entry
+    # An allowed POST leaves an object-log entry; per persona (a tuple like `post`) where an
+    # answer is allowed but changes nothing for some (another vendor told "already removed").
+    writes: bool | tuple[bool, ...] = True
 
 

@@ -1,4 +1,5 @@
-"""Permission-matrix rows for the application users (userauth) on the vendor's customer page."""
+"""Permission-matrix rows for the application users (userauth): the vendor-wide list and the
+actions it shares with the vendor's customer page."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def _app_user(w: World) -> dict:
 
 
 ROWS: dict[str, Row] = {
+    # The vendor-wide list: "your vendor's" users, another vendor sees his own.
+    "app_user_list": Row(),
     "app_user_remove": Row(kwargs=_app_user, get=NOT_ALLOWED, post=WRITE_OBJECT_POST),
     # The token is shown on the response itself (200), once.
     "app_user_reset_password": Row(kwargs=_app_user, get=NOT_ALLOWED,

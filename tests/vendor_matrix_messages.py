@@ -7,7 +7,7 @@ from apps.licensing.models import Message
 from apps.licensing.services import message_create
 from tests.matrix import LOGIN
 
-from .vendor_matrix import NOT_ALLOWED, WRITE_OBJECT_POST, Row, World
+from .vendor_matrix import NOT_ALLOWED, Row, World
 
 
 def _message(w: World) -> dict:
@@ -23,5 +23,8 @@ ROWS: dict[str, Row] = {
     # POST only; another vendor's owner broadcasts to his own applications.
     "message_create": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 302, 403, 302),
                           data=lambda w: {"content": "Version 2.0 is out", "channel": "stable"}),
-    "message_remove": Row(kwargs=_message, get=NOT_ALLOWED, post=WRITE_OBJECT_POST),
+    # Another vendor's message id is answered like a removed one: back to his own list with
+    # "That message was already removed.", nothing removed.
+    "message_remove": Row(kwargs=_message, get=NOT_ALLOWED, post=(LOGIN, 302, 302, 403, 302),
+                          writes=(False, True, True, False, False)),
 }

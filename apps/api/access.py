@@ -347,7 +347,9 @@ from apps.licensing.models import AppUser  # noqa: E402
 
 
 def app_user_within_locks(token: AccessToken, user: AppUser) -> bool:
-    if user.vendor_id != token.vendor_id:
+    """Whether the token may manage `user` without the user's password (AdminMode). A key
+    lock -1 token ships inside the application and names no key here: no user is within it."""
+    if user.vendor_id != token.vendor_id or token.key_lock_required:
         return False
     if user.customer_id is None:
         return not token.locked_key_id

@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from apps.accounts.models import Vendor
 from apps.audit.models import ObjectLogEntry
-from apps.licensing.models import Activation, Customer, DataObject, LicenseKey, Product
+from apps.licensing.models import (
+    Activation,
+    AppUser,
+    Customer,
+    DataObject,
+    LicenseKey,
+    Product,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -119,6 +126,19 @@ def customer_list(*, vendor: Vendor, query: str = ""
             | Q(company_name__icontains=query) | Q(notes__icontains=query)
         )
     return customers.order_by("name", "id")
+
+
+def app_user_list(*, vendor: Vendor, query: str = "", without_customer: bool = False
+                  ) -> QuerySet[AppUser]:
+    """Every user of the vendor's application (userauth), with its customer if it has one:
+    those of no customer are seen nowhere else."""
+    users = AppUser.objects.for_vendor(vendor).select_related("customer")
+    query = query.strip()
+    if query:
+        users = users.filter(Q(username__icontains=query) | Q(email__icontains=query))
+    if without_customer:
+        users = users.filter(customer__isnull=True)
+    return users.order_by(Lower("username"), "id")
 
 
 def object_log(*, vendor: Vendor, object_type: str = "", object_id: str = "", query: str = "",

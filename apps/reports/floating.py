@@ -64,7 +64,8 @@ SELECT lv.product_id, lv.lkey, COALESCE(MAX(k.max_no_of_machines), 0),
              ELSE 0 END),
     SUM(CASE WHEN delta = 1 AND t >= %s AND t < %s THEN 1 ELSE 0 END),
     SUM(CASE WHEN delta = 1 AND od = 1 AND t >= %s AND t < %s THEN 1 ELSE 0 END)
-FROM {table} lv LEFT JOIN licensing_licensekey k ON k.product_id = lv.product_id AND k.key = lv.lkey
+FROM {table} lv LEFT JOIN licensing_product p ON p.id = lv.product_id AND p.vendor_id = %s
+LEFT JOIN licensing_licensekey k ON k.product_id = p.id AND k.key = lv.lkey
 GROUP BY lv.product_id, lv.lkey ORDER BY lv.product_id, lv.lkey
 """
 
@@ -145,7 +146,8 @@ def floating_usage(*, vendor: Vendor, start: dt.datetime, end: dt.datetime,
     # The seat levels are computed once into a scratch table, then aggregated three ways.
     with scratch_table(_LEVELS.format(inner=inner), params) as table:
         buckets = fetch(_BUCKETS.format(width=width, table=table), (s, e))
-        key_rows = fetch(_KEYS.format(table=table), (e, s, e, s, e, e, s, s, s, e, s, e))
+        key_rows = fetch(_KEYS.format(table=table),
+                         (e, s, e, s, e, e, s, s, s, e, s, e, vendor.pk))
         changes = (fetch(_CHANGES.format(table=table), ())
                    if keys is not None and len(keys) == 1 else None)
     denied = _denied(log, start, end, width)

@@ -58,12 +58,14 @@ def normalized_machine_code(value: str) -> str:
 
 
 def _rows(rows: QuerySet) -> tuple[str, tuple]:
-    """A WITH entry `r` of the narrowed log rows: id, product_id, lkey, mc (normalized),
+    """A WITH entry `r` of the narrowed log rows: id, vendor_id, product_id, lkey, mc (normalized),
     state, outcome (1 success, 2 failure), country, method, t (Unix seconds)."""
     inner, params = rows.order_by().values_list(
-        "id", "product_id", "key", "machine_code", "state", "country", "method", "time",
+        "id", "vendor_id", "product_id", "key", "machine_code", "state", "country", "method",
+        "time",
     ).query.sql_with_params()
-    return (f"""r AS (SELECT raw.id AS id, raw.product_id AS product_id, raw.key AS lkey,
+    return (f"""r AS (SELECT raw.id AS id, raw.vendor_id AS vendor_id, raw.product_id AS product_id,
+        raw.key AS lkey,
         UPPER(TRIM(raw.machine_code)) AS mc, raw.state AS state,
         (raw.state %% 100) / 10 AS outcome, raw.country AS country, raw.method AS method,
         {epoch('raw.time')} AS t FROM ({inner}) raw)""", tuple(params))  # noqa: S608
@@ -73,8 +75,11 @@ def _day(number: int) -> str:
     return (EPOCH_DAY + dt.timedelta(days=int(number))).isoformat()
 
 
-_KEY_JOIN = ("LEFT JOIN licensing_licensekey k "
-             "ON k.product_id = {0}.product_id AND k.key = {0}.lkey")
+# A log row names its product by a plain id (the log outlives products): the key is the one
+# of that product *of the row's vendor*, never another vendor's key of the same id and string.
+_KEY_JOIN = ("LEFT JOIN licensing_product p "
+             "ON p.id = {0}.product_id AND p.vendor_id = {0}.vendor_id "
+             "LEFT JOIN licensing_licensekey k ON k.product_id = p.id AND k.key = {0}.lkey")
 
 
 def daily_aggregates(rows: QuerySet, page: Page) -> list[dict[str, Any]]:
@@ -156,13 +161,15 @@ def key_usage_summaries(rows: QuerySet, page: Page, *, seen_from: int | None = N
                           for n, (_, cond) in enumerate(SUMMARY_COUNTERS))
     having, having_params = _seen(seen_from, seen_until)
     sql = f"""WITH {cte},
-    g AS (SELECT MIN(r.id) AS id, r.product_id AS product_id, r.lkey AS lkey,
-        COUNT(*) AS total, SUM(CASE WHEN r.outcome = 1 THEN 1 ELSE 0 END) AS ok,
+    g AS (SELECT MIN(r.id) AS id, r.vendor_id AS vendor_id, r.product_id AS product_id,
+        r.lkey AS lkey, COUNT(*) AS total, SUM(CASE WHEN r.outcome = 1 THEN 1 ELSE 0 END) AS ok,
         SUM(CASE WHEN r.outcome = 2 THEN 1 ELSE 0 END) AS failed,
         MIN(r.t) AS first_t, MAX(r.t) AS last_t, {counters}
         FROM r WHERE r.product_id IS NOT NULL AND r.lkey <> ''
-        GROUP BY r.product_id, r.lkey HAVING {having})
-    SELECT g.*, k.id FROM g {_KEY_JOIN.format('g')}
+        GROUP BY r.vendor_id, r.product_id, r.lkey HAVING {having})
+    SELECT g.id, g.product_id, g.lkey, g.total, g.ok, g.failed, g.first_t, g.last_t,
+        {", ".join(f"g.c{n}" for n in range(len(SUMMARY_COUNTERS)))}, k.id
+    FROM g {_KEY_JOIN.format('g')}
     WHERE {where} ORDER BY {order} LIMIT %s"""  # noqa: S608
     result = []
     for pk, product_id, lkey, total, ok, failed, first_t, last_t, *rest in fetch(
@@ -198,10 +205,10 @@ def key_devices(rows: QuerySet, page: Page, *, machine_code: str = "",
     device = "AND r.mc = %s" if machine_code else ""
     device_params = (normalized_machine_code(machine_code),) if machine_code else ()
     sql = f"""WITH {cte},
-    g AS (SELECT MIN(r.id) AS id, r.product_id AS product_id, r.lkey AS lkey, r.mc AS mc,
-        MIN(r.t) AS first_t, MAX(r.t) AS last_t, COUNT(*) AS total
+    g AS (SELECT MIN(r.id) AS id, r.vendor_id AS vendor_id, r.product_id AS product_id,
+        r.lkey AS lkey, r.mc AS mc, MIN(r.t) AS first_t, MAX(r.t) AS last_t, COUNT(*) AS total
         FROM r WHERE r.product_id IS NOT NULL AND r.lkey <> '' AND r.mc <> '' {device}
-        GROUP BY r.product_id, r.lkey, r.mc HAVING {having})
+        GROUP BY r.vendor_id, r.product_id, r.lkey, r.mc HAVING {having})
     SELECT g.id, g.product_id, k.id, g.lkey, g.mc, g.first_t, g.last_t, g.total
     FROM g {_KEY_JOIN.format('g')} WHERE {where} ORDER BY {order} LIMIT %s"""  # noqa: S608
     return [{"id": pk, "productId": product_id, "keyId": key_id or 0, "key": lkey,
@@ -222,22 +229,23 @@ def license_activity_buckets(rows: QuerySet, page: Page, *, machine_code: str = 
     device = "AND r.mc = %s" if machine_code else ""
     device_params = (normalized_machine_code(machine_code),) if machine_code else ()
     bucket = f"r.t - (r.t %% {BUCKET_SECONDS})"
-    partition = "r.product_id, r.lkey, r.mc"
+    partition = "r.vendor_id, r.product_id, r.lkey, r.mc"
     sql = f"""WITH {cte},
-    e AS (SELECT r.id, r.product_id, r.lkey, r.mc, r.state, r.t, {bucket} AS bucket,
+    e AS (SELECT r.id, r.vendor_id, r.product_id, r.lkey, r.mc, r.state, r.t,
+        {bucket} AS bucket,
         ROW_NUMBER() OVER (PARTITION BY {partition}, {bucket} ORDER BY r.t DESC, r.id DESC)
             AS rn_last,
         ROW_NUMBER() OVER (PARTITION BY {partition}, {bucket} ORDER BY r.t, r.id) AS rn_first,
         LAG(r.t) OVER (PARTITION BY {partition} ORDER BY r.t, r.id) AS prev_t
         FROM r WHERE r.product_id IS NOT NULL {device}),
-    g AS (SELECT MIN(e.id) AS id, e.product_id AS product_id, e.lkey AS lkey, e.mc AS mc,
-        e.bucket AS bucket,
+    g AS (SELECT MIN(e.id) AS id, e.vendor_id AS vendor_id, e.product_id AS product_id,
+        e.lkey AS lkey, e.mc AS mc, e.bucket AS bucket,
         SUM(CASE WHEN e.state BETWEEN 2010 AND 2015 THEN 1 ELSE 0 END) AS refresh,
         SUM(CASE WHEN e.state IN (6010, 6011) THEN 1 ELSE 0 END) AS deact,
         MIN(e.t) AS first_t, MAX(e.t) AS last_t,
         MAX(CASE WHEN e.rn_last = 1 THEN e.state END) AS last_state,
         MAX(CASE WHEN e.rn_first = 1 THEN e.t - e.prev_t END) AS gap
-        FROM e GROUP BY e.product_id, e.lkey, e.mc, e.bucket)
+        FROM e GROUP BY e.vendor_id, e.product_id, e.lkey, e.mc, e.bucket)
     SELECT g.id, g.product_id, k.id, g.lkey, g.mc, g.bucket, g.refresh, g.deact, g.first_t,
         g.last_t, g.last_state, g.gap
     FROM g {_KEY_JOIN.format('g')} WHERE {where} ORDER BY {order} LIMIT %s"""  # noqa: S608

@@ -23,7 +23,9 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
         "customer_list", "customer_create", "customer_detail", "customer_edit", "customer_delete",
         "customer_invitation_create", "portal_user_permission", "portal_user_remove",
         "portal_link_list", "portal_link_create", "portal_link_revoke",
-        "app_user_remove", "app_user_reset_password",
+        # Users of the vendor's application (userauth), with or without a customer; reached
+        # from the Customers section's own navigation (partials/customer_nav.html).
+        "app_user_list", "app_user_remove", "app_user_reset_password",
     ),
     "resellers": (
         "reseller_list", "reseller_invite", "reseller_detail", "reseller_log",

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from .views import (
+    app_users,
     customers,
     dashboard,
     data_objects,
@@ -60,9 +61,10 @@ urlpatterns = [
          name="portal_user_permission"),
     path("portal-users/<int:member_id>/remove/", portal_access.portal_user_remove,
          name="portal_user_remove"),
-    path("app-users/<int:app_user_id>/remove/", customers.app_user_remove,
+    path("app-users/", app_users.app_user_list, name="app_user_list"),
+    path("app-users/<int:app_user_id>/remove/", app_users.app_user_remove,
          name="app_user_remove"),
-    path("app-users/<int:app_user_id>/reset-password/", customers.app_user_reset_password,
+    path("app-users/<int:app_user_id>/reset-password/", app_users.app_user_reset_password,
          name="app_user_reset_password"),
     path("portal-links/", portal_access.portal_link_list, name="portal_link_list"),
     path("portal-links/new/", portal_access.portal_link_create, name="portal_link_create"),

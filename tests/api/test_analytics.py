@@ -306,6 +306,27 @@ def test_another_vendor_sees_only_its_own_usage(seeded):
     assert not other_logs & own_rows
 
 
+def test_another_vendors_calls_naming_my_key_never_reveal_it(seeded):
+    """Vendor B's log keeps what B's callers typed: a guessed ProductId and key of vendor A
+    too. B's analytics must never turn those into A's key id or A's customers."""
+    other, k1 = seeded.other_token, seeded.k1
+    other_vendor = WebApiLog.objects.get(pk=seeded.rows["other"].pk).vendor
+    guess = _log(other_vendor, seeded.p.pk, k1.key, 2020, at(D1, 15), "pc-x", "SE")
+
+    aggregates = ok(AI.get_daily_aggregates(other, **RANGE))
+    assert {a["productId"]: a["activeCustomers"] for a in aggregates} == {
+        seeded.rows["other"].product_id: 0, seeded.p.pk: 0}
+    summaries = ok(AI.get_key_usage_summaries(other, **RANGE))
+    assert {s["key"]: s["keyId"] for s in summaries if s["id"] == guess.pk} == {k1.key: 0}
+    devices = ok(AI.get_key_devices(other, **RANGE))
+    assert [(d["key"], d["keyId"]) for d in devices if d["id"] == guess.pk] == [(k1.key, 0)]
+    WebApiLog.objects.filter(pk=guess.pk).update(state=2011)
+    buckets = ok(AI.get_license_activity_buckets(other, **RANGE))
+    assert [(b["key"], b["keyId"]) for b in buckets if b["id"] == guess.pk] == [(k1.key, 0)]
+    # Its own key keeps its id.
+    assert ok(AI.get_key_usage_summaries(seeded.server.token, key_id=k1.pk))[0]["keyId"] == k1.pk
+
+
 def test_a_key_locked_token_sees_only_its_key(seeded):
     server, k1 = seeded.server, seeded.k1
     locked = server.token_for(API_METHODS, locked_key=k1, product=seeded.p)

@@ -276,7 +276,15 @@ def test_an_increment_above_the_tokens_limit_is_refused(server, key):
                  IntValue=6) == ACCESS_DENIED
     assert _fail(server, "data/UploadValuesToKey", limited, **base,
                  Data=json.dumps([{"Id": obj.pk, "Increment": -6}])) == ACCESS_DENIED
+    # Split into small steps, one upload still changes each object by at most the limit.
+    assert _fail(server, "data/UploadValuesToKey", limited, **base,
+                 Data=json.dumps([{"Id": obj.pk, "Increment": 5}] * 3)) == ACCESS_DENIED
     assert _values(obj) == [("a", 5, "")]
+    other = DataObject.objects.create(key=key, name="b")
+    _ok(server, "data/UploadValuesToKey", limited, **base,
+        Data=json.dumps([{"Id": obj.pk, "Increment": 5}, {"Id": other.pk, "Increment": 5},
+                         {"Id": obj.pk, "Increment": -2}]))
+    assert _values(obj) == [("a", 8, "")] and _values(other) == [("b", 5, "")]
 
 
 # --- Other vendors and locked tokens --------------------------------------------------------

@@ -342,6 +342,24 @@ def test_a_key_locked_token_logs_in_to_that_key_only(server, customer):
     assert User.register(locked, "bob", "pw") == (None, errors.ACCESS_DENIED)
 
 
+def test_a_key_lock_minus_one_token_cannot_set_passwords_in_admin_mode(server, customer):
+    """A key lock -1 token ships inside the application: its users log in and change their
+    own password with the old one, but setting anyone's password without it (AdminMode) is
+    vendor-wide user management, which no key-locked token may do."""
+    make_key(server.product, customer=customer)
+    _register(server, password="pw", customerid=customer.pk)
+    _register(server, username="free", password="pw")
+    shipped = server.token_for([USER_AUTH_NORMAL, USER_AUTH_ADMIN], key_lock_required=True)
+
+    for username in ("alice", "free"):
+        assert User.change_password(shipped, username, "hijacked", admin_mode=True)[1] \
+            == rules.PASSWORD_NOT_UPDATED
+        assert check_password("pw", AppUser.objects.get(username=username).password)
+    assert User.login(shipped, "alice", "pw")[1] == ""
+    assert User.change_password(shipped, "alice", "new pw", old_password="pw")[1] == ""
+    assert check_password("new pw", AppUser.objects.get(username="alice").password)
+
+
 # --- The object log --------------------------------------------------------------------------
 
 def test_changes_are_in_the_object_log_without_secrets(server, customer):

@@ -149,3 +149,14 @@ def test_a_report_reads_only_what_was_condensed_and_never_condenses_itself(float
 
     assert after.peak_overall == 4
     assert after.condensed_until is not None
+
+
+def test_another_vendors_report_never_shows_my_keys_seat_limit(floating_key):
+    """The other vendor's log names this vendor's product and key (an imported Cryptolens log
+    holds whatever was typed): its report shows the seat it logged, but never this key's limit."""
+    other = WebApiLog.objects.exclude(vendor=floating_key[0]).get().vendor
+    floating_sessions_refresh(vendor=other)
+    key = floating_key[1]
+    usage = floating_usage(vendor=other, start=at("10:00"), end=at("12:00"))
+
+    assert [(s.key, s.peak, s.limit) for s in usage.keys] == [(key.key, 1, 0)]

@@ -183,3 +183,26 @@ def test_an_invitation_without_the_permission_leaves_the_customer_alone(tenant, 
     tenant.customer.refresh_from_db()
     assert not tenant.customer.allow_activation_management
     assert 'data-copy="#portal-link"' in created
+
+
+def test_the_form_sets_and_clears_multiple_user_association(tenant, owner_client):
+    edit = reverse("vendor_portal:customer_edit", args=[tenant.customer.pk])
+    page = owner_client.get(edit).content.decode()
+    assert 'name="allow_multiple_user_association"' in page
+    assert "Several users of your application" in page
+
+    owner_client.post(edit, {**CUSTOMER_FORM, "allow_multiple_user_association": "on"})
+    tenant.customer.refresh_from_db()
+    assert tenant.customer.allow_multiple_user_association
+    assert ObjectLogEntry.objects.for_object(tenant.customer).filter(
+        action="updated", changes__allow_multiple_user_association=[False, True]).exists()
+    assert owner_client.get(edit).context["form"]["allow_multiple_user_association"].value()
+
+    owner_client.post(edit, CUSTOMER_FORM)  # an unticked box clears it
+    tenant.customer.refresh_from_db()
+    assert not tenant.customer.allow_multiple_user_association
+
+    owner_client.post(reverse("vendor_portal:customer_create"),
+                      {**CUSTOMER_FORM, "name": "Many Users Inc",
+                       "allow_multiple_user_association": "on"})
+    assert Customer.objects.get(name="Many Users Inc").allow_multiple_user_association

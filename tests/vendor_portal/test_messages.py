@@ -4,6 +4,7 @@ Web API's message/GetMessages then answers."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.test import Client
 from django.urls import reverse
@@ -16,6 +17,7 @@ from apps.licensing.services import message_create, token_create
 LIST = reverse("vendor_portal:message_list")
 CREATE = reverse("vendor_portal:message_create")
 SYSTEM = Actor.for_system("test")
+ALREADY_REMOVED = "That message was already removed."
 
 
 def _remove_url(message: Message) -> str:
@@ -96,7 +98,43 @@ def test_another_vendor_neither_sees_nor_removes_the_messages(tenant, other_tena
     ours = message_create(vendor=tenant.vendor, actor=SYSTEM, content="ours only")
 
     assert "ours only" not in other_vendor_client.get(LIST).content.decode()
-    assert other_vendor_client.post(_remove_url(ours)).status_code == 404
+    # The same answer as for a message that does not exist (or no longer does): nothing told.
+    response = other_vendor_client.post(_remove_url(ours), follow=True)
+    assert response.redirect_chain == [(LIST, 302)]
+    assert [str(m) for m in response.context["messages"]] == [ALREADY_REMOVED]
     assert Message.objects.filter(pk=ours.pk).exists()
+    assert not ObjectLogEntry.objects.filter(action="message removed").exists()
     other_vendor_client.post(CREATE, {"content": "theirs"})
     assert Message.objects.get(content="theirs").vendor == other_tenant.vendor
+
+
+def test_removing_a_removed_message_again_says_so_on_the_list(tenant, owner_client):
+    message = message_create(vendor=tenant.vendor, actor=SYSTEM, content="twice")
+    owner_client.post(_remove_url(message))  # the first click of a double submit
+
+    response = owner_client.post(_remove_url(message), follow=True)
+
+    assert response.redirect_chain == [(LIST, 302)]
+    # Both clicks' notes, as a double submit shows them: the first one's, then this one.
+    assert [str(m) for m in response.context["messages"]][-1] == ALREADY_REMOVED
+    assert ObjectLogEntry.objects.filter(action="message removed").count() == 1
+
+
+def test_a_read_only_member_is_refused_even_for_a_missing_message(tenant, read_only_client):
+    response = read_only_client.post(reverse("vendor_portal:message_remove", args=[999999]))
+    assert response.status_code == 403
+
+
+def test_after_a_refused_post_the_filter_and_the_pages_go_to_the_list(tenant, owner_client):
+    for n in range(30):
+        message_create(vendor=tenant.vendor, actor=SYSTEM, content=f"news {n}")
+
+    response = owner_client.post(CREATE, {"content": "", "channel": "stable"})
+
+    assert response.status_code == 200  # shown at /messages/new/, which answers POST only
+    html = response.content.decode()
+    search = re.search(r'<form method="get"[^>]*role="search"[^>]*>', html)
+    assert search and f'action="{LIST}"' in search.group(0)
+    pages = re.findall(r'<nav class="pagination".*?</nav>', html, re.S)
+    assert pages and re.findall(r'href="([^"]*)"', pages[0]) == [f"{LIST}?page=2"]
+    assert owner_client.get(f"{LIST}?page=2").status_code == 200

@@ -50,6 +50,12 @@ def test_the_key_log_marks_products_and_keys_only(tenant, owner_client):
     assert current_links(response, "Main") == ["Products & keys"]
 
 
+def test_the_app_users_page_marks_customers_and_its_own_link_there(owner_client):
+    response = owner_client.get(reverse("vendor_portal:app_user_list"))
+    assert current_links(response, "Main") == ["Customers"]
+    assert current_links(response, "Customers") == ["App users"]
+
+
 def test_a_report_page_marks_reports_in_the_main_and_the_report_navigation(owner_client):
     response = owner_client.get(reverse("vendor_portal:webapi_log"))
     assert current_links(response, "Main") == ["Reports & logs"]

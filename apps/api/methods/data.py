@@ -435,7 +435,11 @@ def upload_values(ctx: ApiContext) -> dict[str, Any]:
         if present and not (ctx.has_permission("data.UploadValuesToKey")
                             or ctx.has_permission(name)):
             raise ApiError(errors.ACCESS_DENIED, FAILED)
-    for _, amount in changes:
+    # The feature lock bounds what one upload does to each object, however it is split up.
+    net: dict[int, int] = {}
+    for object_id, amount in changes:
+        net[object_id] = net.get(object_id, 0) + amount
+    for amount in net.values():
         access.check_increment(ctx.token, amount)
     try:
         service.data_objects_upload_values(key=key, actor=ctx.actor, changes=changes)

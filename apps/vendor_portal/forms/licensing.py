@@ -187,6 +187,11 @@ class CustomerForm(forms.Form):
         label="Device cap across all keys, 0 = none",
         help_text="Activation of a new device fails once the customer's keys together have "
                   "this many devices.")
+    allow_multiple_user_association = forms.BooleanField(
+        required=False, label="Several users of your application may log in as this customer",
+        help_text="Users who sign in to your application with a user name and password (Web "
+                  "API userauth) get this customer's licenses. Off: one user at most "
+                  "(Cryptolens' AllowMultipleUserAssociation).")
 
     def clean_max_no_of_devices(self) -> int:
         return self.cleaned_data["max_no_of_devices"] or 0
@@ -219,8 +224,9 @@ class TokenForm(forms.Form):
     key_lock_required = forms.BooleanField(
         required=False, label="Key lock -1: each call names its key",
         help_text="For tokens shipped inside your application: every call must name a key "
-                  "(ProductId and Key) and reaches that key only; auth/KeyLock turns the token "
-                  "into one locked to the user's key.")
+                  "(ProductId and Key) and reaches that key only. With -1 the token may also "
+                  "call auth.KeyLock (no need to tick it above), which turns it into a token "
+                  "locked to the user's key.")
     fields_hidden = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple, required=False, choices=HIDEABLE_FIELDS,
         label="Fields to hide", help_text="Hidden from every license this token returns "
@@ -231,8 +237,9 @@ class TokenForm(forms.Form):
                   "product's trial length).")
     max_increment = forms.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, label="Largest increment",
-        help_text="Largest amount one increment or decrement of a data object may use "
-                  "(empty: no limit).")
+        help_text="Largest amount one increment or decrement of a data object may use, and "
+                  "one UploadValuesToKey may change each object by (empty: no limit). Set*Value "
+                  "methods are not bounded by it: leave them off a token that must be.")
 
     def __init__(self, *args: Any, products: QuerySet[Product] | None = None,
                  method_groups: Mapping[str, Sequence[str]] | None = None,

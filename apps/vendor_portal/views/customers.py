@@ -1,9 +1,8 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
-from apps.access import VendorRequest, access_app_user, access_customer, vendor_member
+from apps.access import VendorRequest, access_customer, vendor_member
 from apps.audit.log import Actor
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
@@ -100,28 +99,3 @@ def customer_delete(request: VendorRequest, customer_id: int) -> HttpResponse:
     return render(request, "vendor_portal/customer_delete.html", {
         "customer": customer, "plan": customer_deletion_plan(customer=customer)})
 
-
-# --- Users of the vendor's application associated with the customer (userauth) ---------------
-
-@require_POST
-@vendor_member("write")
-def app_user_remove(request: VendorRequest, app_user_id: int) -> HttpResponse:
-    user = access_app_user(request.membership, app_user_id)
-    services.app_user_remove(user=user, actor=Actor.for_user(request.user))
-    messages.success(request, f"User “{user.username}” removed; it can no longer log in.")
-    if user.customer_id:
-        return redirect("vendor_portal:customer_detail", customer_id=user.customer_id)
-    return redirect("vendor_portal:customer_list")
-
-
-@require_POST
-@vendor_member("write")
-def app_user_reset_password(request: VendorRequest, app_user_id: int) -> HttpResponse:
-    """Make a password reset token and show it once, for the vendor to pass on: the user sets
-    a new password with it (ChangePassword) within a day; it works once."""
-    user = access_app_user(request.membership, app_user_id)
-    token = services.app_user_reset_token_create(user=user, actor=Actor.for_user(request.user))
-    response = render(request, "vendor_portal/app_user_reset_token.html",
-                      {"app_user": user, "token": token})
-    response["Cache-Control"] = "no-store"
-    return response

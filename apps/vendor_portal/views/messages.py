@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages as flash
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -60,7 +60,13 @@ def message_create_view(request: VendorRequest) -> HttpResponse:
 @require_POST
 @vendor_member("write")
 def message_remove_view(request: VendorRequest, message_id: int) -> HttpResponse:
-    message = access_message(request.membership, message_id, level="write")
+    """Remove a message. A second click (a double submit) finds it gone: the list says so
+    rather than a 404 page. Another vendor's id gets the very same answer, revealing nothing."""
+    try:
+        message = access_message(request.membership, message_id, level="write")
+    except Http404:
+        flash.info(request, "That message was already removed.")
+        return redirect("vendor_portal:message_list")
     message_remove(message=message, actor=Actor.for_user(request.user))
     flash.success(request, "Message removed: applications no longer receive it.")
     return redirect("vendor_portal:message_list")
