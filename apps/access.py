@@ -522,3 +522,26 @@ def access_customer_app_authorization(membership: CustomerMembership, pk: int
     """An application authorized for the membership's customer, or 404 (another customer's and
     another vendor's alike). Any person of the customer may revoke one: it only takes away."""
     return _get(AppAuthorization.objects.for_customer(membership.customer), pk=pk)
+
+
+# --- Payments (apps.commerce) -----------------------------------------------------------------
+
+from apps.commerce.models import PaymentForm, PriceMapping  # noqa: E402
+
+
+def access_payment_form(membership: Membership, pk: int, *, level: Level = "read"
+                        ) -> PaymentForm:
+    """One of the vendor's payment forms, or 404 (another vendor's looks missing). Changing
+    one needs write: read-only members get 403."""
+    check_level(membership, level)
+    return _get(PaymentForm.objects.filter(vendor=membership.vendor)
+                .select_related("template__product"), pk=pk)
+
+
+def access_price_mapping(membership: Membership, pk: int, *, level: Level = "write"
+                         ) -> PriceMapping:
+    """One of the vendor's subscription prices (a Stripe price mapped to a template), or
+    404. Removing one needs write."""
+    check_level(membership, level)
+    return _get(PriceMapping.objects.filter(vendor=membership.vendor)
+                .select_related("template__product", "vendor"), pk=pk)

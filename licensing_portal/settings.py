@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "apps.reseller_portal",
     "apps.anomalies",
     "apps.license_server",
+    "apps.commerce",
+    "apps.storefront",
     "apps.demo",
 ]
 
@@ -330,6 +332,8 @@ USERAUTH_FAILURES_PER_IP = env_rate("USERAUTH_FAILURES_PER_IP", "50/900")
 # Public activation forms: submissions per IP address (all forms) and per license key.
 ACTIVATION_FORM_RATE_LIMIT_PER_IP = env_rate("ACTIVATION_FORM_RATE_LIMIT_PER_IP", "60/600")
 ACTIVATION_FORM_RATE_LIMIT_PER_KEY = env_rate("ACTIVATION_FORM_RATE_LIMIT_PER_KEY", "30/600")
+# Orders started on payment forms from one IP (each makes a Stripe Checkout session).
+PAYMENT_FORM_RATE_LIMIT_PER_IP = env_rate("PAYMENT_FORM_RATE_LIMIT_PER_IP", "20/600")
 # django-allauth's limits, in its own syntax ("10/m/ip,5/5m/key"; "" switches one off).
 ACCOUNT_RATE_LIMITS = {
     "login": os.environ.get("ACCOUNT_RATE_LIMIT_LOGIN", "30/m/ip"),
@@ -435,3 +439,13 @@ CELERY_BEAT_SCHEDULE["weblog-retention-daily"] = {
     "task": "apps.usage.tasks.weblog_prune_task",
     "schedule": crontab(hour=WEBAPI_LOG_RETENTION_HOUR, minute=WEBAPI_LOG_RETENTION_MINUTE),
 }
+
+# --- Payments (apps.commerce) ---
+# Stripe's API; tests point it at a local fake. Retries of one call by the stripe package
+# (with the same idempotency key); retries after that are Celery's.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "2"))
+CELERY_BEAT_SCHEDULE["stripe-usage-sweep"] = {
+    "task": "apps.commerce.tasks.usage_sweep_task", "schedule": 60}
+CELERY_BEAT_SCHEDULE["stripe-subscriptions-enforce"] = {
+    "task": "apps.commerce.tasks.subscriptions_enforce_task", "schedule": 600}

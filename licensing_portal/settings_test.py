@@ -17,3 +17,7 @@ STORAGES = {
 # Property-based and client tests make many failing calls from 127.0.0.1; the limiter's own
 # test lowers this again.
 API_MAX_FAILURES_PER_WINDOW = 1_000_000
+# No test reaches Stripe: tests that pay point this at their local fake (tests/commerce);
+# anything else that calls Stripe by mistake fails fast on a closed local port.
+STRIPE_API_BASE = "http://127.0.0.1:9"
+STRIPE_MAX_NETWORK_RETRIES = 0

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("apps.api.urls")),
     path("accounts/", include("allauth.urls")),
     path("f/", include("apps.activation_forms.urls")),
+    path("", include("apps.storefront.urls")),
     path("portal/", include("apps.customer_portal.urls")),
     path("reseller/", include("apps.reseller_portal.urls")),
     path("django-admin/", admin.site.urls),

@@ -66,6 +66,9 @@ MATRIX: dict[str, Row] = {
                                                  "activation_id": w.portal.activation.pk},
                                get=READ_OBJECT),
     "device_list": Row(),
+    # On to Stripe's billing portal for the customer's own subscriptions (none here: back to
+    # the licenses with a message); tests/customer_portal/test_billing.py has the rest.
+    "billing_portal": Row(get=NOT_ALLOWED, post=(LOGIN, 302, 302, 302, 403)),
     "floating_usage": Row(),
     # Application users (userauth) of the customer: any of its people see them; removing
     # one takes the permission to manage activations; another customer's id is 404.

@@ -23,3 +23,19 @@ class SecurityHeadersMiddleware:
             if value and name not in response:
                 response[name] = value
         return response
+
+
+def allow_form_action(response: HttpResponse, origins: list[str]) -> HttpResponse:
+    """Let this page's forms end at `origins` too. Browsers apply form-action to the redirects
+    that follow a submission, so a form whose answer redirects to another site (Stripe
+    Checkout, Stripe's billing portal) needs that site in its page's policy."""
+    policy = settings.CONTENT_SECURITY_POLICY
+    if not policy or not origins:
+        return response
+    extra = " ".join(origins)
+    directives = [d.strip() for d in policy.split(";") if d.strip()]
+    if any(d.split()[0] == "form-action" for d in directives):
+        directives = [f"{d} {extra}" if d.split()[0] == "form-action" else d
+                      for d in directives]
+    response["Content-Security-Policy"] = "; ".join(directives)
+    return response

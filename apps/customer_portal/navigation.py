@@ -9,7 +9,7 @@ from __future__ import annotations
 # Section -> the names of its URLs in this portal's namespace.
 URL_NAMES: dict[str, tuple[str, ...]] = {
     "licenses": ("license_list", "license_detail", "device_license_file", "switch_customer",
-                 "join"),
+                 "join", "billing_portal"),
     "devices": ("device_list", "device_deactivate"),
     "floating": ("floating_usage",),
     "users": ("app_user_list", "app_user_remove"),

@@ -8,6 +8,7 @@ urlpatterns = [
     path("licenses/<int:key_id>/", views.license_detail, name="license_detail"),
     path("licenses/<int:key_id>/devices/<int:activation_id>/license-file/",
          views.device_license_file, name="device_license_file"),
+    path("billing/", views.billing_portal, name="billing_portal"),
     path("devices/", views.device_list, name="device_list"),
     path("floating-usage/", views.floating_usage_view, name="floating_usage"),
     path("devices/deactivate/", views.device_deactivate, name="device_deactivate"),

@@ -23,9 +23,12 @@ from apps.access import (
     customer_member,
 )
 from apps.audit.log import Actor
+from apps.commerce.gateway import redirect_origins
+from apps.commerce.services import billing_portal_url, customer_has_subscription
 from apps.core.charts import csv_for
 from apps.core.errors import DomainError
 from apps.core.pagination import paginate
+from apps.core.security_headers import allow_form_action
 from apps.licensing import selectors
 from apps.licensing.license_files import FORMATS, license_file
 from apps.licensing.models import Activation
@@ -47,8 +50,28 @@ def license_list(request: CustomerRequest) -> HttpResponse:
     # The customer-wide cap counts node-locked devices on all keys, as Activate does.
     devices_used = Activation.objects.filter(key__customer=customer, floating=False).count() \
         if customer.max_no_of_devices else None
-    return render(request, "customer_portal/license_list.html", {
-        "page": page, "devices_used": devices_used})
+    has_billing = customer_has_subscription(customer)
+    response = render(request, "customer_portal/license_list.html", {
+        "page": page, "devices_used": devices_used, "has_billing": has_billing})
+    # The billing button's answer redirects to Stripe's billing portal.
+    return allow_form_action(response, redirect_origins()) if has_billing else response
+
+
+@require_POST
+@customer_member("read")
+def billing_portal(request: CustomerRequest) -> HttpResponse:
+    """On to Stripe's customer billing portal for the customer's subscriptions (invoices,
+    payment method, cancelling), back to the licenses afterwards."""
+    back = request.build_absolute_uri(reverse("customer_portal:license_list"))
+    try:
+        url = billing_portal_url(customer=request.customer, return_url=back)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("customer_portal:license_list")
+    if url is None:
+        messages.error(request, "You have no subscription to manage.")
+        return redirect("customer_portal:license_list")
+    return redirect(url)
 
 
 @customer_member("read")

@@ -14,7 +14,7 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
         "key_list", "key_create", "key_detail", "key_edit", "key_block", "key_extend", "key_log",
         "activation_deactivate", "key_devices_deactivate", "data_object_add", "data_object_edit",
         "data_object_delete",
-        "license_file", "bulk_activation",
+        "license_file", "bulk_activation", "key_usage",
         "template_list", "template_create", "template_edit",
         "activation_form_list", "activation_form_create", "activation_form_edit",
         "activation_form_delete",
@@ -38,6 +38,11 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
         "anomaly_model", "anomaly_settings", "anomaly_retrain",
     ),
     "messages": ("message_list", "message_create", "message_remove"),
+    # Selling through Stripe: what was sold, and the forms and prices that sell it.
+    "orders": ("order_list", "subscription_list", "payment_form_list", "payment_form_create",
+               "payment_form_edit", "price_mapping_list", "price_mapping_create",
+               "price_mapping_remove"),
+    "payments": ("stripe_settings", "stripe_settings_save"),
     "license_servers": ("license_server_list", "license_server_create", "license_server_wheel",
                         "license_server_detail", "license_server_revoke"),
     # Scripts and helpers for the vendor's customers' IT (machine codes for bulk activation).
@@ -68,4 +73,4 @@ NAV_SECTIONS: dict[str, str] = SECTIONS | {name: "security" for name in ACCOUNT_
 
 # Sections whose links sit under the "Settings" menu rather than in the bar itself.
 MENUS: dict[str, str] = {"tokens": "settings", "security": "settings", "team": "settings",
-                         "tools": "settings"}
+                         "tools": "settings", "payments": "settings"}

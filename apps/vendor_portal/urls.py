@@ -117,6 +117,7 @@ urlpatterns = [
     path("messages/<int:message_id>/remove/", messages.message_remove_view,
          name="message_remove"),
     path("", include("apps.vendor_portal.urls_forms")),
+    path("", include("apps.vendor_portal.urls_payments")),
     path("tools/", tools.tools_index, name="tools"),
     path("tools/", include("apps.vendor_portal.urls_tools")),
     path("anomalies/", include("apps.vendor_portal.urls_anomalies")),

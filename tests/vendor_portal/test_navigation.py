@@ -19,6 +19,8 @@ PAGES = {
     "anomalies": ("vendor_portal:anomaly_model", lambda t: [], ["Anomalies"]),
     "license_servers": ("vendor_portal:license_server_list", lambda t: [], ["License servers"]),
     "messages": ("vendor_portal:message_list", lambda t: [], ["Messages"]),
+    "orders": ("vendor_portal:price_mapping_list", lambda t: [], ["Orders"]),
+    "payments": ("vendor_portal:stripe_settings", lambda t: [], ["Settings", "Payments (Stripe)"]),
     "tokens": ("vendor_portal:token_create", lambda t: [], ["Settings", "Access tokens"]),
     "security": ("vendor_portal:security", lambda t: [], ["Settings", "Security"]),
     "team": ("vendor_portal:member_invite", lambda t: [], ["Settings", "Team"]),
@@ -54,6 +56,17 @@ def test_the_app_users_page_marks_customers_and_its_own_link_there(owner_client)
     response = owner_client.get(reverse("vendor_portal:app_user_list"))
     assert current_links(response, "Main") == ["Customers"]
     assert current_links(response, "Customers") == ["App users"]
+
+
+def test_a_payment_form_page_marks_orders_and_its_own_link_there(owner_client):
+    response = owner_client.get(reverse("vendor_portal:payment_form_list"))
+    assert current_links(response, "Main") == ["Orders"]
+    assert current_links(response, "Sales") == ["Payment forms"]
+
+
+def test_the_key_usage_page_marks_products_and_keys(tenant, owner_client):
+    response = owner_client.get(reverse("vendor_portal:key_usage", args=[tenant.key.pk]))
+    assert current_links(response, "Main") == ["Products & keys"]
 
 
 def test_a_report_page_marks_reports_in_the_main_and_the_report_navigation(owner_client):

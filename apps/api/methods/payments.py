@@ -1,7 +1,5 @@
-"""paymentform/CreateSession and subscription/RecordUsage: routed and validated as Cryptolens
-does, answering Cryptolens' own "not set up" errors until the vendor has payments (the
-commerce issue fills them in). Never "Unknown method.": an application that calls them gets
-an answer it can show.
+"""paymentform/CreateSession and subscription/RecordUsage, answering as Cryptolens does;
+the rules are apps/commerce's (the same the payment form pages and Stripe's webhooks use).
 
 Parameters as the official clients send them: Python `PaymentForm.create_session` posts
 PaymentFormId, Price, Currency, Heading, ProductName, CustomField, Metadata, Expires (the
@@ -16,6 +14,15 @@ import math
 import re
 from typing import Any
 
+from apps.commerce.services import (
+    NO_STRIPE,
+    NO_SUBSCRIPTION,
+    form_session_create,
+    payment_form_of,
+    usage_record,
+)
+from apps.core.errors import DomainError
+
 from .. import errors
 from ..access import Reach
 from ..context import ApiContext
@@ -26,7 +33,6 @@ from .common import P_KEY, P_PRODUCT
 # Cryptolens' errors, word for word (pages PFCreateSession and RecordUsage).
 PAYMENT_FORM_NOT_FOUND = "The payment form does not exist."
 CURRENCY_INCORRECT = "The currency string is incorrect."
-NO_STRIPE = "No Stripe payment processor was set up."
 
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 MAX_EXPIRES = 10 * 365 * 86400  # seconds; a session is meant to live minutes or days
@@ -47,9 +53,11 @@ def _price(ctx: ApiContext) -> float:
 
 @api_method(
     "paymentform.CreateSession", reach=Reach.VENDOR,
-    summary="Create a one-time session of a payment form with its own price and texts. Payment "
-            "forms are not available yet: a valid call answers \"The payment form does not "
-            "exist.\"",
+    summary="A one-time session of one of your payment forms with its own price and texts, "
+            "valid for Expires seconds and for one order. Send the buyer to the form's "
+            "public address with ?sessionId=<sessionId>; Price 0 or left out sells the form's "
+            "first price. The key comes from the form's template once Stripe confirms the "
+            "payment.",
     params=(Param("PaymentFormId", "int", "The payment form (required)."),
             Param("Price", "double", "What the customer pays, e.g. 12.5.", "0"),
             Param("Currency", "string", "ISO currency code, e.g. USD (required)."),
@@ -68,31 +76,46 @@ def create_session(ctx: ApiContext) -> dict[str, Any]:
     form_id = params.int("PaymentFormId", 0, minimum=0, maximum=2**31 - 1)
     expires = params.int("Expires", 0, minimum=0, maximum=MAX_EXPIRES)
     currency = params.str("Currency", max_length=10)
-    _price(ctx)
-    params.str("Heading", max_length=100)
-    params.str("ProductName", max_length=200)
-    params.str("CustomField", max_length=1000)
-    params.str("Metadata", max_length=1000)
+    price = _price(ctx)
+    heading = params.str("Heading", max_length=100)
+    product_name = params.str("ProductName", max_length=200)
+    custom_field = params.str("CustomField", max_length=1000)
+    metadata = params.str("Metadata", max_length=1000)
     if not form_id or not expires or not currency:
         raise ApiError(errors.INCORRECT_INPUT)
     if not _CURRENCY.fullmatch(currency):
         raise ApiError(CURRENCY_INCORRECT)
-    # No vendor has payment forms until the commerce issue adds them.
-    raise ApiError(PAYMENT_FORM_NOT_FOUND)
+    form = payment_form_of(vendor=ctx.vendor, form_id=form_id)
+    if form is None:
+        raise ApiError(PAYMENT_FORM_NOT_FOUND)
+    try:
+        session = form_session_create(
+            form=form, price=price, currency=currency, expires_in=expires, heading=heading,
+            product_name=product_name, custom_field=custom_field, metadata=metadata)
+    except DomainError:
+        raise ApiError(errors.INCORRECT_INPUT) from None
+    return {"sessionId": session.session_id}
 
 
 @api_method(
     "subscription.RecordUsage", reach=Reach.KEY,
-    summary="Record metered usage of a key's subscription (Stripe). Recurring billing is not "
-            "available yet: a call naming a key of the vendor answers \"No Stripe payment "
-            "processor was set up.\"",
+    summary="Record metered use of a key's Stripe subscription: the portal keeps it and sends "
+            "it to Stripe as a meter event on the subscription's metered price (mapped under "
+            "Payments › Subscription prices), retried while Stripe is unreachable and counted "
+            "once. The vendor sees each record and Stripe's confirmation on the key's usage "
+            "page.",
     params=(P_PRODUCT, P_KEY,
             Param("Amount", "int", "How much to add to the usage counter.", "0")),
     returns="nothing beyond result and message",
     errors=(errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INCORRECT_INPUT,
-            errors.PRODUCT_NOT_FOUND, errors.KEY_NOT_FOUND, errors.KEY_LOCKED, NO_STRIPE),
+            errors.PRODUCT_NOT_FOUND, errors.KEY_NOT_FOUND, errors.KEY_LOCKED, NO_STRIPE,
+            NO_SUBSCRIPTION),
 )
 def record_usage(ctx: ApiContext) -> dict[str, Any]:
-    ctx.params.int("Amount", 0, minimum=0, maximum=2**31 - 1)
-    ctx.key(devices=False)  # the product and key errors come first, within the token's locks
-    raise ApiError(NO_STRIPE)
+    amount = ctx.params.int("Amount", 0, minimum=0, maximum=2**31 - 1)
+    key = ctx.key(devices=False)  # the product and key errors come first, within the locks
+    try:
+        usage_record(key=key, quantity=amount)
+    except DomainError as exc:
+        raise ApiError(exc.message) from None
+    return {}

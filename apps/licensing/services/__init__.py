@@ -30,6 +30,7 @@ from apps.licensing.services.keys import (
     key_create,
     key_extend,
     key_set_blocked,
+    key_set_expiry,
     key_update,
 )
 from apps.licensing.services.messages import message_create, message_remove
@@ -64,6 +65,7 @@ __all__ = [
     "key_create",
     "key_extend",
     "key_set_blocked",
+    "key_set_expiry",
     "key_update",
     "message_create",
     "message_remove",

@@ -183,6 +183,20 @@ def key_extend(*, key: LicenseKey, actor: Actor, days: int) -> LicenseKey:
     return key
 
 
+@transaction.atomic
+def key_set_expiry(*, key: LicenseKey, actor: Actor, expires: dt.datetime) -> LicenseKey:
+    """Set the expiry to a date (a subscription's paid period): logged when it changes."""
+    locked = _locked(key)
+    if locked.expires != expires:
+        before = locked.expires
+        locked.expires = expires
+        locked.save(update_fields=["expires"])
+        log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="expiry set",
+                   changes={"expires": [before, expires]})
+    refresh_from(key, locked)
+    return key
+
+
 def refresh_from(target: LicenseKey, source: LicenseKey) -> None:
     """Give the caller's instance the values just saved through a locked copy."""
     for f in LicenseKey._meta.concrete_fields:

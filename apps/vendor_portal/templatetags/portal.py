@@ -2,6 +2,7 @@ from django import forms, template
 from django.apps import apps
 from django.utils.text import capfirst
 
+from apps.commerce.money import format_money
 from apps.core.navigation import NavPlace, nav_place
 from apps.vendor_portal.navigation import MENUS, NAV_SECTIONS
 
@@ -31,6 +32,15 @@ def object_kind(object_type: str | None) -> str:
     except (LookupError, ValueError):
         return object_type
     return str(capfirst(model._meta.verbose_name))
+
+
+@register.filter
+def money(amount: int | None, currency: str = "") -> str:
+    """An amount kept in the currency's smallest unit, as people read it: "49.00 USD",
+    "1,200 JPY"."""
+    if amount is None:
+        return "—"
+    return format_money(amount, currency)
 
 
 @register.simple_tag(takes_context=True)

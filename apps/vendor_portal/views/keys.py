@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from apps.access import VendorRequest, access_activation, access_key, access_product, vendor_member
 from apps.audit.log import Actor
 from apps.audit.models import ObjectLogEntry
+from apps.commerce import selectors as commerce_selectors
 from apps.core.errors import DomainError
 from apps.licensing import selectors, services
 from apps.licensing.models import Activation, Customer, LicenseKey, Product
@@ -113,6 +114,7 @@ def key_detail(request: VendorRequest, key_id: int) -> HttpResponse:
     return render(request, "vendor_portal/key_detail.html", {
         "key": key, "product": key.product, "extend_form": ExtendForm(), "query": query,
         "page": page, **selectors.key_detail(key=key),
+        "subscription": commerce_selectors.key_subscription(key=key),
     })
 
 
