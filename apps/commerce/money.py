@@ -10,6 +10,10 @@ ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"
                           "ugx", "vnd", "vuv", "xaf", "xof", "xpf"})
 
 
+# Far above any price Stripe takes; keeps the arithmetic below within Decimal's context.
+MAX_MAJOR = Decimal(10) ** 15
+
+
 def decimals(currency: str) -> int:
     return 0 if currency.lower() in ZERO_DECIMAL else 2
 
@@ -19,12 +23,12 @@ def to_minor(value: Decimal | float | str, currency: str) -> int | None:
     finite number or has more decimals than the currency."""
     try:
         amount = Decimal(str(value))
+        if not amount.is_finite() or abs(amount) > MAX_MAJOR:
+            return None
+        scaled = amount.scaleb(decimals(currency))
+        whole = scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     except InvalidOperation:
         return None
-    if not amount.is_finite():
-        return None
-    scaled = amount.scaleb(decimals(currency))
-    whole = scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     if whole != scaled:
         return None
     return int(whole)

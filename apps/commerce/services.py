@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Vendor
 from apps.audit.log import Actor, log_change
+from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.core.hashing import sha256_hex
 from apps.core.sealed import hint, seal
@@ -63,6 +64,7 @@ MAX_AMOUNT = 99_999_999
 MAX_OPTIONS = 10
 UNAVAILABLE = "Payments are unavailable right now. Please try again in a few minutes."
 NOT_SET_UP = "Stripe is not set up for this account yet."
+NOT_TAKING_ORDERS = "This form is not taking orders right now. Please try again later."
 
 
 # --- The vendor's Stripe account -------------------------------------------------------------
@@ -213,6 +215,8 @@ def form_session_create(*, form: PaymentForm, price: float, currency: str, expir
     """paymentform/CreateSession: a one-time variant of the form with its own price (in
     major units, as the API sends it; 0 sells the form's first price) and texts."""
     first = form.options.first()
+    if not price:  # the form's own first price, in the form's currency
+        currency = form.currency
     amount = to_minor(price, currency) if price else (first.amount if first else 0)
     if amount is None or not 1 <= amount <= MAX_AMOUNT:
         raise DomainError("The price is out of range.", field="price")
@@ -249,7 +253,7 @@ def checkout_start(*, form: PaymentForm, buyer: Buyer, return_url: str, cancel_u
     order's page (only its digest is kept). Nothing is kept if Stripe refuses or is down."""
     account = stripe_account_of(form.vendor)
     if account is None or not form.active:
-        raise DomainError("This form is not taking orders.")
+        raise DomainError(NOT_TAKING_ORDERS)
     if form_session is not None:
         amount, currency = form_session.amount, form_session.currency
         description = form_session.product_name or form_session.heading or form.title
@@ -260,6 +264,20 @@ def checkout_start(*, form: PaymentForm, buyer: Buyer, return_url: str, cancel_u
     else:
         raise DomainError("Choose what to buy.", field="option")
     token = secrets.token_urlsafe(32)
+    try:
+        return _checkout_session(form, buyer, return_url, cancel_url, option, form_session,
+                                 amount, currency, seats, description, account, token)
+    except StripeRefused as exc:
+        # Stripe's words (they may name the vendor's key) are for the vendor, in its log.
+        log_change(vendor=form.vendor, actor=Actor.for_system("Payment form"), obj=form,
+                   action="checkout refused by Stripe", changes={"stripe": [None, exc.message]})
+        raise DomainError(NOT_TAKING_ORDERS) from None
+
+
+def _checkout_session(form: PaymentForm, buyer: Buyer, return_url: str, cancel_url: str,
+                      option: PaymentFormOption | None, form_session: FormSession | None,
+                      amount: int, currency: str, seats: int, description: str,
+                      account: StripeAccount, token: str) -> tuple[Order, str]:
     with transaction.atomic():
         if form_session is not None:
             taken = FormSession.objects.filter(pk=form_session.pk, used=False).update(used=True)
@@ -289,8 +307,6 @@ def checkout_start(*, form: PaymentForm, buyer: Buyer, return_url: str, cancel_u
                                    options={"idempotency_key": f"portal-order-{order.pk}"})
         except StripeUnavailable:
             raise DomainError(UNAVAILABLE) from None
-        except StripeRefused as exc:
-            raise DomainError(f"Stripe refused the payment: {exc.message}") from None
         order.checkout_session_id = session["id"]
         order.save(update_fields=["checkout_session_id"])
         log_change(vendor=form.vendor, actor=Actor.for_system("Payment form"), obj=order,
@@ -333,8 +349,8 @@ def _issue_order_key(order: Order, email: str, name: str) -> str:
     form = order.form
     if form is None:
         return f"order {order.pk}: its form was deleted"
-    order.email = order.email or email
-    order.name = order.name or name
+    order.email = order.email or email.strip()[:254]
+    order.name = order.name or name.strip()[:100]
     customer = _customer_for(order.vendor, order.email, order.name, order.company)
     key = key_create_from_template(template=form.template, actor=STRIPE, customer=customer)
     if order.seats:
@@ -362,7 +378,7 @@ def _mail_key(order: Order, key: LicenseKey) -> None:
 
 def _locked_order(vendor: Vendor, metadata: Any) -> Order | None:
     order_id = str((metadata or {}).get("portal_order", "")) if isinstance(metadata, dict) else ""
-    if not order_id.isdigit() or len(order_id) > 15:
+    if not re.fullmatch(r"[0-9]{1,15}", order_id):
         return None
     return (Order.objects.select_for_update(of=("self",))
             .select_related("form__template__product")
@@ -400,17 +416,19 @@ def webhook_receive(*, webhook_path: str, payload: bytes, signature: str) -> Web
         return WebhookResult(400, "Not a Stripe event.")
     try:
         with transaction.atomic():
-            row = StripeEvent.objects.create(vendor=account.vendor, event_id=event_id[:255],
-                                             type=kind[:100])
+            try:
+                with transaction.atomic():  # only this insert's conflict: "handled before"
+                    row = StripeEvent.objects.create(vendor=account.vendor,
+                                                     event_id=event_id[:255], type=kind[:100])
+            except IntegrityError:
+                return WebhookResult(200, "Already handled.")
             handler = HANDLERS.get(kind)
             outcome = handler(account, obj) if handler else "not used by the portal"
             row.outcome = outcome[:300]
             row.save(update_fields=["outcome"])
             log_change(vendor=account.vendor, actor=STRIPE, obj=row, action=kind,
                        changes={"event": [None, event_id], "outcome": [None, outcome]})
-    except IntegrityError:
-        return WebhookResult(200, "Already handled.")
-    except (AttributeError, TypeError, ValueError, KeyError):
+    except (AttributeError, TypeError, ValueError, KeyError, RecursionError):
         # Signed with the vendor's secret but not shaped as Stripe shapes this event.
         return WebhookResult(400, "Not a Stripe event.")
     return WebhookResult(200, outcome)
@@ -424,7 +442,8 @@ def _on_checkout_completed(account: StripeAccount, session: dict[str, Any]) -> s
             details = session.get("customer_details") or {}
             sub.email = sub.email or str(details.get("email") or session.get("customer_email")
                                          or "")[:254]
-            sub.save(update_fields=["email"])
+            _attach_customer(account, sub, str(details.get("name") or ""))
+            sub.save()
         return "subscription checkout completed"
     order = _locked_order(account.vendor, session.get("metadata"))
     if order is None:
@@ -474,19 +493,49 @@ def _take_back(account: StripeAccount, order: Order, status: str) -> str:
 
 
 def _on_charge_refunded(account: StripeAccount, charge: dict[str, Any]) -> str:
+    if not charge.get("refunded"):
+        return "partly refunded: keys kept"
     order = _order_of_intent(account, _id(charge.get("payment_intent")))
     if order is None:
-        return "no order of this account"
-    if not charge.get("refunded"):
-        return f"order {order.pk}: partly refunded, key kept"
+        return _subscriptions_take_back(account, _id(charge.get("customer")), "refunded")
     return _take_back(account, order, Order.REFUNDED)
 
 
 def _on_dispute(account: StripeAccount, dispute: dict[str, Any]) -> str:
     order = _order_of_intent(account, _id(dispute.get("payment_intent")))
-    if order is None:
+    if order is not None:
+        return _take_back(account, order, Order.DISPUTED)
+    charge_id = _id(dispute.get("charge"))
+    if not charge_id:
         return "no order of this account"
-    return _take_back(account, order, Order.DISPUTED)
+    try:  # a dispute names the charge, whose customer names the subscription
+        charge = gateway.call(account, "charges.retrieve", charge_id)
+    except StripeRefused:
+        return "no order of this account"
+    # A StripeObject, not a dict: subscript it.
+    return _subscriptions_take_back(account, _id(charge["customer"]), "disputed")
+
+
+def _subscriptions_take_back(account: StripeAccount, stripe_customer_id: str, what: str) -> str:
+    """A subscription invoice's payment refunded or disputed: the keys of that Stripe
+    customer's subscriptions with this vendor, blocked if the vendor chose so."""
+    if not stripe_customer_id:
+        return "no order of this account"
+    subs = list(Subscription.objects.select_for_update(of=("self",)).select_related("key")
+                .filter(vendor=account.vendor, stripe_customer_id=stripe_customer_id,
+                        key__isnull=False))
+    if not subs:
+        return "no order of this account"
+    if account.on_refund != StripeAccount.ON_REFUND_BLOCK:
+        return f"subscription payment {what}: keys kept"
+    for sub in subs:
+        assert sub.key is not None
+        key_set_blocked(key=sub.key, actor=STRIPE, blocked=True)
+        # Not a block for non-payment: a later invoice does not lift it.
+        sub.blocked_for_payment = False
+        sub.save(update_fields=["blocked_for_payment", "updated"])
+    return f"subscription payment {what}: " + ", ".join(
+        f"key {sub.key_id} blocked" for sub in subs)
 
 
 # --- Subscriptions ---------------------------------------------------------------------------
@@ -537,6 +586,16 @@ def _price_of(item: dict[str, Any]) -> str:
     return _id((pricing.get("price_details") or {}).get("price"))
 
 
+def _blocked_by_stripe(key: LicenseKey) -> bool:
+    """Whether the key's block is the portal's own for non-payment: its latest block or
+    unblock in the object log was by Stripe. A block the vendor set by hand stays."""
+    last = (ObjectLogEntry.objects.filter(object_type=key._meta.label_lower,
+                                          object_id=str(key.pk),
+                                          action__in=("blocked", "unblocked"))
+            .order_by("-id").values_list("action", "actor_label").first())
+    return last == ("blocked", STRIPE.label)
+
+
 def _sync_key(account: StripeAccount, sub: Subscription) -> None:
     """Keep the key's expiry and block on the subscription's state: it runs to the paid
     period's end, plus the grace period while the subscription goes on."""
@@ -547,14 +606,62 @@ def _sync_key(account: StripeAccount, sub: Subscription) -> None:
         sub.paid_until + dt.timedelta(days=account.grace_days))
     key_set_expiry(key=sub.key, actor=STRIPE, expires=expires)
     if sub.blocked_for_payment and sub.payment_failed_at is None:
-        key_set_blocked(key=sub.key, actor=STRIPE, blocked=False)
+        if sub.key.block and _blocked_by_stripe(sub.key):
+            key_set_blocked(key=sub.key, actor=STRIPE, blocked=False)
         sub.blocked_for_payment = False
+
+
+def _mapping_for(account: StripeAccount, sub: Subscription, items: list[dict[str, Any]]
+                 ) -> tuple[dict[str, Any], PriceMapping | None]:
+    item, mapping = _mapped_item(account, items)
+    if mapping is None and sub.price_id:  # an invoice without lines (metered, first period)
+        mapping = (PriceMapping.objects.select_related("template__product")
+                   .filter(vendor=account.vendor, price_id=sub.price_id).first())
+    return item, mapping
+
+
+def _issue_subscription_key(account: StripeAccount, sub: Subscription, mapping: PriceMapping,
+                            name: str) -> str:
+    """Under the subscription's row lock: its key, from the mapped template, with Cryptolens'
+    subscription-item data object; e-mailed to the subscriber when the address is known."""
+    customer = _customer_for(account.vendor, sub.email, name, "")
+    key = key_create_from_template(template=mapping.template, actor=STRIPE, customer=customer)
+    sub.key, sub.customer = key, customer
+    sub.price_id = sub.price_id or mapping.price_id
+    sub.meter_event_name = sub.meter_event_name or mapping.meter_event_name
+    DataObject.objects.create(vendor=account.vendor, key=key, name=SUBSCRIPTION_ITEM_OBJECT,
+                              string_value=sub.item_id)
+    if sub.email:
+        _mail_subscription_key(sub.email, key)
+    return f"key {key.pk} issued"
+
+
+def _attach_customer(account: StripeAccount, sub: Subscription, name: str) -> None:
+    """The subscriber's address arrived after the key was issued: its customer, and the
+    e-mail with the key."""
+    if sub.key is None or sub.customer_id is not None or not sub.email:
+        return
+    customer = _customer_for(account.vendor, sub.email, name, "")
+    if customer is not None:
+        key_update(key=sub.key, actor=STRIPE, customer=customer)
+        sub.customer = customer
+        _mail_subscription_key(sub.email, sub.key)
+
+
+def _mail_subscription_key(email: str, key: LicenseKey) -> None:
+    product = key.product
+    body = (f"Thank you for subscribing to {product.name}.\n\n"
+            f"Your license key: {key.key}\n\n"
+            f"Start {product.name} and enter the key when it asks for one. It stays valid "
+            f"while your subscription is paid.\n\n{product.vendor.name}")
+    subject = " ".join(f"Your {product.name} license key".split())
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]), robust=True)
 
 
 def _on_subscription_changed(account: StripeAccount, obj: dict[str, Any]) -> str:
     sub = _locked_subscription(account, _id(obj.get("id")))
     items = list(((obj.get("items") or {}).get("data")) or [])
-    item, mapping = _mapped_item(account, items)
+    item, mapping = _mapping_for(account, sub, items)
     sub.status = str(obj.get("status") or sub.status)[:30]
     sub.stripe_customer_id = _id(obj.get("customer")) or sub.stripe_customer_id
     sub.item_id = sub.item_id or _id(item.get("id"))
@@ -570,9 +677,18 @@ def _on_subscription_changed(account: StripeAccount, obj: dict[str, Any]) -> str
         sub.payment_failed_at = None
     if sub.status in ("canceled", "incomplete_expired"):
         sub.ended_at = sub.ended_at or _when(obj.get("ended_at")) or timezone.now()
+    outcome = f"subscription {sub.subscription_id}: {sub.status}"
+    # A metered price is billed in arrears: no invoice pays for the period ahead, so the
+    # subscription in good standing is what keeps its key running (and issues it).
+    if sub.meter_event_name and sub.status in ("active", "trialing") and sub.ended_at is None:
+        if sub.current_period_end is not None:
+            sub.paid_until = max(sub.current_period_end, sub.paid_until or
+                                 sub.current_period_end)
+        if sub.key is None and mapping is not None:
+            outcome += ": " + _issue_subscription_key(account, sub, mapping, "")
     _sync_key(account, sub)
     sub.save()
-    return f"subscription {sub.subscription_id}: {sub.status}"
+    return outcome
 
 
 def _on_invoice_paid(account: StripeAccount, invoice: dict[str, Any]) -> str:
@@ -582,34 +698,33 @@ def _on_invoice_paid(account: StripeAccount, invoice: dict[str, Any]) -> str:
         return "not a subscription invoice"
     sub = _locked_subscription(account, sub_id)
     lines = list(((invoice.get("lines") or {}).get("data")) or [])
-    line, mapping = _mapped_item(account, lines)
-    ends = [e for e in (_when((ln.get("period") or {}).get("end")) for ln in lines) if e]
-    if ends:
-        sub.paid_until = max([*ends, *([sub.paid_until] if sub.paid_until else [])])
+    line, mapping = _mapping_for(account, sub, lines)
+    metered = bool(sub.meter_event_name or (mapping and mapping.meter_event_name))
+    # A licensed price's line is the period paid ahead; a metered one's is past use.
+    ends = [sub.current_period_end] if metered else [
+        _when((ln.get("period") or {}).get("end")) for ln in lines]
+    known = [e for e in [*ends, sub.paid_until] if e is not None]
+    if known:
+        sub.paid_until = max(known)
     sub.payment_failed_at = None
     sub.email = sub.email or str(invoice.get("customer_email") or "")[:254]
     sub.stripe_customer_id = sub.stripe_customer_id or _id(invoice.get("customer"))
     if sub.status in ("incomplete", "past_due", "unpaid"):
         sub.status = "active"
+    name = str(invoice.get("customer_name") or "")
     outcome = f"subscription {sub_id} paid until {sub.paid_until:%Y-%m-%d}" if sub.paid_until \
         else f"subscription {sub_id} paid"
     if sub.key is None:
         if mapping is None:
             sub.save()
-            return f"subscription {sub_id}: no template is mapped to price {_price_of(line)}"
-        customer = _customer_for(account.vendor, sub.email,
-                                 str(invoice.get("customer_name") or ""), "")
-        key = key_create_from_template(template=mapping.template, actor=STRIPE,
-                                       customer=customer)
-        sub.key, sub.customer = key, customer
-        sub.price_id = sub.price_id or mapping.price_id
-        sub.meter_event_name = sub.meter_event_name or mapping.meter_event_name
+            price = _price_of(line) or sub.price_id or "(none on the invoice)"
+            return f"subscription {sub_id}: no template is mapped to price {price}"
         item_id = str((((line.get("parent") or {}).get("subscription_item_details") or {})
                        .get("subscription_item")) or line.get("subscription_item") or "")
         sub.item_id = sub.item_id or item_id[:255]
-        DataObject.objects.create(vendor=account.vendor, key=key,
-                                  name=SUBSCRIPTION_ITEM_OBJECT, string_value=sub.item_id)
-        outcome += f": key {key.pk} issued"
+        outcome += ": " + _issue_subscription_key(account, sub, mapping, name)
+    else:
+        _attach_customer(account, sub, name)
     _sync_key(account, sub)
     sub.save()
     return outcome
@@ -691,7 +806,11 @@ def billing_portal_url(*, customer: Customer, return_url: str) -> str | None:
     except StripeUnavailable:
         raise DomainError(UNAVAILABLE) from None
     except StripeRefused as exc:
-        raise DomainError(f"Stripe refused: {exc.message}") from None
+        log_change(vendor=customer.vendor, actor=STRIPE, obj=account,
+                   action="billing portal refused by Stripe",
+                   changes={"stripe": [None, exc.message]})
+        raise DomainError("The billing portal is not available right now. Please contact "
+                          f"{customer.vendor.name}.") from None
     return str(session["url"])
 
 
@@ -703,21 +822,26 @@ NO_SUBSCRIPTION = "The license key is not linked to a metered Stripe subscriptio
 
 
 @transaction.atomic
-def usage_record(*, key: LicenseKey, quantity: int) -> UsageRecord:
+def usage_record(*, key: LicenseKey, quantity: int) -> UsageRecord | None:
     """subscription/RecordUsage: keep the use, then send it to Stripe (usage_send, by a
     Celery task after the commit, retried while Stripe is down)."""
     vendor = key.product.vendor
     if stripe_account_of(vendor) is None:
         raise DomainError(NO_STRIPE)
-    sub = (Subscription.objects.filter(vendor=vendor, key=key).exclude(meter_event_name="")
-           .exclude(stripe_customer_id="").order_by("-created").first())
+    sub = (Subscription.objects.filter(vendor=vendor, key=key, ended_at__isnull=True)
+           .exclude(meter_event_name="").exclude(stripe_customer_id="")
+           .order_by("-created").first())
     if sub is None:
         raise DomainError(NO_SUBSCRIPTION)
+    if quantity <= 0:
+        return None  # nothing to bill
     record = UsageRecord.objects.create(vendor=vendor, subscription=sub, key=key,
                                         quantity=quantity, identifier=uuid.uuid4().hex)
     from .tasks import usage_send_task  # the task module imports this one
 
-    transaction.on_commit(lambda: usage_send_task.delay(record.pk))
+    # robust: with the broker down the record is kept all the same, and the sweep sends it;
+    # the application was told it is recorded, so it must not be asked to try again.
+    transaction.on_commit(lambda: usage_send_task.delay(record.pk), robust=True)
     return record
 
 
@@ -767,8 +891,10 @@ def _already_recorded(exc: StripeRefused) -> bool:
     return exc.param == "identifier" and "already exists" in exc.message
 
 
-def usage_pending_ids(*, older_than: dt.timedelta = dt.timedelta(minutes=1)) -> list[int]:
-    """Records still waiting for Stripe (for the periodic sweep that backs up the retries)."""
+def usage_pending_ids(*, older_than: dt.timedelta = dt.timedelta(minutes=1)
+                      ) -> list[tuple[int, int]]:
+    """(record, vendor) of records still waiting for Stripe, oldest first (for the periodic
+    sweep that backs up the retries)."""
     return list(UsageRecord.objects.filter(status=UsageRecord.PENDING,
                                            created__lt=timezone.now() - older_than)
-                .order_by("pk").values_list("pk", flat=True)[:500])
+                .order_by("pk").values_list("pk", "vendor_id")[:500])

@@ -7,12 +7,15 @@ Stripe de-duplicates by the record's identifier, so a send that overlaps a retry
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
 
 from .gateway import StripeUnavailable
 from .services import subscriptions_enforce, usage_pending_ids, usage_send
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=8)
@@ -30,11 +33,18 @@ def usage_send_task(self: Any, record_id: int) -> str:
 def usage_sweep_task() -> int:
     """Send every record still pending; returns how many Stripe confirmed."""
     confirmed = 0
-    for record_id in usage_pending_ids():
+    unreachable: set[int] = set()  # vendors whose Stripe failed this sweep: skipped
+    for record_id, vendor_id in usage_pending_ids():
+        if vendor_id in unreachable:
+            continue
         try:
             confirmed += usage_send(record_id) == "confirmed"
         except StripeUnavailable:
-            break  # Stripe is down: the next sweep tries again
+            unreachable.add(vendor_id)  # the next sweep tries again
+        except Exception:
+            # One vendor's broken setup (a key sealed under an old secret) stops nobody else.
+            logger.exception("Sending usage record %s to Stripe failed", record_id)
+            unreachable.add(vendor_id)
     return confirmed
 
 

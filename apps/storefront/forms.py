@@ -38,9 +38,8 @@ class BuyForm(forms.Form):
             assert isinstance(field, OptionField)
             field.queryset = page.options.all()
             field.currency = page.currency
-            options = list(page.options.all())
-            if len(options) == 1:
-                field.initial = options[0].pk
+            first = page.options.first()
+            field.initial = first.pk if first else None
         if not page.collect_company:
             del self.fields["company"]
         if not page.collect_vat_id:

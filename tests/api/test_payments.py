@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from licensing.methods import PaymentForm, Subscription
 
-from apps.api.methods.payments import NO_STRIPE, PAYMENT_FORM_NOT_FOUND
+from apps.api import errors
+from apps.api.methods.payments import CURRENCY_INCORRECT, NO_STRIPE, PAYMENT_FORM_NOT_FOUND
 from apps.commerce.models import FormSession, Order, UsageRecord
 from apps.commerce.models import Subscription as StripeSubscription
 from apps.commerce.services import (
@@ -22,6 +23,7 @@ from apps.commerce.services import (
 )
 from apps.commerce.tasks import usage_sweep_task
 from apps.licensing.models import LicenseTemplate
+from apps.licensing.services import token_create
 from tests.commerce.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.commerce.shop import SHOP_KEY, SYSTEM
 from tests.factories import ProductFactory, make_key, make_vendor
@@ -183,3 +185,65 @@ def test_record_usage_needs_stripe_and_a_metered_subscription(server, stripe_on)
     assert Subscription.record_usage_to_stripe(server.token, server.product.pk, key.key,
                                                amount=1) == (None, NO_SUBSCRIPTION)
     assert not UsageRecord.objects.exists()
+
+
+def test_a_product_locked_token_sells_only_its_own_products_forms(server, selling):
+    other_product = ProductFactory(vendor=server.vendor, name="Other product")
+    _, locked = token_create(vendor=server.vendor, actor=SYSTEM, name="locked",
+                             permissions=["paymentform.CreateSession"], product=other_product)
+    assert PaymentForm.create_session(locked, selling.pk, "USD", 600, price=0.01) == (
+        None, errors.KEY_LOCKED)
+    _, own = token_create(vendor=server.vendor, actor=SYSTEM, name="own",
+                          permissions=["paymentform.CreateSession"], product=server.product)
+    assert PaymentForm.create_session(own, selling.pk, "USD", 600)[1] == ""
+    assert FormSession.objects.count() == 1
+
+
+def test_without_a_price_the_session_is_in_the_forms_currency_only(server, selling):
+    assert PaymentForm.create_session(server.token, selling.pk, "JPY", 600) == (
+        None, CURRENCY_INCORRECT)
+    assert PaymentForm.create_session(server.token, selling.pk, "JPY", 600, price=0) == (
+        None, CURRENCY_INCORRECT)
+    assert not FormSession.objects.exists()
+
+
+@pytest.mark.parametrize("price", ["1e28", "1e300", "12.345"])
+def test_a_price_out_of_range_or_too_precise_is_incorrect_input(server, selling, price):
+    assert PaymentForm.create_session(server.token, selling.pk, "USD", 600, price=price) == (
+        None, errors.INCORRECT_INPUT)
+
+
+def test_zero_usage_records_nothing_and_an_ended_subscription_takes_none(server, selling,
+                                                                         stripe_on):
+    key = make_key(server.product)
+    sub = _metered(server, key)
+    assert Subscription.record_usage_to_stripe(server.token, server.product.pk, key.key,
+                                               amount=0)[1] == ""
+    assert not UsageRecord.objects.exists() and not stripe_on.meter_events
+    StripeSubscription.objects.filter(pk=sub.pk).update(ended_at=sub.created)
+    assert Subscription.record_usage_to_stripe(server.token, server.product.pk, key.key,
+                                               amount=2) == (None, NO_SUBSCRIPTION)
+
+
+def test_a_broker_outage_still_records_the_use_once(server, selling, stripe_on, monkeypatch):
+    """The record is kept before the task is queued: with the broker down the application
+    is told it is recorded (so it does not send it again) and the sweep sends it."""
+    from kombu.exceptions import OperationalError
+
+    from apps.commerce import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis")
+
+    monkeypatch.setattr(tasks.usage_send_task, "delay", broker_down)
+    key = make_key(server.product)
+    sub = _metered(server, key)
+
+    assert Subscription.record_usage_to_stripe(server.token, server.product.pk, key.key,
+                                               amount=7)[1] == ""
+
+    assert UsageRecord.objects.get().status == "pending"
+    UsageRecord.objects.update(created=UsageRecord.objects.get().created
+                               - dt.timedelta(minutes=2))
+    assert usage_sweep_task() == 1
+    assert stripe_on.meter_total("api_calls", sub.stripe_customer_id, api_key=SHOP_KEY) == 7

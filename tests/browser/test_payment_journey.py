@@ -229,3 +229,35 @@ def test_the_portals_policy_lets_the_form_reach_stripe(browser, live_server, sho
     finally:
         context.close()
     assert blocked == [], "the Content-Security-Policy blocked something"
+
+
+def test_a_subscriber_reaches_stripes_billing_portal_from_the_customer_portal(
+        browser, live_server, shop, fake_stripe):  # noqa: F811
+    """The customer portal's "Manage billing" answer redirects to Stripe's billing portal:
+    the page's form-action must allow it, as the payment form's does."""
+    from apps.commerce.models import Subscription
+    from apps.licensing.models import Customer, CustomerMembership
+    from tests.factories import PASSWORD, UserFactory, make_key
+
+    user = UserFactory(email="it@subscriber.example")
+    customer = Customer.objects.create(vendor=shop.vendor, name="Subscriber",
+                                       email=user.email)
+    CustomerMembership.objects.create(customer=customer, user=user)
+    stripe_customer = fake_stripe.add_customer(user.email, api_key=SHOP_KEY)
+    Subscription.objects.create(vendor=shop.vendor, subscription_id="sub_portal",
+                                customer=customer, key=make_key(shop.product, customer=customer),
+                                stripe_customer_id=stripe_customer["id"], status="active")
+    context, page, blocked = new_context(browser, live_server)
+    try:
+        page.goto("/accounts/login/")
+        page.fill("input[name=login]", user.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        page.wait_for_url(lambda url: "/accounts/" not in url)
+        page.goto("/portal/")
+        page.get_by_role("button", name="Manage billing").click()
+        page.wait_for_url(lambda url: url.startswith(fake_stripe.base_url), timeout=5_000)
+        page.get_by_text("Fake Stripe billing portal").first.wait_for()
+    finally:
+        context.close()
+    assert blocked == [], "the Content-Security-Policy blocked something"

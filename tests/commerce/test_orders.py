@@ -271,3 +271,24 @@ def test_a_signed_but_misshapen_event_is_refused_or_ignored_never_a_500(shop, ob
                               "data": {"object": obj}})
     assert status in (200, 400)
     assert not LicenseKey.objects.exists()
+
+
+def test_a_long_name_from_stripe_still_issues_the_key(shop, stripe_on, client):
+    order, _ = _checkout(shop, stripe_on, client, name="")
+    completed, _ = stripe_on.complete_checkout(order.checkout_session_id)
+    completed["data"]["object"]["customer_details"] = {"email": "buyer@example.org",
+                                                       "name": "N" * 300}
+    assert shop.deliver(completed)[0] == 200
+    order.refresh_from_db()
+    assert order.key is not None and order.name == "N" * 100
+
+
+def test_stripes_words_reach_the_vendors_log_not_the_buyer(shop, stripe_on, client):
+    stripe_on.api_keys.discard(SHOP_KEY)  # the vendor's key was revoked in Stripe
+    response = _buy(shop, client)
+    html = response.content.decode()
+    assert "This form is not taking orders right now" in html
+    assert "API Key" not in html and "sk_test" not in html
+    entry = ObjectLogEntry.objects.get(vendor=shop.vendor, action="checkout refused by Stripe")
+    assert "Invalid API Key" in str(entry.changes)
+    assert not Order.objects.exists()

@@ -40,7 +40,7 @@ class Seller:
     """The vendor's Stripe side: a monthly price mapped to the shop's template."""
 
     def __init__(self, shop: Shop, fake, *, metered: bool = False) -> None:
-        self.shop, self.fake = shop, fake
+        self.shop, self.fake, self.metered = shop, fake, metered
         client = _stripe(fake)
         recurring: dict = {"interval": "month"}
         if metered:
@@ -56,9 +56,12 @@ class Seller:
                                     meter_event_name="api_calls" if metered else "")
 
     def subscribe(self, email: str = "subscriber@example.org") -> str:
+        item: dict = {"price": self.price.id}
+        if not self.metered:  # Stripe refuses a quantity on a metered price
+            item["quantity"] = 1
         session = _stripe(self.fake).v1.checkout.sessions.create(params={
             "mode": "subscription", "success_url": "https://vendor.example/thanks",
-            "customer_email": email, "line_items": [{"price": self.price.id, "quantity": 1}]})
+            "customer_email": email, "line_items": [item]})
         self.send(self.fake.complete_checkout(session.id))
         return self.fake.sessions[session.id]["subscription"]
 
@@ -176,3 +179,66 @@ def test_an_unmapped_price_issues_no_key(db, stripe_on):
     answers = seller.send(stripe_on.complete_checkout(session.id))
     assert any("no template is mapped" in outcome for _, outcome in answers)
     assert not LicenseKey.objects.exists()
+
+
+def test_a_metered_subscription_gets_its_key_at_once_and_runs_with_its_period(db, stripe_on):
+    """Billed in arrears: the first invoice has nothing to pay, so the key comes with the
+    subscription itself and follows the current period while it is in good standing."""
+    seller = Seller(make_shop(grace_days=GRACE), stripe_on, metered=True)
+    sub_id = seller.subscribe()
+
+    key = LicenseKey.objects.get()
+    sub = Subscription.objects.get(subscription_id=sub_id)
+    assert sub.key == key and sub.meter_event_name == "api_calls"
+    assert key.expires == seller.period_end(sub_id) + dt.timedelta(days=GRACE)
+
+    seller.send(seller.fake.renew(sub_id))
+
+    key.refresh_from_db()
+    assert key.expires == seller.period_end(sub_id) + dt.timedelta(days=GRACE)
+    assert LicenseKey.objects.count() == 1
+
+
+def test_the_subscriber_is_emailed_the_key(seller, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seller.subscribe("mail@example.org")
+    key = LicenseKey.objects.get()
+    assert [m.to for m in mail.outbox] == [["mail@example.org"]]
+    assert key.key in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("how", ["refund", "dispute"])
+def test_a_refunded_or_disputed_subscription_payment_blocks_the_key(seller, how):
+    sub_id = seller.subscribe()
+    invoice = seller.fake.subscriptions[sub_id]["latest_invoice"]
+    invoice_id = invoice if isinstance(invoice, str) else invoice["id"]
+
+    seller.send(getattr(seller.fake, how)(invoice_id))
+
+    key = LicenseKey.objects.get()
+    assert key.block
+    seller.send(seller.fake.renew(sub_id))  # a later invoice does not lift that block
+    key.refresh_from_db()
+    assert key.block
+
+
+def test_a_paid_invoice_never_lifts_a_block_the_vendor_set_by_hand(seller):
+    from apps.audit.log import Actor
+    from apps.licensing.services import key_set_blocked
+
+    StripeAccount.objects.update(on_payment_failed="block")
+    sub_id = seller.subscribe()
+    paid_end = seller.period_end(sub_id)
+    seller.send(seller.fake.fail_payment(sub_id))
+    assert subscriptions_enforce(now=paid_end + dt.timedelta(days=GRACE + 1)) == 1
+    key = LicenseKey.objects.get()
+    vendor = Actor.for_system("vendor by hand")
+    key_set_blocked(key=key, actor=vendor, blocked=False)
+    key_set_blocked(key=key, actor=vendor, blocked=True)  # for abuse, say
+
+    seller.send(seller.fake.renew(sub_id))
+
+    key.refresh_from_db()
+    assert key.block

@@ -23,7 +23,7 @@ from apps.commerce.services import (
 )
 from apps.core.errors import DomainError
 
-from .. import errors
+from .. import access, errors
 from ..access import Reach
 from ..context import ApiContext
 from ..errors import ApiError
@@ -56,8 +56,9 @@ def _price(ctx: ApiContext) -> float:
     summary="A one-time session of one of your payment forms with its own price and texts, "
             "valid for Expires seconds and for one order. Send the buyer to the form's "
             "public address with ?sessionId=<sessionId>; Price 0 or left out sells the form's "
-            "first price. The key comes from the form's template once Stripe confirms the "
-            "payment.",
+            "first price (Currency must then be the form's). A product-locked token may use "
+            "forms of its product only. The key comes from the form's template once Stripe "
+            "confirms the payment.",
     params=(Param("PaymentFormId", "int", "The payment form (required)."),
             Param("Price", "double", "What the customer pays, e.g. 12.5.", "0"),
             Param("Currency", "string", "ISO currency code, e.g. USD (required)."),
@@ -88,6 +89,10 @@ def create_session(ctx: ApiContext) -> dict[str, Any]:
     form = payment_form_of(vendor=ctx.vendor, form_id=form_id)
     if form is None:
         raise ApiError(PAYMENT_FORM_NOT_FOUND)
+    # A product-locked token sells its own product's keys only (the product lock's answer).
+    access.check_product_id(ctx.token, form.template.product_id)
+    if not price and currency.lower() != form.currency:
+        raise ApiError(CURRENCY_INCORRECT)  # the form's own price is in the form's currency
     try:
         session = form_session_create(
             form=form, price=price, currency=currency, expires_in=expires, heading=heading,
