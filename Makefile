@@ -73,7 +73,7 @@ check-deploy: setup
 # Both queues: the default one and "anomalies" (model training). In production, give training
 # its own worker (deploy/portal/).
 worker: setup
-	$(VENV)/bin/celery -A licensing_portal worker -Q celery,anomalies --loglevel=info
+	$(VENV)/bin/celery -A licensing_portal worker -Q celery,anomalies,webhooks --loglevel=info
 
 beat: setup
 	$(VENV)/bin/celery -A licensing_portal beat --loglevel=info

@@ -545,3 +545,26 @@ def access_price_mapping(membership: Membership, pk: int, *, level: Level = "wri
     check_level(membership, level)
     return _get(PriceMapping.objects.filter(vendor=membership.vendor)
                 .select_related("template__product", "vendor"), pk=pk)
+
+
+# --- Webhooks (apps.webhooks) -----------------------------------------------------------------
+
+from apps.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: E402
+
+
+def access_webhook_endpoint(membership: Membership, pk: int, *, level: Level = "read"
+                            ) -> WebhookEndpoint:
+    """One of the vendor's webhook endpoints, or 404 (another vendor's looks missing).
+    Changing one needs write: read-only members get 403."""
+    check_level(membership, level)
+    return _get(WebhookEndpoint.objects.filter(vendor=membership.vendor)
+                .select_related("vendor"), pk=pk)
+
+
+def access_webhook_delivery(membership: Membership, endpoint: WebhookEndpoint, pk: int, *,
+                            level: Level = "write") -> WebhookDelivery:
+    """A delivery to `endpoint` (itself from access_webhook_endpoint), or 404: a delivery
+    of another endpoint, even of the same vendor, is missing here."""
+    check_level(membership, level)
+    return _get(WebhookDelivery.objects.filter(endpoint=endpoint).select_related("event"),
+                pk=pk)

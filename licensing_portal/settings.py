@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.anomalies",
     "apps.license_server",
     "apps.commerce",
+    "apps.webhooks",
     "apps.storefront",
     "apps.demo",
 ]
@@ -449,3 +450,25 @@ CELERY_BEAT_SCHEDULE["stripe-usage-sweep"] = {
     "task": "apps.commerce.tasks.usage_sweep_task", "schedule": 60}
 CELERY_BEAT_SCHEDULE["stripe-subscriptions-enforce"] = {
     "task": "apps.commerce.tasks.subscriptions_enforce_task", "schedule": 600}
+
+# --- Key expiry: notices to customers, blocking of expired keys (docs/notifications.md) ---
+# Public address of the portal, for links in e-mails sent by a worker (no request to take it
+# from): the renewal link of an expiry notice.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+CELERY_IMPORTS = ["apps.commerce.expiry_tasks"]  # not a `tasks` module: not autodiscovered
+CELERY_BEAT_SCHEDULE["key-expiry-hourly"] = {
+    "task": "apps.commerce.expiry_tasks.expiry_hourly_task",
+    "schedule": crontab(minute=int(os.environ.get("KEY_EXPIRY_MINUTE", "5"))),
+}
+
+# --- Outgoing webhooks (apps.webhooks) ---
+WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_RETRY_DAYS = int(os.environ.get("WEBHOOK_RETRY_DAYS", "3"))
+WEBHOOK_DISABLE_AFTER_DAYS = int(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "3"))
+# Only for development and tests: endpoints on this machine or the local network, over http.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = os.environ.get("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES",
+                                                  "0") == "1"
+CELERY_TASK_ROUTES["apps.webhooks.tasks.webhook_deliver_task"] = {"queue": "webhooks"}
+CELERY_TASK_ROUTES["apps.webhooks.tasks.webhook_sweep_task"] = {"queue": "webhooks"}
+CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
+    "task": "apps.webhooks.tasks.webhook_sweep_task", "schedule": 60}

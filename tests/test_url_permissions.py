@@ -47,7 +47,9 @@ from .vendor_matrix_anomalies import ROWS as ANOMALY_ROWS
 from .vendor_matrix_app_users import ROWS as APP_USER_ROWS
 from .vendor_matrix_license_server import ROWS as LICENSE_SERVER_ROWS
 from .vendor_matrix_messages import ROWS as MESSAGE_ROWS
+from .vendor_matrix_notifications import ROWS as NOTIFICATION_ROWS
 from .vendor_matrix_payments import ROWS as PAYMENT_ROWS
+from .vendor_matrix_webhooks import ROWS as WEBHOOK_ROWS
 
 
 def _product(w: World) -> dict:
@@ -252,6 +254,8 @@ MATRIX: dict[str, Row] = {
 MATRIX |= ANOMALY_ROWS | LICENSE_SERVER_ROWS | APP_USER_ROWS
 MATRIX |= MESSAGE_ROWS
 MATRIX |= PAYMENT_ROWS
+MATRIX |= NOTIFICATION_ROWS
+MATRIX |= WEBHOOK_ROWS
 # Public: the token in the path is the credential. Tested on its own below.
 PUBLIC = {"invitation_accept"}
 # Any logged-in person, vendor or not: where people who belong to no vendor start one.

@@ -33,9 +33,11 @@ from apps.audit.models import ObjectLogEntry
 from apps.core.errors import DomainError
 from apps.core.hashing import sha256_hex
 from apps.core.sealed import hint, seal
+from apps.licensing import events
 from apps.licensing.models import Customer, DataObject, LicenseKey, LicenseTemplate
 from apps.licensing.services import key_set_blocked, key_set_expiry, key_update
 from apps.licensing.services.resellers import key_create_from_template
+from apps.webhooks.services import emit, wanted
 
 from . import gateway
 from .gateway import StripeRefused, StripeUnavailable
@@ -339,6 +341,7 @@ def _customer_for(vendor: Vendor, email: str, name: str, company: str) -> Custom
                                            company_name=company[:100])
         log_change(vendor=vendor, actor=STRIPE, obj=customer, action="created",
                    changes={"email": [None, customer.email], "source": [None, "payment"]})
+        events.customer_event(customer)
     return customer
 
 
@@ -360,6 +363,9 @@ def _issue_order_key(order: Order, email: str, name: str) -> str:
     order.save()
     log_change(vendor=order.vendor, actor=STRIPE, obj=order, action="paid",
                changes={"key": [None, key.key], "customer": [None, str(customer or "")]})
+    if wanted(order.vendor_id, "order.completed"):
+        emit(vendor_id=order.vendor_id, type="order.completed", data={
+            **order_payload(order), "LicenseKey": events.key_payload(key)})
     if order.email:
         _mail_key(order, key)
     return f"order {order.pk} paid: key {key.pk} issued"
@@ -658,6 +664,37 @@ def _mail_subscription_key(email: str, key: LicenseKey) -> None:
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]), robust=True)
 
 
+def order_payload(order: Order) -> dict[str, Any]:
+    return {"Id": order.pk, "Status": order.status, "Email": order.email, "Name": order.name,
+            "Company": order.company, "VatId": order.vat_id, "Description": order.description,
+            "Amount": order.amount, "Currency": order.currency, "Seats": order.seats,
+            "CustomerId": order.customer_id, "Key": order.key.key if order.key else None,
+            "ProductId": order.key.product_id if order.key else None,
+            "CheckoutSessionId": order.checkout_session_id,
+            "PaymentIntentId": order.payment_intent_id,
+            "PaidAt": int(order.paid_at.timestamp()) if order.paid_at else None}
+
+
+def subscription_payload(sub: Subscription) -> dict[str, Any]:
+    def unix(value: dt.datetime | None) -> int | None:
+        return int(value.timestamp()) if value else None
+
+    return {"SubscriptionId": sub.subscription_id, "Status": sub.status,
+            "StripeCustomerId": sub.stripe_customer_id, "PriceId": sub.price_id,
+            "ItemId": sub.item_id, "Email": sub.email, "CustomerId": sub.customer_id,
+            "Key": sub.key.key if sub.key else None,
+            "ProductId": sub.key.product_id if sub.key else None,
+            "PaidUntil": unix(sub.paid_until), "CurrentPeriodEnd": unix(sub.current_period_end),
+            "CancelAtPeriodEnd": sub.cancel_at_period_end,
+            "PaymentFailedAt": unix(sub.payment_failed_at), "EndedAt": unix(sub.ended_at)}
+
+
+def _subscription_event(sub: Subscription) -> None:
+    if wanted(sub.vendor_id, "subscription.changed"):
+        emit(vendor_id=sub.vendor_id, type="subscription.changed",
+             data=subscription_payload(sub))
+
+
 def _on_subscription_changed(account: StripeAccount, obj: dict[str, Any]) -> str:
     sub = _locked_subscription(account, _id(obj.get("id")))
     items = list(((obj.get("items") or {}).get("data")) or [])
@@ -688,6 +725,7 @@ def _on_subscription_changed(account: StripeAccount, obj: dict[str, Any]) -> str
             outcome += ": " + _issue_subscription_key(account, sub, mapping, "")
     _sync_key(account, sub)
     sub.save()
+    _subscription_event(sub)
     return outcome
 
 
@@ -727,6 +765,7 @@ def _on_invoice_paid(account: StripeAccount, invoice: dict[str, Any]) -> str:
         _attach_customer(account, sub, name)
     _sync_key(account, sub)
     sub.save()
+    _subscription_event(sub)
     return outcome
 
 
@@ -738,6 +777,7 @@ def _on_invoice_failed(account: StripeAccount, invoice: dict[str, Any]) -> str:
     sub = _locked_subscription(account, sub_id)
     sub.payment_failed_at = sub.payment_failed_at or timezone.now()
     sub.save(update_fields=["payment_failed_at", "updated"])
+    _subscription_event(sub)
     grace_end = (sub.paid_until + dt.timedelta(days=account.grace_days)
                  if sub.paid_until else None)
     return (f"subscription {sub_id}: payment failed; the key runs until "

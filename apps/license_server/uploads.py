@@ -28,6 +28,7 @@ from apps.core.errors import DomainError
 from apps.licensing import tokens
 from apps.licensing.models import LicenseKey
 from apps.usage.models import Event, WebApiLog
+from apps.webhooks.services import emit, wanted
 
 from .configuration_file import PORTAL_REVOKED
 from .models import LicenseServerConfiguration, UploadedRecord
@@ -221,6 +222,14 @@ def license_server_upload(*, token: str, records_text: str) -> UploadResult:
     configuration.last_upload_at = timezone.now()
     configuration.save(update_fields=["last_upload_at"])
     refused = len(rows) - len(accepted)
+    vendor_id = configuration.vendor_id
+    if wanted(vendor_id, "license_server.upload_received"):
+        emit(vendor_id=vendor_id, type="license_server.upload_received", data={
+            "ConfigurationId": configuration.pk, "Name": str(configuration),
+            "Stored": len(accepted), "Refused": refused,
+            "Duplicates": len(records) - len(accepted) - refused,
+            "UsageApplied": applied, "UsageFailed": failed,
+            "ReceivedAt": int(configuration.last_upload_at.timestamp())})
     return UploadResult(stored=len(accepted), refused=refused,
                         duplicates=len(records) - len(accepted) - refused,
                         usage_applied=applied, usage_failed=failed)

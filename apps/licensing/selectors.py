@@ -83,6 +83,7 @@ def key_detail(*, key: LicenseKey) -> dict:
         "device_count": key.activations.count(),
         "data_objects": list(key.data_objects.all()),
         "log": list(ObjectLogEntry.objects.for_vendor(key.product.vendor).for_object(key)[:10]),
+        "expiry_notices": list(key.expiry_notices.all()[:20]),
     }
 
 

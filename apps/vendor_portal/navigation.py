@@ -10,7 +10,8 @@ from __future__ import annotations
 URL_NAMES: dict[str, tuple[str, ...]] = {
     "dashboard": ("dashboard", "switch_vendor", "organisation_create"),
     "products": (
-        "product_list", "product_create", "product_edit", "product_delete", "key_delete",
+        "product_list", "product_create", "product_edit", "product_delete", "product_expiry",
+        "key_delete",
         "key_list", "key_create", "key_detail", "key_edit", "key_block", "key_extend", "key_log",
         "activation_deactivate", "key_devices_deactivate", "data_object_add", "data_object_edit",
         "data_object_delete",
@@ -43,6 +44,10 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
                "payment_form_edit", "price_mapping_list", "price_mapping_create",
                "price_mapping_remove"),
     "payments": ("stripe_settings", "stripe_settings_save"),
+    # Outgoing webhooks: the vendor's endpoints and their deliveries.
+    "webhooks": ("webhook_endpoint_list", "webhook_endpoint_create", "webhook_endpoint_edit",
+                 "webhook_endpoint_rotate", "webhook_endpoint_remove", "webhook_delivery_list",
+                 "webhook_resend", "webhook_resend_since", "webhook_test_event"),
     "license_servers": ("license_server_list", "license_server_create", "license_server_wheel",
                         "license_server_detail", "license_server_revoke"),
     # Scripts and helpers for the vendor's customers' IT (machine codes for bulk activation).
@@ -73,4 +78,4 @@ NAV_SECTIONS: dict[str, str] = SECTIONS | {name: "security" for name in ACCOUNT_
 
 # Sections whose links sit under the "Settings" menu rather than in the bar itself.
 MENUS: dict[str, str] = {"tokens": "settings", "security": "settings", "team": "settings",
-                         "tools": "settings", "payments": "settings"}
+                         "tools": "settings", "payments": "settings", "webhooks": "settings"}

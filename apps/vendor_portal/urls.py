@@ -31,6 +31,7 @@ urlpatterns = [
     path("products/new/", products.product_create, name="product_create"),
     path("products/<int:product_id>/edit/", products.product_edit, name="product_edit"),
     path("products/<int:product_id>/delete/", products.product_delete, name="product_delete"),
+    path("products/<int:product_id>/expiry/", products.product_expiry, name="product_expiry"),
     path("products/<int:product_id>/keys/", keys.key_list, name="key_list"),
     path("products/<int:product_id>/keys/new/", keys.key_create, name="key_create"),
     path("keys/<int:key_id>/", keys.key_detail, name="key_detail"),
@@ -122,4 +123,5 @@ urlpatterns = [
     path("tools/", include("apps.vendor_portal.urls_tools")),
     path("anomalies/", include("apps.vendor_portal.urls_anomalies")),
     path("license-servers/", include("apps.vendor_portal.urls_license_server")),
+    path("settings/webhooks/", include("apps.vendor_portal.urls_webhooks")),
 ]

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from django.core.management.color import no_style
+from django.db import connection
 
 from apps.anomalies.services.synthetic import (
     free_id_offset,
@@ -57,6 +59,12 @@ def load_log(vendor, start: dt.datetime = LOG_START, rows: int | None = None):
                   floating_expires=_when(expires), method=method, country=country)
         for (pk, product_id, key, ip, time, state, machine, friendly, expires, method,
              country) in log.frame.rows()], batch_size=2000)
+    # Explicit ids leave PostgreSQL's sequence behind: move it past them, or the next row a
+    # test creates the usual way collides with id 1 (as it did whenever no earlier test in
+    # the same worker had advanced the sequence).
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), [WebApiLog]):
+            cursor.execute(sql)
     return log
 
 

@@ -219,3 +219,23 @@ def test_rescoring_reaches_rows_older_than_the_watermark(trained, tenant):
 
     assert periodic.rows < len(trained.frame) == rescored.rows
     assert rescored.created
+
+
+def test_a_new_finding_tells_the_vendors_webhooks_and_a_widened_one_does_not(tenant, settings):
+    from apps.anomalies.services.scoring import _store_incident
+    from apps.audit.log import Actor
+    from apps.webhooks.models import WebhookEvent
+    from apps.webhooks.services import endpoint_create
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    endpoint_create(vendor=tenant.vendor, actor=Actor.for_system("test"),
+                    url="http://127.0.0.1:9/hook", events=["anomaly.created"])
+    version = DetectorVersion.objects.create(vendor=tenant.vendor, number=1, status="active")
+    finding, _ = _store_incident(vendor=tenant.vendor, version=version,
+                                 incident=_incident(1, 2, 5.0, ["a"], [1], severity="high"))
+    _store_incident(vendor=tenant.vendor, version=version,
+                    incident=_incident(2, 3, 6.0, ["b"], [2]))
+
+    event = WebhookEvent.objects.get(type="anomaly.created")
+    obj = event.payload["data"]["object"]
+    assert (obj["Id"], obj["Label"], obj["Severity"]) == (finding.pk, "Key sharing", "high")

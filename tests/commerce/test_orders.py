@@ -17,7 +17,7 @@ from apps.commerce.models import Order, StripeEvent
 from apps.licensing.models import Customer, LicenseKey
 from tests.factories import CustomerFactory
 
-from .shop import SHOP_KEY, Shop, make_shop
+from .shop import SHOP_KEY, SYSTEM, Shop, make_shop
 
 
 @pytest.fixture
@@ -292,3 +292,22 @@ def test_stripes_words_reach_the_vendors_log_not_the_buyer(shop, stripe_on, clie
     entry = ObjectLogEntry.objects.get(vendor=shop.vendor, action="checkout refused by Stripe")
     assert "Invalid API Key" in str(entry.changes)
     assert not Order.objects.exists()
+
+
+def test_a_paid_order_tells_the_vendors_webhooks(shop, stripe_on, client, settings):
+    from apps.webhooks.models import WebhookEvent
+    from apps.webhooks.services import endpoint_create
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    endpoint_create(vendor=shop.vendor, actor=SYSTEM, url="http://127.0.0.1:9/hook",
+                    events=["order.completed", "customer.created", "key.created"])
+    order, _ = _checkout(shop, stripe_on, client)
+    _pay(shop, stripe_on, order)
+
+    assert list(WebhookEvent.objects.order_by("id").values_list("type", flat=True)) == [
+        "customer.created", "key.created", "order.completed"]
+    data = WebhookEvent.objects.get(type="order.completed").payload["data"]["object"]
+    key = Order.objects.get().key
+    assert (data["Status"], data["Key"], data["LicenseKey"]["Key"]) == ("paid", key.key,
+                                                                        key.key)
+    assert data["Amount"] == 4900 and data["Currency"] == "usd"

@@ -242,3 +242,21 @@ def test_a_paid_invoice_never_lifts_a_block_the_vendor_set_by_hand(seller):
 
     key.refresh_from_db()
     assert key.block
+
+
+def test_subscription_changes_tell_the_vendors_webhooks(seller, settings):
+    from apps.audit.log import Actor
+    from apps.webhooks.models import WebhookEvent
+    from apps.webhooks.services import endpoint_create
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    endpoint_create(vendor=seller.shop.vendor, actor=Actor.for_system("test"),
+                    url="http://127.0.0.1:9/hook", events=["subscription.changed"])
+    sub_id = seller.subscribe()
+    seller.send(seller.fake.fail_payment(sub_id))
+
+    payloads = [e.payload["data"]["object"] for e in
+                WebhookEvent.objects.filter(type="subscription.changed").order_by("id")]
+    assert {p["SubscriptionId"] for p in payloads} == {sub_id}
+    assert payloads[-1]["Status"] == "past_due" and payloads[-1]["PaymentFailedAt"]
+    assert any(p["Key"] == LicenseKey.objects.get().key for p in payloads)

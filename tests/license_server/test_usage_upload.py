@@ -180,3 +180,17 @@ def test_the_servers_bound_message_is_the_portals(tenant):
                                delta=1, bound=tenant.data_object.int_value)
 
     assert refused.value.message == wire.BOUND_REACHED
+
+
+def test_an_upload_tells_the_vendors_webhooks(tenant, token, settings):
+    from apps.audit.log import Actor
+    from apps.webhooks.models import WebhookEvent
+    from apps.webhooks.services import endpoint_create
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    endpoint_create(vendor=tenant.vendor, actor=Actor.for_system("test"),
+                    url="http://127.0.0.1:9/hook", events=["license_server.upload_received"])
+    license_server_upload(token=token, records_text=json.dumps([_change(tenant, 5)]))
+
+    data = WebhookEvent.objects.get(type="license_server.upload_received").payload["data"]
+    assert (data["object"]["Stored"], data["object"]["UsageApplied"]) == (1, 1)

@@ -21,6 +21,7 @@ PAGES = {
     "messages": ("vendor_portal:message_list", lambda t: [], ["Messages"]),
     "orders": ("vendor_portal:price_mapping_list", lambda t: [], ["Orders"]),
     "payments": ("vendor_portal:stripe_settings", lambda t: [], ["Settings", "Payments (Stripe)"]),
+    "webhooks": ("vendor_portal:webhook_endpoint_list", lambda t: [], ["Settings", "Webhooks"]),
     "tokens": ("vendor_portal:token_create", lambda t: [], ["Settings", "Access tokens"]),
     "security": ("vendor_portal:security", lambda t: [], ["Settings", "Security"]),
     "team": ("vendor_portal:member_invite", lambda t: [], ["Settings", "Team"]),

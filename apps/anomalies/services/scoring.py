@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.accounts.models import Vendor
+from apps.webhooks.services import emit, wanted
 
 from ..models import AnomalySettings, DetectorVersion, Finding
 from .rows import log_frame, training_since
@@ -47,12 +48,20 @@ def _store_incident(*, vendor: Vendor, version: DetectorVersion, incident) -> tu
                         label=incident.label, start__lte=end, end__gte=start)
                 .order_by("start").first())
     if existing is None:
-        return Finding.objects.create(
+        finding = Finding.objects.create(
             vendor=vendor, detector_version=version, subject_kind=incident.kind,
             subject=incident.subject, label=incident.label, product_id=incident.product_id,
             start=start, end=end, score=float(incident.score), severity=incident.severity,
             reasons=list(incident.reasons), log_ids=sorted(int(i) for i in incident.log_ids),
-            groups=list(incident.groups)), True
+            groups=list(incident.groups))
+        if wanted(vendor.pk, "anomaly.created"):
+            emit(vendor_id=vendor.pk, type="anomaly.created", data={
+                "Id": finding.pk, "SubjectKind": finding.subject_kind,
+                "Subject": finding.subject, "Label": finding.label,
+                "ProductId": finding.product_id, "Severity": finding.severity,
+                "Score": finding.score, "Reasons": finding.reasons,
+                "Start": int(start.timestamp()), "End": int(end.timestamp())})
+        return finding, True
     existing.start, existing.end = min(existing.start, start), max(existing.end, end)
     if float(incident.score) >= existing.score:
         # The strongest window explains the finding; a window re-scored as it fills up would

@@ -19,6 +19,7 @@ from .catalogue import (
 from .credentials import AccessToken, AccessTokenQuerySet, SigningKey, SigningKeyQuerySet
 from .forms import ActivationForm, ActivationFormQuerySet, _file_format_choices, _new_form_slug  # noqa: F401  (old migrations name them)
 from .messages import Message, MessageQuerySet
+from .notices import ExpiryNotice
 from .portal import (
     CustomerMembership,
     CustomerMembershipQuerySet,
@@ -47,6 +48,7 @@ __all__ = [
     "CustomerMembershipQuerySet",
     "CustomerQuerySet",
     "DataObject",
+    "ExpiryNotice",
     "Issuance",
     "IssuanceRight",
     "LicenseKey",

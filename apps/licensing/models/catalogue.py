@@ -50,6 +50,18 @@ class Product(TimeStampedModel):
     activation_form_enabled = models.BooleanField(
         default=False, help_text="Offer the public activation form for offline devices."
     )
+    # Customer notifications (GitHub issue #19). Off until the vendor opts in; the hourly
+    # task in apps/commerce/expiry_tasks.py acts on them (rules: services/expiry.py).
+    expiry_notices_enabled = models.BooleanField(
+        default=False, help_text="E-mail each key's customer before the key expires and when "
+                                 "it does. Off until you switch it on.")
+    expiry_notice_days = models.CharField(
+        max_length=30, blank=True, default="30, 7, 1",
+        help_text="Days before the expiry date to send a reminder, comma-separated.")
+    block_expired = models.BooleanField(
+        default=False, help_text="Block keys within an hour after they expire (not those of "
+                                 "Stripe subscriptions, nor trial-activation keys no device "
+                                 "has activated).")
     # Next per-product key number (the wire's `ID`); advanced under a row lock.
     next_key_serial = models.PositiveIntegerField(default=1, editable=False)
 

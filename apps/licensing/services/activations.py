@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from apps.audit.log import Actor, log_change
+from apps.licensing import events
 from apps.licensing.models import Activation, Customer, LicenseKey
 from apps.licensing.services.data_objects import machine_data_objects_drop
 
@@ -26,6 +27,7 @@ def activation_release(*, activation: Activation, actor: Actor) -> None:
                      "friendly_name": [activation.friendly_name, None],
                      "floating": [activation.floating, None]},
         )
+        events.device_event(key, activation, "device.deactivated")
 
 
 @transaction.atomic
@@ -55,6 +57,7 @@ def _release(seats_wanted: QuerySet[Activation], *, actor: Actor, action: str) -
     seats = list(seats_wanted.select_related("key__product__vendor").order_by("key_id", "id"))
     Activation.objects.filter(pk__in=[seat.pk for seat in seats]).delete()
     for seat in seats:
+        events.device_event(seat.key, seat, "device.deactivated")
         machine_data_objects_drop(key=seat.key, machine_codes=[seat.machine_code])
         log_change(vendor=seat.key.product.vendor, actor=actor, obj=seat.key, action=action,
                    changes={"machine_code": [seat.machine_code, None],

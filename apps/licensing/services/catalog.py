@@ -11,6 +11,7 @@ from apps.accounts.models import Vendor
 from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
 from apps.core.hashing import sha256_hex
+from apps.licensing import events
 from apps.licensing.models import Customer, PortalLink, Product
 from apps.licensing.services.portal import portal_link_create
 
@@ -86,6 +87,7 @@ def customer_create(
     customer = Customer.objects.create(vendor=vendor, **values)
     log_change(vendor=vendor, actor=actor, obj=customer, action="created",
                changes=diff({}, snapshot(customer, CUSTOMER_FIELDS)))
+    events.customer_event(customer)
     return customer
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
+from apps.licensing import events
 from apps.licensing.keygen import new_key_string
 from apps.licensing.models import MAX_NOTES_LENGTH, Customer, LicenseKey, Product
 from apps.licensing.models.catalogue import MAX_INTERNAL_NOTE_LENGTH
@@ -89,6 +90,7 @@ def key_create(*, product: Product, actor: Actor, spec: KeySpec, count: int = 1
     for key in created:
         log_change(vendor=product.vendor, actor=actor, obj=key, action="created",
                    changes=diff({}, snapshot(key, KEY_LOG_FIELDS)))
+        events.key_event(key, "key.created")
     return created
 
 
@@ -145,6 +147,7 @@ def key_update(*, key: LicenseKey, actor: Actor, **fields: Any) -> LicenseKey:
     if changes:
         log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="updated",
                    changes=changes)
+        events.key_event(locked, "key.changed")
     refresh_from(key, locked)
     return key
 
@@ -158,6 +161,7 @@ def key_set_blocked(*, key: LicenseKey, actor: Actor, blocked: bool) -> LicenseK
         log_change(vendor=locked.product.vendor, actor=actor, obj=locked,
                    action="blocked" if blocked else "unblocked",
                    changes={"block": [not blocked, blocked]})
+        events.key_event(locked, "key.blocked" if blocked else "key.unblocked")
     refresh_from(key, locked)
     return key
 
@@ -179,6 +183,7 @@ def key_extend(*, key: LicenseKey, actor: Actor, days: int) -> LicenseKey:
     locked.save(update_fields=["expires"])
     log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="extended",
                changes={"expires": [before, locked.expires], "days": [None, days]})
+    events.key_event(locked, "key.extended")
     refresh_from(key, locked)
     return key
 
@@ -193,6 +198,7 @@ def key_set_expiry(*, key: LicenseKey, actor: Actor, expires: dt.datetime) -> Li
         locked.save(update_fields=["expires"])
         log_change(vendor=locked.product.vendor, actor=actor, obj=locked, action="expiry set",
                    changes={"expires": [before, expires]})
+        events.key_event(locked, "key.extended")
     refresh_from(key, locked)
     return key
 

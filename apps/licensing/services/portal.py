@@ -15,6 +15,7 @@ from apps.accounts.models import User, Vendor
 from apps.audit.log import Actor, log_change
 from apps.core.errors import DomainError
 from apps.core.hashing import sha256_hex
+from apps.licensing import events
 from apps.licensing.models import Customer, CustomerMembership, PendingPortalJoin, PortalLink
 
 SESSION_PORTAL_TOKEN = "portal_link_token"
@@ -119,6 +120,7 @@ def portal_join(*, link: PortalLink, user: User, verified: bool | None = None
             log_change(vendor=link.vendor, actor=Actor.for_user(user), obj=customer,
                        action="created", changes={"email": [None, user.email],
                                                   "via": [None, "portal sign-up link"]})
+            events.customer_event(customer)
         elif link.can_manage_activations:
             _allow_activation_management(customer=customer, actor=Actor.for_user(user),
                                          via=str(link))

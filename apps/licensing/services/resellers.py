@@ -19,6 +19,7 @@ from apps.accounts.models import Reseller, User, Vendor
 from apps.audit.log import Actor, diff, log_change, snapshot
 from apps.core.errors import DomainError
 from apps.core.hashing import sha256_hex
+from apps.licensing import events
 from apps.licensing.models import (
     MAX_NOTES_LENGTH,
     Customer,
@@ -281,6 +282,9 @@ def _issue(right: IssuanceRight, actor: Actor, customer: Customer | None) -> Lic
     Issuance.objects.create(right=locked, reseller=reseller, template=locked.template, key=key)
     log_change(vendor=reseller.vendor, actor=actor, obj=locked, action="key issued",
                changes={"key": [None, key.key], "issued": [locked.issued - 1, locked.issued]})
+    events.key_event(key, "reseller.key_issued",
+                     IssuedBy={"ResellerId": reseller.pk, "Name": reseller.name,
+                               "Template": locked.template.name})
     right.issued = locked.issued
     return key
 
@@ -298,6 +302,7 @@ def reseller_customer_create(*, reseller: Reseller, actor: Actor, name: str = ""
     log_change(vendor=reseller.vendor, actor=actor, obj=customer, action="created",
                changes={"name": [None, name], "email": [None, email],
                         "reseller": [None, str(reseller)], "shared": [None, shared]})
+    events.customer_event(customer)
     return customer
 
 

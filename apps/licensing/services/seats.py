@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.audit.log import Actor, log_change
 from apps.core.errors import DomainError
+from apps.licensing import events
 from apps.licensing.models import MAX_MACHINE_CODE_LENGTH, Activation, LicenseKey
 from apps.licensing.services.admission import (
     BLOCKED,
@@ -119,6 +120,7 @@ def seat_write(*, key: LicenseKey, admission: Admission, device: Device, actor: 
     )
     if admission.starts_trial:
         trial_countdown_start(key=key, machine_code=device.machine_code, actor=actor, now=now)
+    events.device_event(key, activation, "device.activated")
     return activation
 
 
@@ -140,6 +142,8 @@ def _activate_floating(key: LicenseKey, device: Device, interval: int, overdraft
     admission = decide_seat(KeySeats(key, now=now), device.machine_code, floating=True,
                             overdraft=overdraft)
     if not admission.granted:
+        if admission.state == states.ACTIVATION_FLOATING_LIMIT:
+            events.floating_limit_event(key, device.machine_code)
         raise admission.refusal()
     # Heartbeat of a device that still holds its seat: one conditional UPDATE, no lock.
     if admission.seat is not None and _renew(admission.seat, device, now, expires):
@@ -171,6 +175,10 @@ def _take_floating_seat(key: LicenseKey, device: Device, now: dt.datetime,
         defaults={"friendly_name": device.friendly_name, "ip": device.ip, "time": now,
                   "floating_expires": expires, "overdraft": is_overdraft},
     )
+    locked.product = key.product
+    events.device_event(locked, seat, "device.activated")
+    if is_overdraft:
+        events.device_event(locked, seat, "floating.overdraft_used")
     return SeatResult(key, seat, admission.state)
 
 
@@ -183,14 +191,19 @@ def key_deactivate(*, key: LicenseKey, machine_code: str, floating: bool,
     if locked.block:
         raise DomainError(BLOCKED, state=states.DEACTIVATION_FAILED)
     if floating:
+        for seat in Activation.objects.filter(key=locked, machine_code=machine_code,
+                                              floating=True):
+            events.device_event(locked, seat, "device.deactivated")
         Activation.objects.filter(key=locked, machine_code=machine_code, floating=True).delete()
         machine_data_objects_drop(key=locked, machine_codes=[machine_code])
         return states.FLOATING_RELEASED
-    deleted, _ = Activation.objects.filter(
-        key=locked, machine_code=machine_code, floating=False
-    ).delete()
+    seats = list(Activation.objects.filter(key=locked, machine_code=machine_code,
+                                           floating=False))
+    deleted, _ = Activation.objects.filter(pk__in=[seat.pk for seat in seats]).delete()
     if not deleted:
         raise DomainError(NEVER_ACTIVATED, state=states.DEACTIVATION_FAILED)
+    for seat in seats:
+        events.device_event(locked, seat, "device.deactivated")
     # A deactivated device's data objects go with it (data_objects module docstring).
     machine_data_objects_drop(key=locked, machine_codes=[machine_code])
     log_change(vendor=locked.product.vendor, actor=actor, obj=locked,

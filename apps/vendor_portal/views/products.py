@@ -9,9 +9,11 @@ from apps.licensing import selectors, services
 from apps.licensing.services.catalog import PRODUCT_FIELDS
 from apps.licensing.services.deletion import product_delete as delete_product
 from apps.licensing.services.deletion import product_deletion_plan
+from apps.licensing.services.expiry import SETTINGS_FIELDS, product_expiry_settings_update
 
 from ..forms import ProductForm
 from ..forms.deletion import ProductDeleteForm
+from ..forms.expiry import ProductExpiryForm
 from .common import add_domain_error
 
 
@@ -52,6 +54,25 @@ def product_edit(request: VendorRequest, product_id: int) -> HttpResponse:
             messages.success(request, "Product saved.")
             return redirect("vendor_portal:key_list", product_id=product.pk)
     return render(request, "vendor_portal/product_form.html", {"form": form, "product": product})
+
+
+@vendor_member("write")
+def product_expiry(request: VendorRequest, product_id: int) -> HttpResponse:
+    """Expiry notices to the product's customers and blocking of its expired keys."""
+    product = access_product(request.membership, product_id, level="write")
+    initial = {name: getattr(product, name) for name in SETTINGS_FIELDS}
+    form = ProductExpiryForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product_expiry_settings_update(product=product, actor=Actor.for_user(request.user),
+                                           **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Expiry settings saved.")
+            return redirect("vendor_portal:key_list", product_id=product.pk)
+    return render(request, "vendor_portal/product_expiry.html",
+                  {"form": form, "product": product})
 
 
 @vendor_member("write")
