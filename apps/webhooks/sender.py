@@ -37,6 +37,9 @@ class Response:
 # address inside could be anything, a private one included.
 _TUNNELS = (ipaddress.ip_network("2002::/16"), ipaddress.ip_network("64:ff9b::/96"),
             ipaddress.ip_network("64:ff9b:1::/48"))
+# Internal-only addresses some Python versions count as global: 192.0.0.0/24 (IETF protocol
+# assignments; an old cloud metadata address) and Azure's WireServer.
+_DENIED = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("168.63.129.16/32"))
 
 
 def _public(address: str) -> bool:
@@ -46,19 +49,35 @@ def _public(address: str) -> bool:
             ip = ip.ipv4_mapped
         elif any(ip in network for network in _TUNNELS):
             return False
+    if any(ip in network for network in _DENIED):
+        return False
     return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
                 or ip.is_reserved or ip.is_unspecified or not ip.is_global)
 
 
-def check_url(url: str) -> None:
-    """Refuse what may never be an endpoint (at creation and at each delivery)."""
-    parts = urlsplit(url)
+def _parts(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path with query) of an acceptable endpoint address."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port out of range or not a number, a broken IPv6 literal
+        raise UnsafeAddress("The address is not a valid URL.") from None
     allow_private = settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES
     if parts.scheme != "https" and not (parts.scheme == "http" and allow_private):
         raise UnsafeAddress("The address must start with https://.")
     if not parts.hostname:
         raise UnsafeAddress("The address has no host.")
-    resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeAddress("Leave user names and passwords out of the address: every member "
+                            "of your team sees it. Check the signature instead.")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+
+
+def check_url(url: str) -> None:
+    """Refuse what may never be an endpoint (at creation and at each delivery)."""
+    _, host, port, _ = _parts(url)
+    resolve(host, port)
 
 
 def resolve(host: str, port: int) -> str:
@@ -101,15 +120,10 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> Response:
     """POST `body`; raises UnsafeAddress, OSError (connect, timeout, TLS) or
     http.client.HTTPException. Any status is returned, a redirect included (not followed)."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise UnsafeAddress("The address has no host.")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    check_url(url)
-    address = resolve(parts.hostname, port)
-    cls = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
-    connection = cls(parts.hostname, address, port, timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    scheme, host, port, path = _parts(url)
+    address = resolve(host, port)  # once: the connection goes to the address checked
+    cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
+    connection = cls(host, address, port, timeout)
     started = time.monotonic()
     # `timeout` bounds each socket operation; this bounds the whole attempt, so an endpoint
     # that trickles its answer a byte at a time cannot hold a worker (or outlive the claim).

@@ -170,8 +170,11 @@ def endpoint_create(*, vendor: Vendor, actor: Actor, url: str, events: Iterable[
 def endpoint_update(*, endpoint: WebhookEndpoint, actor: Actor, url: str,
                     events: Iterable[str], description: str = "", enabled: bool = True
                     ) -> WebhookEndpoint:
-    url, chosen = _check_url(url), _check_events(events)
+    chosen = _check_events(events)
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    # The address is checked when it changes (each delivery checks it again), so an endpoint
+    # whose host stopped resolving can still be switched off.
+    url = url.strip() if url.strip() == locked.url else _check_url(url)
     before = {"url": locked.url, "events": locked.events, "enabled": locked.enabled}
     locked.url, locked.events, locked.description = url, chosen, description.strip()[:200]
     if enabled and not locked.enabled:

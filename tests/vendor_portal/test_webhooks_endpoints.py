@@ -196,3 +196,14 @@ def test_other_vendors_endpoint_is_404_everywhere(tenant, other_vendor_client):
             **FORM, "overlap_hours": 1, "since": "2020-01-01T00:00"}).status_code == 404, name
     assert WebhookEndpoint.objects.filter(pk=endpoint.pk, url=URL).exists()
     assert not endpoint.deliveries.exists()
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com:99999/", "https://[::1/",
+                                 "https://hooks.example.com:abc/"])
+def test_a_broken_address_is_a_form_error_not_a_500(owner_client, url):
+    from django.urls import reverse
+
+    response = owner_client.post(reverse("vendor_portal:webhook_endpoint_create"),
+                                 {"url": url, "events": ["key.created"]})
+    assert response.status_code == 200
+    assert "not a valid URL" in response.content.decode()

@@ -151,6 +151,9 @@ def test_an_answer_trickled_byte_by_byte_is_cut_off_at_the_timeout(settings):
     "http://example.com/hook", "ftp://example.com/x", "https://127.0.0.1/x",
     "https://10.1.2.3/x", "https://169.254.169.254/latest/meta-data", "https://[::1]/x",
     "https://localhost/x", "https://[2002:7f00:1::]/x", "https://[64:ff9b::7f00:1]/x",
+    "https://192.0.0.192/x", "https://168.63.129.16/x",
+    "https://hooks.example.com:99999/", "https://hooks.example.com:abc/", "https://[::1/",
+    "https://[zz]/", "https://user:pass@hooks.example.com/",
     "https://", "https://" + "a" * 600 + ".com/"])
 def test_unsafe_addresses_are_refused_in_production(db, settings, url):
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
@@ -166,3 +169,20 @@ def test_unknown_or_no_events_are_refused(db, settings):
     for events in ([], ["key.exploded"]):
         with pytest.raises(DomainError):
             services.endpoint_create(vendor=vendor, actor=SYSTEM, url=CLOSED, events=events)
+
+
+def test_an_endpoint_whose_host_stopped_resolving_can_still_be_switched_off(endpoint,
+                                                                           monkeypatch):
+    import socket as socket_module
+
+    def nothing(*args, **kwargs):
+        raise socket_module.gaierror("Name or service not known")
+
+    monkeypatch.setattr(sender.socket, "getaddrinfo", nothing)
+    services.endpoint_update(endpoint=endpoint, actor=SYSTEM, url=endpoint.url,
+                             events=endpoint.events, enabled=False)
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled
+    with pytest.raises(DomainError):  # a new address is checked
+        services.endpoint_update(endpoint=endpoint, actor=SYSTEM, url="http://gone.example/",
+                                 events=endpoint.events)
