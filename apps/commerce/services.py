@@ -37,7 +37,7 @@ from apps.licensing import events
 from apps.licensing.models import Customer, DataObject, LicenseKey, LicenseTemplate
 from apps.licensing.services import key_set_blocked, key_set_expiry, key_update
 from apps.licensing.services.resellers import key_create_from_template
-from apps.webhooks.services import emit, wanted
+from apps.webhooks.services import emit
 
 from . import gateway
 from .gateway import StripeRefused, StripeUnavailable
@@ -363,9 +363,8 @@ def _issue_order_key(order: Order, email: str, name: str) -> str:
     order.save()
     log_change(vendor=order.vendor, actor=STRIPE, obj=order, action="paid",
                changes={"key": [None, key.key], "customer": [None, str(customer or "")]})
-    if wanted(order.vendor_id, "order.completed"):
-        emit(vendor_id=order.vendor_id, type="order.completed", data={
-            **order_payload(order), "LicenseKey": events.key_payload(key)})
+    emit(vendor_id=order.vendor_id, type="order.completed",
+         data=lambda: {**order_payload(order), "LicenseKey": events.key_payload(key)})
     if order.email:
         _mail_key(order, key)
     return f"order {order.pk} paid: key {key.pk} issued"
@@ -690,9 +689,8 @@ def subscription_payload(sub: Subscription) -> dict[str, Any]:
 
 
 def _subscription_event(sub: Subscription) -> None:
-    if wanted(sub.vendor_id, "subscription.changed"):
-        emit(vendor_id=sub.vendor_id, type="subscription.changed",
-             data=subscription_payload(sub))
+    emit(vendor_id=sub.vendor_id, type="subscription.changed",
+         data=lambda: subscription_payload(sub))
 
 
 def _on_subscription_changed(account: StripeAccount, obj: dict[str, Any]) -> str:
@@ -729,9 +727,15 @@ def _on_subscription_changed(account: StripeAccount, obj: dict[str, Any]) -> str
     return outcome
 
 
-def _on_invoice_paid(account: StripeAccount, invoice: dict[str, Any]) -> str:
+def _invoice_subscription(invoice: dict[str, Any]) -> str:
+    """The subscription an invoice bills: under parent.subscription_details in current API
+    versions, at the top in older ones."""
     parent = ((invoice.get("parent") or {}).get("subscription_details") or {})
-    sub_id = _id(parent.get("subscription") or invoice.get("subscription"))
+    return _id(parent.get("subscription") or invoice.get("subscription"))
+
+
+def _on_invoice_paid(account: StripeAccount, invoice: dict[str, Any]) -> str:
+    sub_id = _invoice_subscription(invoice)
     if not sub_id:
         return "not a subscription invoice"
     sub = _locked_subscription(account, sub_id)
@@ -770,8 +774,7 @@ def _on_invoice_paid(account: StripeAccount, invoice: dict[str, Any]) -> str:
 
 
 def _on_invoice_failed(account: StripeAccount, invoice: dict[str, Any]) -> str:
-    parent = ((invoice.get("parent") or {}).get("subscription_details") or {})
-    sub_id = _id(parent.get("subscription") or invoice.get("subscription"))
+    sub_id = _invoice_subscription(invoice)
     if not sub_id:
         return "not a subscription invoice"
     sub = _locked_subscription(account, sub_id)

@@ -28,7 +28,7 @@ from apps.core.errors import DomainError
 from apps.licensing import tokens
 from apps.licensing.models import LicenseKey
 from apps.usage.models import Event, WebApiLog
-from apps.webhooks.services import emit, wanted
+from apps.webhooks.services import emit
 
 from .configuration_file import PORTAL_REVOKED
 from .models import LicenseServerConfiguration, UploadedRecord
@@ -219,17 +219,16 @@ def license_server_upload(*, token: str, records_text: str) -> UploadResult:
     Event.objects.bulk_create(events)
     UploadedRecord.objects.bulk_create(
         [UploadedRecord(configuration=configuration, record_id=i) for i in rows if i in accepted])
-    configuration.last_upload_at = timezone.now()
+    received = configuration.last_upload_at = timezone.now()
     configuration.save(update_fields=["last_upload_at"])
     refused = len(rows) - len(accepted)
-    vendor_id = configuration.vendor_id
-    if wanted(vendor_id, "license_server.upload_received"):
-        emit(vendor_id=vendor_id, type="license_server.upload_received", data={
-            "ConfigurationId": configuration.pk, "Name": str(configuration),
-            "Stored": len(accepted), "Refused": refused,
-            "Duplicates": len(records) - len(accepted) - refused,
-            "UsageApplied": applied, "UsageFailed": failed,
-            "ReceivedAt": int(configuration.last_upload_at.timestamp())})
+    emit(vendor_id=configuration.vendor_id, type="license_server.upload_received",
+         data=lambda: {
+             "ConfigurationId": configuration.pk, "Name": str(configuration),
+             "Stored": len(accepted), "Refused": refused,
+             "Duplicates": len(records) - len(accepted) - refused,
+             "UsageApplied": applied, "UsageFailed": failed,
+             "ReceivedAt": int(received.timestamp())})
     return UploadResult(stored=len(accepted), refused=refused,
                         duplicates=len(records) - len(accepted) - refused,
                         usage_applied=applied, usage_failed=failed)

@@ -1,13 +1,13 @@
 """What licensing tells the vendor's webhook endpoints (apps.webhooks): each domain change
 calls one of these inside its transaction, with the object as the Web API shows it (the
-PascalCase LicenseKey of key/GetKey, ModelVersion 3). The payload is built only when an
-endpoint of the vendor wants the event."""
+PascalCase LicenseKey of key/GetKey, ModelVersion 3). emit() builds the payload only when
+an endpoint of the vendor wants the event."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apps.webhooks.services import emit, wanted
+from apps.webhooks.services import emit
 
 from .license_payload import LicenseView, license_dict, unix
 from .models import Activation, Customer, LicenseKey
@@ -19,29 +19,24 @@ def key_payload(key: LicenseKey) -> dict[str, Any]:
 
 
 def key_event(key: LicenseKey, type: str, **extra: Any) -> None:
-    vendor_id = key.product.vendor_id
-    if wanted(vendor_id, type):
-        emit(vendor_id=vendor_id, type=type, data={**key_payload(key), **extra})
+    emit(vendor_id=key.product.vendor_id, type=type,
+         data=lambda: {**key_payload(key), **extra})
 
 
 def device_event(key: LicenseKey, activation: Activation, type: str) -> None:
-    vendor_id = key.product.vendor_id
-    if wanted(vendor_id, type):
-        emit(vendor_id=vendor_id, type=type, data={
-            "ProductId": key.product_id, "Key": key.key, "KeyId": key.serial,
-            "MachineCode": activation.machine_code, "FriendlyName": activation.friendly_name,
-            "IP": activation.ip or "", "Time": unix(activation.time),
-            "Floating": activation.floating, "Overdraft": activation.overdraft,
-            "FloatingExpires": unix(activation.floating_expires) if activation.floating else 0,
-        })
+    emit(vendor_id=key.product.vendor_id, type=type, data=lambda: {
+        "ProductId": key.product_id, "Key": key.key, "KeyId": key.serial,
+        "MachineCode": activation.machine_code, "FriendlyName": activation.friendly_name,
+        "IP": activation.ip or "", "Time": unix(activation.time),
+        "Floating": activation.floating, "Overdraft": activation.overdraft,
+        "FloatingExpires": unix(activation.floating_expires) if activation.floating else 0,
+    })
 
 
 def floating_limit_event(key: LicenseKey, machine_code: str) -> None:
-    vendor_id = key.product.vendor_id
-    if wanted(vendor_id, "floating.limit_reached"):
-        emit(vendor_id=vendor_id, type="floating.limit_reached", data={
-            "ProductId": key.product_id, "Key": key.key, "KeyId": key.serial,
-            "MachineCode": machine_code, "MaxNoOfMachines": key.max_no_of_machines})
+    emit(vendor_id=key.product.vendor_id, type="floating.limit_reached", data=lambda: {
+        "ProductId": key.product_id, "Key": key.key, "KeyId": key.serial,
+        "MachineCode": machine_code, "MaxNoOfMachines": key.max_no_of_machines})
 
 
 def customer_payload(customer: Customer) -> dict[str, Any]:
@@ -50,5 +45,4 @@ def customer_payload(customer: Customer) -> dict[str, Any]:
 
 
 def customer_event(customer: Customer, type: str = "customer.created") -> None:
-    if wanted(customer.vendor_id, type):
-        emit(vendor_id=customer.vendor_id, type=type, data=customer_payload(customer))
+    emit(vendor_id=customer.vendor_id, type=type, data=lambda: customer_payload(customer))

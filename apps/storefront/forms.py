@@ -8,15 +8,11 @@ from apps.commerce.models import PaymentForm, PaymentFormOption
 from apps.commerce.money import format_money
 
 
-def money(amount: int, currency: str) -> str:
-    return format_money(amount, currency)
-
-
 class OptionField(forms.ModelChoiceField):
     currency = ""
 
     def label_from_instance(self, obj: PaymentFormOption) -> str:
-        return f"{obj.label}: {money(obj.amount, self.currency)}"
+        return f"{obj.label}: {format_money(obj.amount, self.currency)}"
 
 
 class BuyForm(forms.Form):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.commerce.gateway import redirect_origins
 from apps.commerce.models import PaymentForm
+from apps.commerce.money import format_money
 from apps.commerce.services import (
     Buyer,
     checkout_start,
@@ -26,7 +27,7 @@ from apps.core.net import client_ip
 from apps.core.ratelimit import Limit
 from apps.core.security_headers import allow_form_action
 
-from .forms import BuyForm, money
+from .forms import BuyForm
 
 # Stripe signs each delivery; the body is at most a few tens of kB.
 MAX_WEBHOOK_BYTES = 1_000_000
@@ -69,7 +70,7 @@ def payment_form(request: HttpRequest, public_id: str) -> HttpResponse:
                 return redirect(url)
     response = render(request, "storefront/payment_form.html", {
         "page": page, "vendor": page.vendor, "form": form, "one_time": one_time,
-        "one_time_price": money(one_time.amount, one_time.currency) if one_time else "",
+        "one_time_price": format_money(one_time.amount, one_time.currency) if one_time else "",
         "taking_orders": hasattr(page.vendor, "stripe_account")})
     return allow_form_action(response, redirect_origins())
 
@@ -90,7 +91,7 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     paid = order.key is not None and order.status != order.PENDING
     response = render(request, "storefront/order.html", {
         "order": order, "vendor": order.vendor, "paid": paid,
-        "price": money(order.amount, order.currency),
+        "price": format_money(order.amount, order.currency),
         "continue_url": order.form.success_url if order.form else ""})
     response["Referrer-Policy"] = "no-referrer"  # the address is the buyer's secret
     return response

@@ -26,7 +26,7 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -80,24 +80,19 @@ def _now() -> dt.datetime:
 # --- Emitting ----------------------------------------------------------------------------------
 
 
-def wanted(vendor_id: int, type: str) -> bool:
-    """Whether an enabled endpoint of the vendor takes `type` (callers skip building the
-    payload otherwise). One indexed query; none of a vendor without endpoints is slow."""
-    return any(type in events for events in WebhookEndpoint.objects.filter(
-        vendor_id=vendor_id, enabled=True).values_list("events", flat=True))
-
-
-def emit(*, vendor_id: int, type: str, data: dict[str, Any]) -> WebhookEvent | None:
-    """Record that `type` happened, with `data` (the object as the Web API shows it), and
+def emit(*, vendor_id: int, type: str, data: Callable[[], dict[str, Any]]
+         ) -> WebhookEvent | None:
+    """Record that `type` happened, with `data()` (the object as the Web API shows it), and
     queue it for every enabled endpoint of the vendor that wants it. Call it inside the
-    transaction of the change; nothing is written when no endpoint wants the event."""
+    transaction of the change. One indexed query; `data` is called, and anything written,
+    only when an endpoint wants the event."""
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event type {type!r}")
     endpoints = [e for e in WebhookEndpoint.objects.filter(vendor_id=vendor_id, enabled=True)
                  if type in e.events]
     if not endpoints:
         return None
-    return _record(vendor_id, type, data, endpoints)
+    return _record(vendor_id, type, data(), endpoints)
 
 
 def _record(vendor_id: int, type: str, data: dict[str, Any],

@@ -21,7 +21,7 @@ def _deliveries_url(endpoint) -> str:
 
 
 def _failed_delivery(endpoint, type: str = "key.created") -> WebhookDelivery:
-    event = emit(vendor_id=endpoint.vendor_id, type=type, data={"key": "ABCD"})
+    event = emit(vendor_id=endpoint.vendor_id, type=type, data=lambda: {"key": "ABCD"})
     assert event is not None
     delivery = event.deliveries.get(endpoint=endpoint)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -57,7 +57,7 @@ def test_response_excerpts_are_escaped(endpoint, owner_client):
 
 def test_deliveries_can_be_filtered_by_status(endpoint, owner_client):
     failed = _failed_delivery(endpoint)
-    pending = emit(vendor_id=endpoint.vendor_id, type="key.created", data={}
+    pending = emit(vendor_id=endpoint.vendor_id, type="key.created", data=dict
                    ).deliveries.get()
     response = owner_client.get(_deliveries_url(endpoint), {"status": "pending"})
     assert [d.pk for d in response.context["page"]] == [pending.pk]
@@ -69,7 +69,7 @@ def test_deliveries_can_be_filtered_by_status(endpoint, owner_client):
 
 def test_deliveries_are_paginated(endpoint, owner_client):
     for _ in range(27):
-        emit(vendor_id=endpoint.vendor_id, type="key.created", data={})
+        emit(vendor_id=endpoint.vendor_id, type="key.created", data=dict)
     first = owner_client.get(_deliveries_url(endpoint))
     assert len(first.context["page"]) == 25
     assert "Page 1 of 2" in first.content.decode()

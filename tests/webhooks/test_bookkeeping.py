@@ -33,7 +33,7 @@ def endpoint(db, settings):
 
 
 def _emit(endpoint: WebhookEndpoint) -> WebhookDelivery:
-    services.emit(vendor_id=endpoint.vendor_id, type="key.blocked", data={"Key": "K"})
+    services.emit(vendor_id=endpoint.vendor_id, type="key.blocked", data=lambda: {"Key": "K"})
     return WebhookDelivery.objects.get()
 
 
@@ -81,7 +81,7 @@ def test_an_endpoint_failing_for_days_is_disabled_and_the_owners_told(
     assert [m.to for m in mail.outbox] == [[owner]]
     assert endpoint.url in mail.outbox[0].body
     # A disabled endpoint hears of no new event.
-    assert services.emit(vendor_id=endpoint.vendor_id, type="key.blocked", data={}) is None
+    assert services.emit(vendor_id=endpoint.vendor_id, type="key.blocked", data=dict) is None
 
 
 def test_a_claim_left_by_a_killed_worker_runs_out(endpoint):

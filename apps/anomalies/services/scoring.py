@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.accounts.models import Vendor
-from apps.webhooks.services import emit, wanted
+from apps.webhooks.services import emit
 
 from ..models import AnomalySettings, DetectorVersion, Finding
 from .rows import log_frame, training_since
@@ -54,13 +54,12 @@ def _store_incident(*, vendor: Vendor, version: DetectorVersion, incident) -> tu
             start=start, end=end, score=float(incident.score), severity=incident.severity,
             reasons=list(incident.reasons), log_ids=sorted(int(i) for i in incident.log_ids),
             groups=list(incident.groups))
-        if wanted(vendor.pk, "anomaly.created"):
-            emit(vendor_id=vendor.pk, type="anomaly.created", data={
-                "Id": finding.pk, "SubjectKind": finding.subject_kind,
-                "Subject": finding.subject, "Label": finding.label,
-                "ProductId": finding.product_id, "Severity": finding.severity,
-                "Score": finding.score, "Reasons": finding.reasons,
-                "Start": int(start.timestamp()), "End": int(end.timestamp())})
+        emit(vendor_id=vendor.pk, type="anomaly.created", data=lambda: {
+            "Id": finding.pk, "SubjectKind": finding.subject_kind,
+            "Subject": finding.subject, "Label": finding.label,
+            "ProductId": finding.product_id, "Severity": finding.severity,
+            "Score": finding.score, "Reasons": finding.reasons,
+            "Start": int(start.timestamp()), "End": int(end.timestamp())})
         return finding, True
     existing.start, existing.end = min(existing.start, start), max(existing.end, end)
     if float(incident.score) >= existing.score:
