@@ -9,12 +9,13 @@ export DEBUG ?= 1
 
 .PHONY: setup run test test-fast lint check format migrate check-deploy worker beat bench ci clean
 
-# The license server (license-server/, its own distribution) is installed too: the tests run it.
-$(STAMP): pyproject.toml license-server/pyproject.toml
+# The license server and the SDK signer (license-server/, sdk-signer/, their own distributions)
+# are installed too: the tests run them.
+$(STAMP): pyproject.toml license-server/pyproject.toml sdk-signer/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' -e ./license-server
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./license-server -e ./sdk-signer
 	touch $(STAMP)
 
 # Its wheel, offered in the vendor dashboard: built offline into LICENSE_SERVER_WHEEL_DIR,
@@ -23,6 +24,11 @@ SERVER_WHEEL_STAMP := $(VENV)/.license-server-wheel
 $(SERVER_WHEEL_STAMP): $(STAMP) $(wildcard license-server/*.toml license-server/*.md license-server/license_server/*.py)
 	$(PY) manage.py build_license_server_wheel
 	touch $(SERVER_WHEEL_STAMP)
+# The SDK signer's wheel, offered on the SDK developers pages, likewise.
+SIGNER_WHEEL_STAMP := $(VENV)/.sdk-signer-wheel
+$(SIGNER_WHEEL_STAMP): $(STAMP) $(wildcard sdk-signer/*.toml sdk-signer/*.md sdk-signer/sdk_signer/*.py)
+	$(PY) manage.py build_sdk_signer_wheel
+	touch $(SIGNER_WHEEL_STAMP)
 
 # A development .env (DEBUG=1), read by the settings for what the environment does not set, so
 # that `.venv/bin/python manage.py ...` works as typed. Never overwritten; not for production.
@@ -31,7 +37,7 @@ $(SERVER_WHEEL_STAMP): $(STAMP) $(wildcard license-server/*.toml license-server/
 		'# environment does not set. Production sets its variables in the environment' \
 		'# (see .env.example and deploy/portal/); delete this file there.' 'DEBUG=1' > .env
 
-setup: $(STAMP) $(SERVER_WHEEL_STAMP) .env
+setup: $(STAMP) $(SERVER_WHEEL_STAMP) $(SIGNER_WHEEL_STAMP) .env
 
 migrate: setup
 	$(PY) manage.py migrate --noinput

@@ -568,3 +568,19 @@ def access_webhook_delivery(membership: Membership, endpoint: WebhookEndpoint, p
     check_level(membership, level)
     return _get(WebhookDelivery.objects.filter(endpoint=endpoint).select_related("event"),
                 pk=pk)
+
+
+# --- SDK licensing (apps.sdk_licensing) ------------------------------------------------------
+
+from apps.sdk_licensing.models import DeveloperMachine  # noqa: E402
+
+
+def access_developer_machine(membership: Membership, product: Product, pk: int, *,
+                             level: Level = "read") -> DeveloperMachine:
+    """A developer machine of `product` (itself from access_product), or 404: a machine of
+    another product, even of the same vendor, is missing here. Revoking one or allowing it
+    again needs write: read-only members get 403."""
+    check_level(membership, level)
+    assert product.vendor_id == membership.vendor_id
+    return _get(DeveloperMachine.objects.for_vendor(membership.vendor)
+                .filter(product=product).select_related("product"), pk=pk)

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "apps.reseller_portal",
     "apps.anomalies",
     "apps.license_server",
+    "apps.sdk_licensing",
     "apps.commerce",
     "apps.webhooks",
     "apps.storefront",
@@ -307,6 +308,13 @@ LICENSE_SERVER_PORTAL_URL = os.environ.get("LICENSE_SERVER_PORTAL_URL", "").rstr
 # vendor dashboard offers for download (`make setup` builds it; so must every deploy).
 LICENSE_SERVER_WHEEL_DIR = Path(os.environ.get("LICENSE_SERVER_WHEEL_DIR")
                                 or BASE_DIR / "license-server" / "dist")
+
+# --- SDK licensing (apps.sdk_licensing) ---
+# Where `manage.py build_sdk_signer_wheel` writes the SDK signer's wheel (`sdk-sign` and the
+# offline verifier), offered on the SDK developers pages (`make setup` builds it; so must every
+# deploy).
+SDK_SIGNER_WHEEL_DIR = Path(os.environ.get("SDK_SIGNER_WHEEL_DIR")
+                            or BASE_DIR / "sdk-signer" / "dist")
 
 # --- Hardening: rate limits, headers, key rotation (issue 10) ---
 # Rates are "<requests>/<seconds>"; "0" switches one off. Counters live in the cache (Redis

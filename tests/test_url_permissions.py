@@ -49,6 +49,7 @@ from .vendor_matrix_license_server import ROWS as LICENSE_SERVER_ROWS
 from .vendor_matrix_messages import ROWS as MESSAGE_ROWS
 from .vendor_matrix_notifications import ROWS as NOTIFICATION_ROWS
 from .vendor_matrix_payments import ROWS as PAYMENT_ROWS
+from .vendor_matrix_sdk import ROWS as SDK_ROWS
 from .vendor_matrix_webhooks import ROWS as WEBHOOK_ROWS
 
 
@@ -256,6 +257,7 @@ MATRIX |= MESSAGE_ROWS
 MATRIX |= PAYMENT_ROWS
 MATRIX |= NOTIFICATION_ROWS
 MATRIX |= WEBHOOK_ROWS
+MATRIX |= SDK_ROWS
 # Public: the token in the path is the credential. Tested on its own below.
 PUBLIC = {"invitation_accept"}
 # Any logged-in person, vendor or not: where people who belong to no vendor start one.

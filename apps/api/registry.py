@@ -37,7 +37,7 @@ class Method:
     def state_family(self) -> int:
         """First two digits of this method's Web API log states (Cryptolens' scheme)."""
         name = self.name.lower()
-        if name == "key.activate":
+        if name in ("key.activate", "sdk.signapplication"):  # signing activates the machine
             return 20
         if name == "key.getkey":
             return 10

@@ -85,6 +85,8 @@ API_METHOD_GROUPS: dict[str, list[str]] = {
         "ai.GetLicenseActivityBuckets",
     ],
     "Payments": ["paymentform.CreateSession", "subscription.RecordUsage"],
+    # The SDK signer's call (sdk-signer/, apps.sdk_licensing): not a Cryptolens method.
+    "SDK licensing": ["sdk.SignApplication"],
 }
 
 API_METHODS: list[str] = [m for group in API_METHOD_GROUPS.values() for m in group]

@@ -282,8 +282,7 @@ def metadata(view: LicenseView, signing_key: SigningKey, *, floating_interval: i
                         and key.features[product.time_limited_feature - 1])
     # Period 0 is no time limit (LicenseKey.has_expiry): its expiry date, the creation date,
     # never makes it invalid, as the portals show it ("No expiry").
-    expiry_counts = key.has_expiry and (time_limited or not product.time_limited_feature)
-    reason = 2 if key.block else 1 if (expiry_counts and key.expires < now) else 0
+    reason = 2 if key.block else 1 if (key.expiry_applies and key.expires < now) else 0
     time_left = max(0, (key.expires - now).days) if time_limited or trial else 0
     data: dict[str, Any] = {
         "ActivatedMachines": node_locked,

@@ -19,6 +19,9 @@ URL_NAMES: dict[str, tuple[str, ...]] = {
         "template_list", "template_create", "template_edit",
         "activation_form_list", "activation_form_create", "activation_form_edit",
         "activation_form_delete",
+        # SDK licensing: a product's developer machines and the signatures they made.
+        "sdk_machine_list", "sdk_certificate_list", "sdk_machine_revoke", "sdk_machine_restore",
+        "sdk_signer_wheel",
     ),
     "customers": (
         "customer_list", "customer_create", "customer_detail", "customer_edit", "customer_delete",

@@ -728,6 +728,8 @@ def _call_params(api: Api, key: LicenseKey, name: str) -> dict:
         return {"Id": message.pk}
     return {
         "key.Activate": {**base, "MachineCode": "pc", "Sign": "True", "SignMethod": 1},
+        "sdk.SignApplication": {**base, "MachineCode": "dev-pc", "Fingerprint": "ab" * 32,
+                                "ApplicationName": "app.py"},
         "key.Deactivate": {**base, "MachineCode": "machine-1"},
         "key.GetKey": {**base, "Sign": "True", "SignMethod": 1, "Metadata": "True"},
         "key.CreateKey": {"ProductId": api.product.pk, "NewCustomer": "True", "Name": "N"},

@@ -44,6 +44,18 @@ COMMON_ERRORS = (errors.UNABLE_TO_AUTHENTICATE, errors.ACCESS_DENIED, errors.INC
                  errors.PRODUCT_NOT_FOUND, errors.KEY_NOT_FOUND, errors.KEY_LOCKED)
 
 
+def device_params(ctx: ApiContext) -> tuple[str, str]:
+    """MachineCode and FriendlyName of a call that activates a device (key/Activate,
+    sdk/SignApplication), written to its log row; the row says "activation failed" until
+    the call says otherwise."""
+    ctx.record.state = states.ACTIVATION_FAILED
+    machine_code = ctx.params.str("MachineCode")
+    friendly_name = ctx.params.str("FriendlyName", max_length=255)
+    ctx.record.machine_code = machine_code[:128]
+    ctx.record.friendly_name = friendly_name
+    return machine_code, friendly_name
+
+
 def _domain(exc: DomainError, default_state: int) -> ApiError:
     return ApiError(exc.message, exc.state or default_state)
 
@@ -62,12 +74,8 @@ def _domain(exc: DomainError, default_state: int) -> ApiError:
             "The machine code cannot exceed 128 chars in length."),
 )
 def activate(ctx: ApiContext) -> dict[str, Any]:
-    ctx.record.state = states.ACTIVATION_FAILED
     params = ctx.params
-    machine_code = params.str("MachineCode")
-    friendly_name = params.str("FriendlyName", max_length=255)
-    ctx.record.machine_code = machine_code[:128]
-    ctx.record.friendly_name = friendly_name
+    machine_code, friendly_name = device_params(ctx)
     interval = params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
     overdraft = params.int("MaxOverdraft", 0, minimum=0, maximum=10**6)
     if interval == 0 and machine_code:

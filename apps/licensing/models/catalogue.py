@@ -202,6 +202,15 @@ class LicenseKey(models.Model):
         return self.period != 0
 
     @property
+    def expiry_applies(self) -> bool:
+        """Whether the expiry date ends this license: it has a period and, where the product
+        marks time-limited keys with a feature, that feature is on. The rule of the signed
+        metadata's IsValid and of SDK certificates (apps.sdk_licensing)."""
+        product = self.product
+        marker = product.time_limited_feature
+        return self.has_expiry and (not marker or self.features[marker - 1])
+
+    @property
     def is_expired(self) -> bool:
         return self.has_expiry and self.expires < timezone.now()
 

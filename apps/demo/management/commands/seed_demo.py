@@ -5,6 +5,7 @@ missing. With --json it prints what scripts need, with a fresh all-methods token
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 from allauth.account.models import EmailAddress
@@ -19,8 +20,12 @@ from apps.licensing import services
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.demo import usage_demo_seed
 from apps.licensing.models import AccessToken, Activation, LicenseKey, Product
+from apps.licensing.services.seats import Device
 from apps.licensing.services.vendors import vendor_create
 from apps.licensing.signing import public_key_xml
+from apps.sdk_licensing.certificates import Application
+from apps.sdk_licensing.models import DeveloperMachine
+from apps.sdk_licensing.services import developer_machine_revoke, sdk_application_sign
 from apps.usage.sessions import floating_sessions_refresh
 
 DEMO_EMAIL = "demo@example.com"
@@ -110,6 +115,11 @@ class Command(BaseCommand):
         expired = make(server, period=30, max_no_of_machines=2, notes="Expired last year")
         services.key_extend(key=expired, actor=SEED_ACTOR, days=-400)
         make(editor, period=0, max_no_of_machines=0, notes="Not node-locked")
+        _sdk(make(services.product_create(
+            vendor=vendor, actor=SEED_ACTOR, name="Acme Imaging SDK", f1_name="Filters",
+            f2_name="GPU", default_max_machines=3), period=365, max_no_of_machines=3,
+            features=[True, False] + [False] * 6, customer=alice,
+            notes="SDK: 3 developer machines"))
 
     def _usage(self, vendor: Vendor) -> None:
         """Two weeks of Web API log for the reports (floating build agents, office PCs)."""
@@ -150,3 +160,20 @@ def _seat(key: LicenseKey, machine_code: str, friendly_name: str, ip: str,
         defaults={"friendly_name": friendly_name, "ip": ip, "time": now,
                   "floating_expires": now + floating_for if floating_for else None},
     )
+
+
+def _sdk(key: LicenseKey) -> None:
+    """Two developer machines signed builds of Northwind's application with the SDK; the
+    vendor revoked one (the SDK developers page shows both)."""
+    for machine_code, name, builds in (("5f2b1c0e9d8a7b6c5d4e3f2a1b0c9d8e", "NW-BUILD-01", 3),
+                                       ("a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4", "ALICE-LAPTOP", 1)):
+        for build in range(builds):
+            fingerprint = hashlib.sha256(f"{name}-{build}".encode()).hexdigest()
+            sdk_application_sign(key=key, device=Device(machine_code, name, "203.0.113.10"),
+                                 application=Application(f"northwind-viewer-1.{build}.whl",
+                                                         fingerprint),
+                                 actor=SEED_ACTOR)
+    laptop = DeveloperMachine.objects.get(product=key.product,
+                                          machine_code="a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4")
+    developer_machine_revoke(machine=laptop, actor=SEED_ACTOR)
+
