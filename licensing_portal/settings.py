@@ -386,6 +386,16 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
                                                               DB_CONNECT_TIMEOUT)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 MIDDLEWARE.append("apps.core.middleware.DatabaseUnavailableMiddleware")
+# The Web API's calls (/api/<controller>/<method>) run through this shorter stack
+# (licensing_portal/handlers.py, used by licensing_portal.wsgi): the same security headers
+# and database-outage answer, without sessions, CSRF, authentication, messages, static files
+# or allauth, which an API call never uses.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "apps.core.security_headers.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.core.middleware.DatabaseUnavailableMiddleware",
+]
 
 # Read replica (PostgreSQL streaming replica): reads of these append-only models go there
 # (reports, log pages, anomaly training), everything else stays on the primary.

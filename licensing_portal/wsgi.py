@@ -1,6 +1,13 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+from django.core.handlers.wsgi import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "licensing_portal.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from licensing_portal.handlers import ApiHandler, Application  # noqa: E402
+
+# get_wsgi_application() is django.setup() plus WSGIHandler(); the Web API's calls get a
+# handler with a middleware stack of their own (licensing_portal/handlers.py).
+application = Application(portal=WSGIHandler(), api=ApiHandler())

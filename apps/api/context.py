@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from apps.audit.log import Actor
 from apps.licensing import fastpath
 from apps.licensing.models import AccessToken, LicenseKey, Product
+from apps.usage import states
 from apps.usage.weblog import CallRecord
 
 from . import access
@@ -78,6 +79,33 @@ class ApiContext:
             record.written = True
             served.key.product.vendor = self.vendor
         return served
+
+    def fast_heartbeat(self, *, machine_code: str, friendly_name: str, interval: int):
+        """Renew a live floating seat and log it in one statement on PostgreSQL (see
+        apps.licensing.fastpath.serve_heartbeat); None when the ordinary path must decide."""
+        if not fastpath.available():
+            return None
+        product_id = self.params.int("ProductId", 0)
+        if not access.fast_path_allowed(self.token, product_id):
+            return None
+        key_string = self.params.str("Key", max_length=64).strip()
+        record = self.record
+        served = fastpath.serve_heartbeat(
+            vendor_id=self.vendor.pk, product_id=product_id, key=key_string,
+            locked_key_id=self.token.locked_key_id, machine_code=machine_code,
+            friendly_name=friendly_name, interval=interval,
+            log={"ip": record.ip, "state": states.ACTIVATION_FLOATING,
+                 "overdraft_state": states.ACTIVATION_OVERDRAFT, "method": record.method,
+                 "user_agent": record.user_agent, "token_id": record.token_id},
+        )
+        if served is None:
+            return None
+        loaded, state = served
+        record.product_id, record.key, record.state = product_id, key_string, state
+        record.floating_expires = loaded.current.floating_expires if loaded.current else None
+        record.written = True
+        loaded.key.product.vendor = self.vendor
+        return loaded
 
     def has_permission(self, method_name: str) -> bool:
         return method_name in self.token.permissions

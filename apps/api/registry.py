@@ -32,6 +32,10 @@ class Method:
     # The token permissions that allow the call, any one of them: the method's own name,
     # except for userauth (UserAuthNormal / UserAuthAdmin, apps.licensing.api_methods).
     permissions: tuple[str, ...] = field(default=())
+    # A read-only success served in one statement that also writes its log row
+    # (apps.licensing.fastpath), tried before the handler and outside its transaction;
+    # None when the handler must decide.
+    fast: Callable[..., dict[str, Any] | None] | None = None
 
     @property
     def state_family(self) -> int:
@@ -66,7 +70,8 @@ METHODS: dict[str, Method] = {}
 
 def api_method(name: str, *, summary: str, reach: Reach, params: tuple[Param, ...] = (),
                returns: str = "", errors: tuple[str, ...] = (),
-               permissions: tuple[str, ...] | None = None) -> Callable:
+               permissions: tuple[str, ...] | None = None,
+               fast: Callable[..., dict[str, Any] | None] | None = None) -> Callable:
     """Register a handler. `reach` says what the method touches, so that apps.api.access can
     hold a locked token to its key or product (see Reach). `permissions`: the token
     permissions that allow the call (any one), by default the method's own name."""
@@ -76,7 +81,7 @@ def api_method(name: str, *, summary: str, reach: Reach, params: tuple[Param, ..
 
     def register(handler: Callable) -> Callable:
         METHODS[name.lower()] = Method(name, handler, summary, reach, params, returns, errors,
-                                       allowed)
+                                       allowed, fast)
         return handler
 
     return register

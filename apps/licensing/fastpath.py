@@ -11,6 +11,13 @@ certain to be the success this path serves:
   (or none given). Anything else writes no row here and the caller takes the ordinary path,
   which applies every rule and logs the real outcome.
 - GetKey: the key exists (and is the token's locked key, if any).
+- Floating heartbeat (Activate with FloatingTimeInterval T > 0), the call a floating client
+  repeats every few minutes: the key is not blocked and the device still holds a live
+  floating seat. The statement renews that seat (one conditional UPDATE, as the ordinary
+  path's renewal: a seat that expired or was released meanwhile is not renewed, and the
+  caller takes the ordinary path, which counts seats under the key's lock) and writes the
+  log row with the new expiry. Renewing a seat the device holds changes no count, so the
+  seat count stays exact under concurrency.
 
 SQLite and other databases always take the ordinary path."""
 
@@ -59,6 +66,47 @@ FROM k
 """
 
 
+# The heartbeat: the same read, with the device's live floating seat renewed. The statement
+# reads the devices as they were before its UPDATE (one snapshot), so the renewed seat is
+# returned separately and replaces its old self in Python.
+_HEARTBEAT_SQL = """
+WITH k AS (
+    SELECT k.* FROM licensing_licensekey k
+    JOIN licensing_product p ON p.id = k.product_id
+    WHERE k.product_id = %(product_id)s AND p.vendor_id = %(vendor_id)s AND k.key = %(key)s
+), seat AS (
+    UPDATE licensing_activation a
+    SET floating_expires = now() + make_interval(secs => %(interval)s), ip = %(ip)s,
+        friendly_name = CASE WHEN %(friendly_name)s = '' THEN a.friendly_name
+                             ELSE %(friendly_name)s END
+    FROM k
+    WHERE a.key_id = k.id AND a.machine_code = %(machine_code)s AND a.floating
+      AND a.floating_expires > now() AND NOT k.block
+      AND (%(locked_key)s::bigint IS NULL OR k.id = %(locked_key)s::bigint)
+    RETURNING a.*
+), logged AS (
+    INSERT INTO licensing_webapilog (vendor_id, time, product_id, key, ip, state,
+        machine_code, friendly_name, floating_expires, method, user_agent, token_id, country)
+    SELECT %(vendor_id)s, now(), %(product_id)s, %(key)s, %(ip)s,
+        CASE WHEN seat.overdraft THEN %(overdraft_state)s ELSE %(state)s END,
+        %(machine_code)s, %(friendly_name)s, seat.floating_expires, %(method)s,
+        %(user_agent)s, %(token_id)s, %(country)s
+    FROM seat
+    RETURNING state
+)
+SELECT row_to_json(k.*)::text,
+    (SELECT json_agg(row_to_json(a.*) ORDER BY a.time, a.id)::text
+       FROM licensing_activation a WHERE a.key_id = k.id),
+    (SELECT json_agg(row_to_json(d.*) ORDER BY d.id)::text
+       FROM licensing_dataobject d WHERE d.key_id = k.id),
+    (SELECT row_to_json(c.*)::text FROM licensing_customer c WHERE c.id = k.customer_id),
+    (SELECT row_to_json(p.*)::text FROM licensing_product p WHERE p.id = k.product_id),
+    (SELECT state FROM logged),
+    (SELECT row_to_json(seat.*)::text FROM seat)
+FROM k
+"""
+
+
 @dataclass
 class Served:
     key: LicenseKey  # with product, customer, devices and data objects loaded
@@ -95,6 +143,36 @@ def serve(*, vendor_id: int, product_id: int, key: str, locked_key_id: int | Non
         current = next(a for a in loaded.activations.all()
                        if a.machine_code == machine_code and not a.floating)
     return Served(loaded, current)
+
+
+def serve_heartbeat(*, vendor_id: int, product_id: int, key: str, locked_key_id: int | None,
+                    machine_code: str, friendly_name: str, interval: int,
+                    log: dict[str, Any]) -> tuple[Served, int] | None:
+    """Renew the device's live floating seat for `interval` seconds and log it, in one
+    statement. Returns the loaded key (its devices as they are now) and the logged state
+    (floating, or floating in overdraft), or None: take the ordinary path."""
+    if (not product_id or not key or len(key) > 64 or not machine_code
+            or len(machine_code) > 128 or len(friendly_name) > 255):
+        return None
+    params = {
+        "vendor_id": vendor_id, "product_id": product_id, "key": key,
+        "locked_key": locked_key_id, "machine_code": machine_code,
+        "friendly_name": friendly_name, "interval": interval, "ip": log["ip"],
+        "state": log["state"], "overdraft_state": log["overdraft_state"],
+        "method": log["method"], "user_agent": log["user_agent"][:255],
+        "token_id": log["token_id"], "country": country_of(log["ip"]),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_HEARTBEAT_SQL, params)
+        row = cursor.fetchone()
+    if row is None or row[5] is None:
+        return None
+    renewed = _instance(Activation, json.loads(row[6]))
+    loaded = _build(*row[:5])
+    devices = [renewed if a.pk == renewed.pk else a for a in loaded.activations.all()]
+    loaded._prefetched_objects_cache["activations"] = (  # type: ignore[attr-defined]
+        _prefetched(Activation, devices))
+    return Served(loaded, renewed), row[5]
 
 
 def _instance(model, data: dict[str, Any]):

@@ -60,8 +60,28 @@ def _domain(exc: DomainError, default_state: int) -> ApiError:
     return ApiError(exc.message, exc.state or default_state)
 
 
+def activate_known_device(ctx: ApiContext) -> dict[str, Any] | None:
+    """Re-activation of a device that holds its node-locked seat, what every copy does at
+    start-up, and the heartbeat of a device that holds a live floating seat: one statement
+    reads the key, renews the floating seat and writes the log row (apps.licensing.fastpath),
+    outside any transaction. None: `activate` decides."""
+    machine_code, friendly_name = device_params(ctx)
+    interval = ctx.params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
+    if not machine_code:
+        return None
+    if interval:
+        served = ctx.fast_heartbeat(machine_code=machine_code, friendly_name=friendly_name,
+                                    interval=interval)
+    else:
+        served = ctx.fast_path(machine_code=machine_code, friendly_name=friendly_name,
+                               state=states.ACTIVATION_EXISTING)
+    if served is None:
+        return None
+    return license_response(ctx, served.key, served.current, floating_interval=interval)
+
+
 @api_method(
-    "key.Activate", reach=Reach.KEY,
+    "key.Activate", reach=Reach.KEY, fast=activate_known_device,
     summary="Activate a device on a key (node-locked or floating) and return the signed key. "
             "A device that is already activated just gets the signed key.",
     params=(P_PRODUCT, P_KEY, P_MACHINE, P_FRIENDLY, P_SIGN, P_SIGN_METHOD, P_FIELDS,
@@ -78,11 +98,6 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
     machine_code, friendly_name = device_params(ctx)
     interval = params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
     overdraft = params.int("MaxOverdraft", 0, minimum=0, maximum=10**6)
-    if interval == 0 and machine_code:
-        served = ctx.fast_path(machine_code=machine_code, friendly_name=friendly_name,
-                               state=states.ACTIVATION_EXISTING)
-        if served is not None:
-            return license_response(ctx, served.key, served.current)
     # Floating seats are counted and renewed in the database; the key's devices are read once,
     # after the change.
     key = ctx.key(devices=interval == 0)
