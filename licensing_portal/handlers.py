@@ -18,18 +18,28 @@ from django.core.handlers.wsgi import WSGIHandler
 API_PREFIX = "/api/"
 
 
-class ApiHandler(WSGIHandler):
-    """Django's WSGI handler with settings.API_MIDDLEWARE instead of settings.MIDDLEWARE."""
+class StackHandler(WSGIHandler):
+    """Django's WSGI handler with a middleware stack of its own instead of
+    settings.MIDDLEWARE."""
+
+    def __init__(self, middleware: list[str]) -> None:
+        self.middleware = middleware
+        super().__init__()  # loads the middleware
 
     def load_middleware(self, is_async: bool = False) -> None:
         # Built once, when the process starts and before it serves: swapping the setting
         # for the duration of Django's own loader keeps its ordering and adaptation rules.
         portal_stack = settings.MIDDLEWARE
-        settings.MIDDLEWARE = settings.API_MIDDLEWARE
+        settings.MIDDLEWARE = self.middleware
         try:
             super().load_middleware(is_async)
         finally:
             settings.MIDDLEWARE = portal_stack
+
+
+def api_handler() -> StackHandler:
+    """The Web API's handler: settings.API_MIDDLEWARE."""
+    return StackHandler(settings.API_MIDDLEWARE)
 
 
 def is_api_call(path: str) -> bool:

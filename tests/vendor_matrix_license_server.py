@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from apps.license_server.models import LicenseServerConfiguration
-from apps.license_server.wheel import built_wheel
+from apps.license_server.wheel import LICENSE_SERVER
 from tests.matrix import LOGIN
 
 from .vendor_matrix import (
@@ -36,7 +36,7 @@ CONFIGURATION_DATA = {"name": "Matrix site", "valid_until": "2030-01-01", "keys"
 # The license server's wheel: the same file for every vendor, so any member may fetch it. It
 # exists once `make setup` has built it; before, every member gets the page saying how (404).
 # tests/license_server/test_wheel.py checks both cases whatever this checkout holds.
-WHEEL = READ_PAGE if built_wheel() else (LOGIN, 404, 404, 404, 404)
+WHEEL = READ_PAGE if LICENSE_SERVER.built() else (LOGIN, 404, 404, 404, 404)
 
 ROWS: dict[str, Row] = {
     "license_server_list": Row(),

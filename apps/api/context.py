@@ -3,7 +3,8 @@ objects its parameters name, through apps.api.access (the token's locks)."""
 
 from __future__ import annotations
 
-from typing import Literal, overload
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from django.http import HttpRequest
 
@@ -60,29 +61,22 @@ class ApiContext:
     def fast_path(self, *, machine_code: str | None, friendly_name: str = "", state: int):
         """Serve a read-only success in one statement on PostgreSQL (see
         apps.licensing.fastpath); None when the ordinary path must decide."""
-        if not fastpath.available():
-            return None
-        product_id = self.params.int("ProductId", 0)
-        if not access.fast_path_allowed(self.token, product_id):
-            return None
-        key_string = self.params.str("Key", max_length=64).strip()
-        record = self.record
-        served = fastpath.serve(
-            vendor_id=self.vendor.pk, product_id=product_id, key=key_string,
-            locked_key_id=self.token.locked_key_id, machine_code=machine_code,
-            friendly_name=friendly_name,
-            log={"ip": record.ip, "state": state, "method": record.method,
-                 "user_agent": record.user_agent, "token_id": record.token_id},
-        )
-        if served is not None:
-            record.product_id, record.key, record.state = product_id, key_string, state
-            record.written = True
-            served.key.product.vendor = self.vendor
-        return served
+        return self._fast(fastpath.serve, {"state": state}, machine_code=machine_code,
+                          friendly_name=friendly_name)
 
     def fast_heartbeat(self, *, machine_code: str, friendly_name: str, interval: int):
         """Renew a live floating seat and log it in one statement on PostgreSQL (see
         apps.licensing.fastpath.serve_heartbeat); None when the ordinary path must decide."""
+        return self._fast(fastpath.serve_heartbeat,
+                          {"state": states.ACTIVATION_FLOATING,
+                           "overdraft_state": states.ACTIVATION_OVERDRAFT},
+                          machine_code=machine_code, friendly_name=friendly_name,
+                          interval=interval)
+
+    def _fast(self, serve: Callable[..., fastpath.Served | None], log_states: dict[str, int],
+              **call: Any) -> fastpath.Served | None:
+        """Run a one-statement path for the key the call names, within the token's locks;
+        when it served (and logged) the call, the call's log record is marked written."""
         if not fastpath.available():
             return None
         product_id = self.params.int("ProductId", 0)
@@ -90,22 +84,19 @@ class ApiContext:
             return None
         key_string = self.params.str("Key", max_length=64).strip()
         record = self.record
-        served = fastpath.serve_heartbeat(
+        served = serve(
             vendor_id=self.vendor.pk, product_id=product_id, key=key_string,
-            locked_key_id=self.token.locked_key_id, machine_code=machine_code,
-            friendly_name=friendly_name, interval=interval,
-            log={"ip": record.ip, "state": states.ACTIVATION_FLOATING,
-                 "overdraft_state": states.ACTIVATION_OVERDRAFT, "method": record.method,
-                 "user_agent": record.user_agent, "token_id": record.token_id},
-        )
+            locked_key_id=self.token.locked_key_id,
+            log={"ip": record.ip, "method": record.method, "user_agent": record.user_agent,
+                 "token_id": record.token_id, **log_states}, **call)
         if served is None:
             return None
-        loaded, state = served
-        record.product_id, record.key, record.state = product_id, key_string, state
-        record.floating_expires = loaded.current.floating_expires if loaded.current else None
+        record.product_id, record.key, record.state = product_id, key_string, served.state
+        if served.current is not None:
+            record.floating_expires = served.current.floating_expires
         record.written = True
-        loaded.key.product.vendor = self.vendor
-        return loaded
+        served.key.product.vendor = self.vendor
+        return served
 
     def has_permission(self, method_name: str) -> bool:
         return method_name in self.token.permissions

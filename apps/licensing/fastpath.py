@@ -33,12 +33,24 @@ from django.db import connection
 from apps.core.geoip import country_of
 from apps.licensing.models import Activation, Customer, DataObject, LicenseKey, Product
 
-_SQL = """
-WITH k AS (
+# The key named by the call, in the vendor's product.
+_KEY = """k AS (
     SELECT k.* FROM licensing_licensekey k
     JOIN licensing_product p ON p.id = k.product_id
     WHERE k.product_id = %(product_id)s AND p.vendor_id = %(vendor_id)s AND k.key = %(key)s
-), hit AS (
+)"""
+# What an answer reads of that key, as JSON: the key, its devices, data objects, customer and
+# product (columns 0-4 of both statements; _build makes the key of them).
+_READ = """row_to_json(k.*)::text,
+    (SELECT json_agg(row_to_json(a.*) ORDER BY a.time, a.id)::text
+       FROM licensing_activation a WHERE a.key_id = k.id),
+    (SELECT json_agg(row_to_json(d.*) ORDER BY d.id)::text
+       FROM licensing_dataobject d WHERE d.key_id = k.id),
+    (SELECT row_to_json(c.*)::text FROM licensing_customer c WHERE c.id = k.customer_id),
+    (SELECT row_to_json(p.*)::text FROM licensing_product p WHERE p.id = k.product_id)"""
+
+_SQL = f"""
+WITH {_KEY}, hit AS (
     SELECT 1 FROM k
     WHERE (%(locked_key)s::bigint IS NULL OR k.id = %(locked_key)s::bigint)
       AND (NOT %(need_seat)s OR (NOT k.block AND EXISTS (
@@ -52,29 +64,18 @@ WITH k AS (
         %(machine_code)s, %(friendly_name)s, %(method)s, %(user_agent)s, %(token_id)s,
         %(country)s
     FROM hit
-    RETURNING 1
+    RETURNING state
 )
-SELECT row_to_json(k.*)::text,
-    (SELECT json_agg(row_to_json(a.*) ORDER BY a.time, a.id)::text
-       FROM licensing_activation a WHERE a.key_id = k.id),
-    (SELECT json_agg(row_to_json(d.*) ORDER BY d.id)::text
-       FROM licensing_dataobject d WHERE d.key_id = k.id),
-    (SELECT row_to_json(c.*)::text FROM licensing_customer c WHERE c.id = k.customer_id),
-    (SELECT row_to_json(p.*)::text FROM licensing_product p WHERE p.id = k.product_id),
-    (SELECT count(*) FROM logged)
+SELECT {_READ},
+    (SELECT state FROM logged)
 FROM k
-"""
-
+"""  # noqa: S608 (built from this module's constants, not from input)
 
 # The heartbeat: the same read, with the device's live floating seat renewed. The statement
 # reads the devices as they were before its UPDATE (one snapshot), so the renewed seat is
 # returned separately and replaces its old self in Python.
-_HEARTBEAT_SQL = """
-WITH k AS (
-    SELECT k.* FROM licensing_licensekey k
-    JOIN licensing_product p ON p.id = k.product_id
-    WHERE k.product_id = %(product_id)s AND p.vendor_id = %(vendor_id)s AND k.key = %(key)s
-), seat AS (
+_HEARTBEAT_SQL = f"""
+WITH {_KEY}, seat AS (
     UPDATE licensing_activation a
     SET floating_expires = now() + make_interval(secs => %(interval)s), ip = %(ip)s,
         friendly_name = CASE WHEN %(friendly_name)s = '' THEN a.friendly_name
@@ -94,77 +95,74 @@ WITH k AS (
     FROM seat
     RETURNING state
 )
-SELECT row_to_json(k.*)::text,
-    (SELECT json_agg(row_to_json(a.*) ORDER BY a.time, a.id)::text
-       FROM licensing_activation a WHERE a.key_id = k.id),
-    (SELECT json_agg(row_to_json(d.*) ORDER BY d.id)::text
-       FROM licensing_dataobject d WHERE d.key_id = k.id),
-    (SELECT row_to_json(c.*)::text FROM licensing_customer c WHERE c.id = k.customer_id),
-    (SELECT row_to_json(p.*)::text FROM licensing_product p WHERE p.id = k.product_id),
+SELECT {_READ},
     (SELECT state FROM logged),
     (SELECT row_to_json(seat.*)::text FROM seat)
 FROM k
-"""
+"""  # noqa: S608 (built from this module's constants, not from input)
 
 
 @dataclass
 class Served:
     key: LicenseKey  # with product, customer, devices and data objects loaded
     current: Activation | None  # the calling device (Activate)
+    state: int  # the state the log row was written with
 
 
 def available() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _run(sql: str, *, vendor_id: int, product_id: int, key: str, locked_key_id: int | None,
+         machine_code: str, friendly_name: str, log: dict[str, Any],
+         **extra: Any) -> tuple[Any, ...] | None:
+    """Execute one of the statements for the call; None when its input is beyond what the
+    tables hold (the ordinary path words the refusal) or the key was not found."""
+    if (not product_id or not key or len(key) > 64 or len(machine_code) > 128
+            or len(friendly_name) > 255):
+        return None
+    params = {
+        "vendor_id": vendor_id, "product_id": product_id, "key": key,
+        "locked_key": locked_key_id, "machine_code": machine_code,
+        "friendly_name": friendly_name, "ip": log["ip"], "method": log["method"],
+        "user_agent": log["user_agent"][:255], "token_id": log["token_id"],
+        "country": country_of(log["ip"]), "state": log["state"], **extra,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def serve(*, vendor_id: int, product_id: int, key: str, locked_key_id: int | None,
           machine_code: str | None, friendly_name: str, log: dict[str, Any]) -> Served | None:
     """Run the one statement. `machine_code` None means GetKey (no seat needed). Returns the
     loaded key when the success was logged, else None: take the ordinary path."""
-    if (not product_id or not key or len(key) > 64 or len(machine_code or "") > 128
-            or len(friendly_name) > 255):
-        return None  # the ordinary path words the refusal
-    params = {
-        "vendor_id": vendor_id, "product_id": product_id, "key": key,
-        "locked_key": locked_key_id, "need_seat": machine_code is not None,
-        "machine_code": machine_code or "", "friendly_name": friendly_name,
-        "ip": log["ip"], "state": log["state"], "method": log["method"],
-        "user_agent": log["user_agent"][:255], "token_id": log["token_id"],
-        "country": country_of(log["ip"]),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_SQL, params)
-        row = cursor.fetchone()
-    if row is None or not row[5]:
+    row = _run(_SQL, vendor_id=vendor_id, product_id=product_id, key=key,
+               locked_key_id=locked_key_id, machine_code=machine_code or "",
+               friendly_name=friendly_name, log=log, need_seat=machine_code is not None)
+    if row is None or row[5] is None:
         return None
     loaded = _build(*row[:5])
     current = None
     if machine_code is not None:
         current = next(a for a in loaded.activations.all()
                        if a.machine_code == machine_code and not a.floating)
-    return Served(loaded, current)
+    return Served(loaded, current, row[5])
 
 
 def serve_heartbeat(*, vendor_id: int, product_id: int, key: str, locked_key_id: int | None,
                     machine_code: str, friendly_name: str, interval: int,
-                    log: dict[str, Any]) -> tuple[Served, int] | None:
+                    log: dict[str, Any]) -> Served | None:
     """Renew the device's live floating seat for `interval` seconds and log it, in one
-    statement. Returns the loaded key (its devices as they are now) and the logged state
-    (floating, or floating in overdraft), or None: take the ordinary path."""
-    if (not product_id or not key or len(key) > 64 or not machine_code
-            or len(machine_code) > 128 or len(friendly_name) > 255):
+    statement (`log` names the state and, for a seat in overdraft, `overdraft_state`).
+    Returns the loaded key (its devices as they are now) and the logged state, or None: take
+    the ordinary path."""
+    if not machine_code:
         return None
-    params = {
-        "vendor_id": vendor_id, "product_id": product_id, "key": key,
-        "locked_key": locked_key_id, "machine_code": machine_code,
-        "friendly_name": friendly_name, "interval": interval, "ip": log["ip"],
-        "state": log["state"], "overdraft_state": log["overdraft_state"],
-        "method": log["method"], "user_agent": log["user_agent"][:255],
-        "token_id": log["token_id"], "country": country_of(log["ip"]),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_HEARTBEAT_SQL, params)
-        row = cursor.fetchone()
+    row = _run(_HEARTBEAT_SQL, vendor_id=vendor_id, product_id=product_id, key=key,
+               locked_key_id=locked_key_id, machine_code=machine_code,
+               friendly_name=friendly_name, log=log, interval=interval,
+               overdraft_state=log["overdraft_state"])
     if row is None or row[5] is None:
         return None
     renewed = _instance(Activation, json.loads(row[6]))
@@ -172,7 +170,7 @@ def serve_heartbeat(*, vendor_id: int, product_id: int, key: str, locked_key_id:
     devices = [renewed if a.pk == renewed.pk else a for a in loaded.activations.all()]
     loaded._prefetched_objects_cache["activations"] = (  # type: ignore[attr-defined]
         _prefetched(Activation, devices))
-    return Served(loaded, renewed), row[5]
+    return Served(loaded, renewed, row[5])
 
 
 def _instance(model, data: dict[str, Any]):

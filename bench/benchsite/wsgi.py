@@ -5,26 +5,14 @@ middleware at all."""
 import os
 
 import django
-from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchsite.settings")
 django.setup(set_prefix=False)
 
+from licensing_portal.handlers import StackHandler  # noqa: E402
 from licensing_portal.wsgi import application as portal_application  # noqa: E402
 
-
-class BareHandler(WSGIHandler):
-    def load_middleware(self, is_async: bool = False) -> None:
-        stack = settings.MIDDLEWARE
-        settings.MIDDLEWARE = []
-        try:
-            super().load_middleware(is_async)
-        finally:
-            settings.MIDDLEWARE = stack
-
-
-_bare = BareHandler()
+_bare = StackHandler([])
 
 
 def application(environ, start_response):

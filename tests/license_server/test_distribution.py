@@ -58,7 +58,7 @@ def test_the_license_server_imports_only_the_standard_library_and_cryptography()
 
 def test_its_pyproject_requires_cryptography_only_and_names_the_command():
     project = tomllib.loads((SERVER / "pyproject.toml").read_text())["project"]
-    assert project["name"] == wheel.DISTRIBUTION
+    assert project["name"] == wheel.LICENSE_SERVER.distribution
     assert project["dependencies"] == ["cryptography>=43"]
     assert project["scripts"] == {"license-server": "license_server.cli:main"}
 

@@ -28,7 +28,7 @@ from licensing.methods import Key
 from apps.audit.log import Actor
 from apps.license_server import configuration_file
 from apps.license_server.services import license_server_configuration_create, public_key_xml
-from apps.license_server.wheel import build_wheel
+from apps.license_server.wheel import LICENSE_SERVER
 from apps.licensing import signing
 from apps.licensing.license_files import license_file
 from apps.licensing.models import Activation, LicenseKey, Product
@@ -232,7 +232,8 @@ def test_tampered_license_file_is_refused(world):
 def test_the_server_installed_alone_from_its_wheel_relays_an_activate(world, portal, tmp_path):
     """What the customer's IT does: a fresh environment, the wheel from the dashboard, no
     network, cryptography and nothing else (here linked in from this environment)."""
-    python = standalone_install(tmp_path / "standalone", build_wheel(folder=tmp_path / "dist"))
+    wheel = LICENSE_SERVER.build(folder=tmp_path / "dist")
+    python = standalone_install(tmp_path / "standalone", wheel)
     found = importable(python, ["django", "celery", "torch", "apps", "licensing_portal",
                                 "cryptography", "license_server"], cwd=tmp_path)
     assert {name for name, path in found.items() if path} == {"cryptography", "license_server"}

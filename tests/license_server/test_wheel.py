@@ -13,7 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from apps.license_server.wheel import BUILD_COMMAND, build_wheel
+from apps.license_server.wheel import LICENSE_SERVER
+
+BUILD_COMMAND = LICENSE_SERVER.build_command
 
 WHEEL_URL = "vendor_portal:license_server_wheel"
 
@@ -91,7 +93,7 @@ def test_a_new_build_replaces_the_previous_wheel(tmp_path, built):
     other = tmp_path / "something-else.whl"
     other.write_bytes(b"not ours")
 
-    path = build_wheel(folder=tmp_path)
+    path = LICENSE_SERVER.build(folder=tmp_path)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, other.name])
     assert path.read_bytes()[:2] == b"PK"

@@ -6,13 +6,14 @@ import datetime as dt
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from apps.core.csvexport import csv_response  # noqa: F401  (used by the views)
 from apps.core.errors import DomainError
 from apps.core.pagination import paginate  # noqa: F401  (used by the views)
+from apps.core.wheels import ClientPackage
 
 from .devmail import with_mailbox_link
 
@@ -39,3 +40,17 @@ def invitation_sent(request: HttpRequest, *, email: str, url: str,
     return render(request, "vendor_portal/invitation_sent.html", {
         "email": email, "url": url, "expires_at": expires_at, "what": what,
         "back_url": back_url, "back_label": back_label, "resend_url": resend_url})
+
+
+def client_wheel(request: HttpRequest, package: ClientPackage, missing_template: str,
+                 context: dict[str, str]) -> HttpResponse | FileResponse:
+    """A client package's wheel (the license server, the SDK signer): the same file for every
+    vendor, no vendor's data in it. When it has not been built, `missing_template` (404) says
+    how to build it."""
+    opened = package.open_built()
+    if opened is None:
+        return render(request, missing_template, context, status=404)
+    name, handle = opened
+    return FileResponse(handle, as_attachment=True, filename=name,
+                        content_type="application/zip")
+

@@ -23,11 +23,11 @@ from apps.license_server.services import (
     public_key_xml,
     resolve_keys,
 )
-from apps.license_server.wheel import BUILD_COMMAND, built_wheel, open_built_wheel
+from apps.license_server.wheel import LICENSE_SERVER
 from apps.licensing.models import Customer
 
 from ..forms.license_server import LicenseServerConfigurationForm
-from .common import add_domain_error
+from .common import add_domain_error, client_wheel
 
 
 @vendor_member("read")
@@ -81,21 +81,16 @@ def _vendor_key(configuration: LicenseServerConfiguration) -> dict[str, str]:
 
 def _wheel() -> dict[str, str]:
     """The license server's wheel offered beside the configuration files, or how to build it."""
-    wheel = built_wheel()
-    return {"server_wheel": wheel.name if wheel else "", "wheel_build_command": BUILD_COMMAND}
+    wheel = LICENSE_SERVER.built()
+    return {"server_wheel": wheel.name if wheel else "",
+            "wheel_build_command": LICENSE_SERVER.build_command}
 
 
 @vendor_member("read")
 def license_server_wheel(request: VendorRequest) -> HttpResponse | FileResponse:
-    """The license server's wheel: the same file for every vendor (no vendor's data in it).
-    When it has not been built, a page (404) says how to build it."""
-    opened = open_built_wheel()
-    if opened is None:
-        return render(request, "vendor_portal/license_server_wheel_missing.html",
-                      _wheel(), status=404)
-    name, handle = opened
-    return FileResponse(handle, as_attachment=True, filename=name,
-                        content_type="application/zip")
+    """The license server's wheel, or the page saying how to build it (common.client_wheel)."""
+    return client_wheel(request, LICENSE_SERVER, "vendor_portal/license_server_wheel_missing.html",
+                        _wheel())
 
 
 @require_POST

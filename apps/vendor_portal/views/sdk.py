@@ -20,7 +20,7 @@ from apps.sdk_licensing.services import developer_machine_restore, developer_mac
 from apps.sdk_licensing.wheel import SDK_SIGNER
 
 from ..forms import SearchForm
-from .common import csv_response, paginate
+from .common import client_wheel, csv_response, paginate
 
 
 def _query(request: VendorRequest) -> str:
@@ -56,15 +56,10 @@ def _wheel() -> dict[str, str]:
 
 @vendor_member("read")
 def sdk_signer_wheel(request: VendorRequest) -> HttpResponse | FileResponse:
-    """The SDK signer's wheel (`sdk-sign` and the verifier): the same file for every vendor.
-    When it has not been built, a page (404) says how to build it."""
-    opened = SDK_SIGNER.open_built()
-    if opened is None:
-        return render(request, "vendor_portal/sdk_signer_wheel_missing.html", _wheel(),
-                      status=404)
-    name, handle = opened
-    return FileResponse(handle, as_attachment=True, filename=name,
-                        content_type="application/zip")
+    """The SDK signer's wheel (`sdk-sign` and the verifier), or the page saying how to build
+    it (common.client_wheel)."""
+    return client_wheel(request, SDK_SIGNER, "vendor_portal/sdk_signer_wheel_missing.html",
+                        _wheel())
 
 
 @vendor_member("read")
