@@ -446,7 +446,7 @@ CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT",
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 
 # Web API log retention: rows older than this many days are deleted daily, in batches
-# (apps/licensing/services/retention.py). 0 keeps the log forever.
+# (apps/usage/retention.py; on PostgreSQL whole months are dropped). 0 keeps the log forever.
 WEBAPI_LOG_RETENTION_DAYS = int(os.environ.get("WEBAPI_LOG_RETENTION_DAYS", "0"))
 WEBAPI_LOG_RETENTION_BATCH_SIZE = int(os.environ.get("WEBAPI_LOG_RETENTION_BATCH_SIZE", "5000"))
 WEBAPI_LOG_RETENTION_MAX_BATCHES = int(os.environ.get("WEBAPI_LOG_RETENTION_MAX_BATCHES",
@@ -457,6 +457,15 @@ WEBAPI_LOG_RETENTION_MINUTE = int(os.environ.get("WEBAPI_LOG_RETENTION_MINUTE", 
 CELERY_BEAT_SCHEDULE["weblog-retention-daily"] = {
     "task": "apps.usage.tasks.weblog_prune_task",
     "schedule": crontab(hour=WEBAPI_LOG_RETENTION_HOUR, minute=WEBAPI_LOG_RETENTION_MINUTE),
+}
+
+# The Web API log is partitioned by month on PostgreSQL (apps/usage/partitions.py): a daily
+# task creates this month's partition and this many months ahead. A row whose month has no
+# partition yet waits in the default partition and moves when its month's is created.
+WEBAPI_LOG_PARTITIONS_AHEAD = int(os.environ.get("WEBAPI_LOG_PARTITIONS_AHEAD", "3"))
+CELERY_BEAT_SCHEDULE["weblog-partitions-daily"] = {
+    "task": "apps.usage.tasks.weblog_partitions_task",
+    "schedule": crontab(hour=WEBAPI_LOG_RETENTION_HOUR, minute=0),
 }
 
 # --- Payments (apps.commerce) ---

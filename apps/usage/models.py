@@ -20,9 +20,16 @@ class WebApiLog(models.Model):
     validation, 60xx deactivation, 30xx key creation; third digit 1 = success, 2 = failure).
 
     Plain values rather than foreign keys: the log outlives keys and products, and writing it
-    must stay a single cheap INSERT on the hot path."""
+    must stay a single cheap INSERT on the hot path.
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    On PostgreSQL the table is partitioned by month on `time` (apps/usage/partitions.py), and
+    its primary key there is (id, time): ids still come from one sequence and stay unique,
+    and Django addresses rows by id as everywhere else. On SQLite it is one plain table."""
+
+    # No index of its own: every index of the log starts with the vendor (one index less to
+    # keep up on every call and every imported row).
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+",
+                               db_index=False)
     time = models.DateTimeField(default=timezone.now)
     product_id = models.BigIntegerField(null=True, blank=True)
     key = models.CharField(max_length=64, blank=True)
@@ -39,8 +46,9 @@ class WebApiLog(models.Model):
     # ISO 3166 alpha-2 code of the caller's IP, from the vendor-configured GeoIP database.
     country = models.CharField(max_length=2, blank=True, default="", db_default="")
     # The Id a row had in the log it was imported from (a Cryptolens export, another
-    # install). Unique per vendor, so a file imported twice adds nothing; the row's own
-    # primary key is always this table's.
+    # install). A vendor's row is identified by its source Id and time (unique together:
+    # on PostgreSQL a unique index must contain the partition key, `time`), so a file
+    # imported twice adds nothing; the row's own primary key is always this table's.
     source_id = models.BigIntegerField(null=True, blank=True)
 
     objects = WebApiLogQuerySet.as_manager()
@@ -49,9 +57,9 @@ class WebApiLog(models.Model):
         db_table = "licensing_webapilog"
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["vendor", "source_id"],
+            models.UniqueConstraint(fields=["vendor", "source_id", "time"],
                                     condition=Q(source_id__isnull=False),
-                                    name="webapilog_unique_source_id"),
+                                    name="webapilog_unique_source_id_time"),
         ]
         indexes = [
             models.Index(fields=["vendor", "-id"], name="licensing_w_vendor__eb4453_idx"),

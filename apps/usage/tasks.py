@@ -33,3 +33,14 @@ def floating_sessions_refresh_task() -> int:
     from apps.usage.sessions import floating_sessions_refresh
 
     return sum(floating_sessions_refresh(vendor=vendor) for vendor in Vendor.objects.all())
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=60,
+             retry_backoff_max=900, max_retries=5)
+def weblog_partitions_task() -> list[str]:
+    """Create the Web API log's partitions for this month and the next
+    WEBAPI_LOG_PARTITIONS_AHEAD months (PostgreSQL; nothing on SQLite). Idempotent: a run
+    that finds them all there creates nothing. Returns the partitions created."""
+    from apps.usage.partitions import weblog_partitions_ahead
+
+    return weblog_partitions_ahead(months_ahead=settings.WEBAPI_LOG_PARTITIONS_AHEAD)

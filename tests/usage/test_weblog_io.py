@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError
 
 from apps.accounts.models import Role
+from apps.usage import weblog_io
 from apps.usage.models import WebApiLog
 from apps.usage.weblog_io import COLUMNS, export_rows, webapi_log_import
 
@@ -178,3 +181,44 @@ def test_overlapping_ids_of_two_vendors_and_of_own_calls_are_all_stored(vendor, 
     assert "0 inserted, 5 skipped as already present" in again
     exported = list(export_rows(WebApiLog.objects.filter(vendor=other).order_by("id")))
     assert [row[0] for row in exported[1:]] == [*taken, taken[-1] + 1, taken[-1] + 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_outside_a_transaction_stores_every_batch_in_file_order():
+    """The command's case: on PostgreSQL a writer thread stores batches while the next ones
+    are read. Every row arrives, in the file's order, and the writer's connection is closed."""
+    vendor = make_vendor("Bulk", owner=UserFactory(email="owner@bulk.example"))
+    lines = [HEADER] + [f"{n},1,K-{n},,{1709294400 + n},1010,,,,GetKey," for n in range(1, 51)]
+
+    result = webapi_log_import(vendor=vendor, lines=lines, batch_size=7)
+
+    assert (result.read, result.inserted, result.skipped) == (50, 50, 0)
+    stored = list(WebApiLog.objects.filter(vendor=vendor).order_by("pk")
+                  .values_list("source_id", flat=True))
+    assert stored == list(range(1, 51))
+    assert [t.name for t in threading.enumerate() if t.name == "weblog-import-writer"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_stops_the_import_with_its_error_and_keeps_the_earlier_ones(
+        monkeypatch):
+    vendor = make_vendor("Failing", owner=UserFactory(email="owner@failing.example"))
+    stored_batches: list[int] = []
+
+    def save_twice_then_fail(real):
+        def save(batch, result):
+            if len(stored_batches) == 2:
+                raise DatabaseError("could not extend file: No space left on device")
+            stored_batches.append(len(batch))
+            real(batch, result)
+        return save
+
+    for name in ("_save_batch", "_save_batch_postgresql"):
+        monkeypatch.setattr(weblog_io, name, save_twice_then_fail(getattr(weblog_io, name)))
+    lines = [HEADER] + [f"{n},1,K-{n},,{1709294400 + n},1010,,,,GetKey," for n in range(1, 41)]
+
+    with pytest.raises(DatabaseError, match="No space left"):
+        webapi_log_import(vendor=vendor, lines=lines, batch_size=5)
+
+    assert sorted(WebApiLog.objects.filter(vendor=vendor)
+                  .values_list("source_id", flat=True)) == list(range(1, 11))
