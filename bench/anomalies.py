@@ -3,6 +3,7 @@
     .venv/bin/python bench/anomalies.py                  # 3 seeds, clean + contaminated
     .venv/bin/python bench/anomalies.py --seeds 0 --scenarios clean   # quick look
     DATABASE_URL=postgres://... .venv/bin/python bench/anomalies.py --command   # end to end
+    DATABASE_URL=postgres://... .venv/bin/python bench/anomalies.py --scale-rows 1000000 5000000
 
 What it does, per seed and scenario:
 1. generates a 30-day synthetic Web API log (~700,000 rows) with labelled injected anomalies
@@ -22,12 +23,27 @@ With --command it times the real thing instead: `generate_license_logs --vendor`
 30-day log (~700,000 rows) into a fresh database, then `detect_anomalies --vendor` trains
 and scores it end to end (reading the log from the database, storing the model and the
 findings, writing the JSONL of every scored group).
+
+With --scale-rows it measures training and scoring at scale (issue #21): for each size, a
+vendor whose 30-day training window holds that many rows (the generator's log, scaled by its
+number of customers, COPYed into PostgreSQL by a child process), then what the Celery worker
+runs after a nightly retraining, each step in a fresh child process: `anomaly_model_train`
+(the training window read from the database and featurised as it streams in, the detector
+trained and stored) and `anomaly_rescore` (the same 30 days read and scored again, findings
+stored). Per size: rows, seconds to load, train and score, the windows, and the peak memory
+of each step's process (its high-water mark: the whole process, Python, Django and torch
+included; the RSS before the work is printed beside it). Goal: train + score < 300 s for 5 million
+rows on 2 cores, in memory that follows the windows, not the rows. The database
+(`<name>_anomalies_bench`) is created and dropped unless --keepdb (which keeps it, and
+reuses the rows already loaded).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -70,9 +86,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--command", action="store_true",
                         help="time generate_license_logs + detect_anomalies on a database")
+    parser.add_argument("--scale-rows", type=int, nargs="+", metavar="ROWS",
+                        help="time training + scoring from PostgreSQL at these log sizes")
+    parser.add_argument("--keepdb", action="store_true",
+                        help="--scale-rows: keep the database and its rows for the next run")
+    parser.add_argument("--scale-child", choices=["load", "train", "score"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--vendor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale_child:
+        scale_child(args)
+        return
     if args.command:
         command_bench(args)
+        return
+    if args.scale_rows:
+        scale_bench(args)
         return
     started = time.perf_counter()
     config = DetectorConfig(sensitivity=args.sensitivity, threads=args.threads)
@@ -137,6 +166,234 @@ def command_bench(args: argparse.Namespace) -> None:
               f"load average {os.getloadavg()[0]:.1f}")
     finally:
         runner.teardown_databases(old_config)
+
+
+
+# --- at scale (--scale-rows) -------------------------------------------------------------
+
+ROWS_PER_CUSTOMER = 924  # the generator's rows per customer in 30 days
+SCALE_DAYS = 30
+COPY_COLUMNS = ("vendor_id, time, product_id, key, ip, state, machine_code, friendly_name, "
+                "floating_expires, method, user_agent, country")
+
+
+def _django(database_url: str | None = None) -> None:
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    os.environ.pop("REDIS_URL", None)  # Celery eager, in-process cache: nothing else to reach
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "licensing_portal.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def scale_bench(args: argparse.Namespace) -> None:
+    """One database, then per size a loading child and a measuring child."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("--scale-rows measures PostgreSQL: set DATABASE_URL=postgres://...")
+    _django()
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import get_runner
+
+    base = settings.DATABASES["default"]
+    base.setdefault("TEST", {})["NAME"] = f"{base['NAME']}_anomalies_bench"
+    runner = get_runner(settings)(verbosity=0, interactive=False, keepdb=args.keepdb)
+    # Not serialized: the test runner would read a kept database's millions of rows into a
+    # string to restore them between test cases that never run here.
+    old_config = runner.setup_databases(serialized_aliases=set())
+    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    print(f"bench/anomalies.py --scale-rows: database {connection.settings_dict['NAME']}, "
+          f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f}", flush=True)
+    try:
+        results = []
+        for rows in args.scale_rows:
+            vendor_id, loaded = _scale_vendor(rows)
+            connection.close()  # the children open their own
+            if not loaded:
+                loaded = _child(url, "load", vendor_id, rows)
+            trained = _child(url, "train", vendor_id, rows)
+            scored = _child(url, "score", vendor_id, rows)
+            results.append({**loaded, **trained, **scored})
+            _print_scale(results[-1])
+        _print_verdicts(results)
+    finally:
+        if not args.keepdb:
+            runner.teardown_databases(old_config)
+
+
+def _scale_vendor(rows: int) -> tuple[int, dict | None]:
+    """The vendor of this size: (id, {rows, load_s} when --keepdb kept its rows loaded)."""
+    from apps.accounts.models import User, Vendor
+    from apps.anomalies.models import AnomalySettings, DetectorVersion, Finding
+    from apps.licensing.services.vendors import vendor_create
+    from apps.usage.models import WebApiLog
+
+    email = f"scale-{rows}@example.com"
+    vendor = Vendor.objects.filter(memberships__user__email=email).first()
+    if vendor is not None:  # a kept database: measure again from scratch on its rows
+        DetectorVersion.objects.filter(vendor=vendor).delete()
+        Finding.objects.filter(vendor=vendor).delete()
+        AnomalySettings.objects.filter(vendor=vendor).update(scored_until=None)
+        count = WebApiLog.objects.filter(vendor=vendor).count()
+        if count >= rows:
+            return vendor.pk, {"rows": count, "load_s": float("nan")}
+        WebApiLog.objects.filter(vendor=vendor).delete()  # too few: load them again
+        return vendor.pk, None
+    owner = User.objects.create_user(username=f"scale-{rows}", email=email)
+    return vendor_create(owner=owner, name=f"Scale {rows:,}").pk, None
+
+
+def _child(url: str, step: str, vendor_id: int, rows: int) -> dict:
+    """Run one step in a fresh interpreter (its memory is its own); its last line is JSON."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--scale-child", step, "--vendor", str(vendor_id),
+         "--scale-rows", str(rows)], env={**os.environ, "DATABASE_URL": url},
+        check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def scale_child(args: argparse.Namespace) -> None:
+    _django()
+    # Loaded before the work, as in a worker after its first task: the detector's modules,
+    # and what torch imports the first time deterministic mode is switched on (seconds).
+    from apps.accounts.models import Vendor
+    from apps.anomalies.detection.model import deterministic
+
+    with deterministic(0, 1):
+        pass
+
+    vendor = Vendor.objects.get(pk=args.vendor)
+    step = {"load": _scale_load, "train": _scale_train, "score": _scale_score}
+    print(json.dumps(step[args.scale_child](vendor, args.scale_rows[0])), flush=True)
+
+
+def _scale_load(vendor, rows: int) -> dict:
+    """The generator's log for ~`rows` rows over the last SCALE_DAYS days, COPYed in."""
+    import datetime as dt
+
+    from django.db import connection
+
+    from apps.anomalies.services.synthetic import synthetic_log_generate
+
+    started = time.perf_counter()
+    customers = max(1, round(rows / ROWS_PER_CUSTOMER))
+    for _ in range(3):  # rows per customer fall a little as the world grows: aim again
+        frame = synthetic_log_generate(days=SCALE_DAYS, seed=0, instances_per_kind=6,
+                                       customers=customers).frame
+        if len(frame) >= rows:
+            break
+        customers = round(customers * rows / len(frame) * 1.01)
+    generated = time.perf_counter() - started
+    first = dt.datetime.fromtimestamp(float(frame.time.min()), tz=dt.UTC)
+    _ensure_partitions(first, first + dt.timedelta(days=SCALE_DAYS))
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY licensing_webapilog ({COPY_COLUMNS}) FROM STDIN") as copy:
+            for lo in range(0, len(frame), 100_000):
+                copy.write(_copy_text(frame, vendor.pk, lo, lo + 100_000))
+        cursor.execute("ANALYZE licensing_webapilog")
+    took = time.perf_counter() - started
+    print(f"  loaded {len(frame):,} rows in {took:.1f} s (generated in {generated:.1f} s, "
+          f"then COPY)", file=sys.stderr, flush=True)
+    return {"rows": len(frame), "load_s": took}
+
+
+def _ensure_partitions(first, last) -> None:
+    try:  # the month partitions of the log (issue #21), where the table has them
+        from apps.usage.partitions import weblog_partitions_ensure
+    except ImportError:
+        return
+    weblog_partitions_ensure(first=first, last=last)
+
+
+def _copy_text(frame, vendor_id: int, lo: int, hi: int) -> str:
+    """Rows lo..hi of the frame in COPY's text format (NULL as \\N)."""
+    import numpy as np
+
+    def when(t):
+        text = np.datetime_as_string(np.nan_to_num(t).astype("datetime64[s]"), unit="s")
+        return np.where(np.isnan(t), "\\N", np.char.add(text, "+00"))
+
+    s = {name: frame.vocabs[name][frame.codes[name][lo:hi]]
+         for name in ("key", "ip", "machine", "friendly", "method", "country")}
+    product = frame.product_id[lo:hi]
+    columns = zip(when(frame.time[lo:hi]), np.where(product < 0, "\\N", product.astype(str)),
+                  s["key"], np.where(s["ip"] == "", "\\N", s["ip"]), frame.state[lo:hi].tolist(),
+                  s["machine"], s["friendly"], when(frame.floating_expires[lo:hi]), s["method"],
+                  s["country"], strict=True)
+    return "".join(f"{vendor_id}\t{t}\t{p}\t{k}\t{ip}\t{st}\t{m}\t{f}\t{fe}\t{me}\t\t{c}\n"
+                   for t, p, k, ip, st, m, f, fe, me, c in columns)
+
+
+def _maxrss() -> float:
+    """This process's peak resident set size so far, in MB: the kernel's high-water mark of
+    its memory (VmHWM). Not ru_maxrss: Linux carries the high-water mark of the process that
+    started this one over exec into it, so it would count the bench's own peak too."""
+    return _status("VmHWM")
+
+
+def _rss() -> float:
+    """This process's resident set size now, in MB."""
+    return _status("VmRSS")
+
+
+def _status(field: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _scale_train(vendor, rows: int) -> dict:
+    """The nightly retraining task's work: the training window read and trained on."""
+    from apps.anomalies.services import anomaly_model_train
+
+    before = _rss()
+    started = time.perf_counter()
+    version = anomaly_model_train(vendor=vendor, rescore=False)
+    took = time.perf_counter() - started
+    if version.error:
+        sys.exit(f"training failed: {version.error}")
+    return {"train_s": took, "rows_trained": version.rows_trained,
+            "windows": version.metadata["n_windows"], "train_rss_before_mb": before,
+            "train_peak_mb": _maxrss()}
+
+
+def _scale_score(vendor, rows: int) -> dict:
+    """The rescoring task's work after a retraining: the training window scored again."""
+    from apps.anomalies.services import anomaly_rescore
+
+    before = _rss()
+    started = time.perf_counter()
+    result = anomaly_rescore(vendor=vendor)
+    took = time.perf_counter() - started
+    return {"score_s": took, "rows_scored": result.rows, "groups": result.groups,
+            "flagged": len(result.flagged), "findings": len(result.created),
+            "score_rss_before_mb": before, "score_peak_mb": _maxrss()}
+
+
+def _print_scale(r: dict) -> None:
+    print(f"{r['rows']:>11,} rows: load {r['load_s']:6.1f} s | train {r['train_s']:6.1f} s "
+          f"({r['windows']:,} windows) | score {r['score_s']:6.1f} s ({r['groups']:,} groups, "
+          f"{r['flagged']} flagged, {r['findings']} findings) | train + score "
+          f"{r['train_s'] + r['score_s']:6.1f} s", flush=True)
+    print(f"{'':17s}peak memory (VmHWM of the process): training "
+          f"{r['train_peak_mb']:,.0f} MB, scoring {r['score_peak_mb']:,.0f} MB (RSS before "
+          f"the work: {r['train_rss_before_mb']:,.0f} MB, {r['score_rss_before_mb']:,.0f} MB)",
+          flush=True)
+
+
+def _print_verdicts(results: list[dict]) -> None:
+    largest = max(results, key=lambda r: r["rows"])
+    took = largest["train_s"] + largest["score_s"]
+    print(f"\nGoal: train + score < 300 s at {largest['rows']:,} rows: "
+          f"{'met' if took < 300 else 'MISSED'} ({took:.0f} s); load average now "
+          f"{os.getloadavg()[0]:.1f} (the machine is shared: timings are pessimistic).")
 
 
 if __name__ == "__main__":

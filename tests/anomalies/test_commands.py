@@ -152,3 +152,12 @@ def test_evaluation_prints_the_three_detectors_clean_and_contaminated(tmp_path):
     assert {(r["scenario"], r["detector"]) for r in rows} == {
         (s, d) for s in ("clean", "contaminated") for d in ("autoencoder", "iforest", "ecod")}
     assert all(0 <= r["roc_auc"] <= 1 and 0 <= r["average_precision"] <= 1 for r in rows)
+
+
+def test_detect_that_cannot_train_leaves_no_output_file(tenant, tmp_path):
+    output = tmp_path / "groups.jsonl"
+
+    with pytest.raises(CommandError, match="No detector could be trained"):
+        run("detect_anomalies", "--vendor", tenant.owner.email, "--output", str(output))
+
+    assert list(tmp_path.iterdir()) == []

@@ -25,7 +25,7 @@ def _signature(vendor) -> list[tuple]:
 def test_without_a_detector_nothing_is_scored(loaded, tenant):
     result = anomaly_detect(vendor=tenant.vendor)
 
-    assert result.version is None and result.scored == []
+    assert result.version is None and result.flagged == [] and result.groups == 0
     assert not Finding.objects.exists()
 
 
@@ -89,11 +89,15 @@ def test_a_finding_marked_expected_stays_expected_when_scored_again(trained, ten
 
 
 def test_scored_groups_cover_every_row(trained, tenant):
-    result = anomaly_detect(vendor=tenant.vendor)
+    blocks: list[list] = []
+    result = anomaly_detect(vendor=tenant.vendor, on_groups=blocks.append)
 
-    ids = {i for group in result.scored for i in group.log_ids}
+    groups = [group for block in blocks for group in block]
+    ids = {i for group in groups for i in group.log_ids}
     assert ids == set(trained.frame.ids.tolist())
-    assert any(not group.anomaly for group in result.scored)
+    assert any(not group.anomaly for group in groups)
+    assert len(groups) == result.groups
+    assert [g.group for g in groups if g.anomaly] == [g.group for g in result.flagged]
 
 
 def test_a_continuing_incident_widens_its_finding(trained, tenant):
@@ -126,29 +130,30 @@ def early_detector():
 
 def test_rows_since_training_are_the_history_of_new_windows(loaded, tenant, monkeypatch,
                                                              early_detector):
-    """Scoring day 4 with a detector trained on days 1-2: day 3 is passed as history, so a
-    machine first seen on day 3 is not new on day 4."""
+    """Scoring day 4 with a detector trained on days 1-2: day 3 is read as history, so day 4
+    scores as the detector scores it in memory with day 3 as history (a machine first seen
+    on day 3 is not new on day 4), not as it scores day 4 alone."""
     import apps.anomalies.detection as detection
+    from apps.anomalies.services import log_frame
 
     monkeypatch.setattr(detection, "train_detector", lambda *a, **k: early_detector)
-    real_score, seen = detection.score_groups, {}
-
-    def spy(detector, frame, history=None):
-        seen["frame"], seen["history"] = frame, history
-        return real_score(detector, frame, history=history)
-
-    monkeypatch.setattr(detection, "score_groups", spy)
     anomaly_model_train(vendor=tenant.vendor)
     day_4 = dt.datetime.fromtimestamp(float(loaded.frame.time.min()) + 3 * 86400, tz=dt.UTC)
+    blocks: list[list] = []
 
-    result = anomaly_detect(vendor=tenant.vendor, since=day_4)
+    result = anomaly_detect(vendor=tenant.vendor, since=day_4, on_groups=blocks.append)
 
-    until = early_detector.profile.until
-    # From the profile's end on; the detector itself drops the rows it has counted already.
-    expected = (loaded.frame.time >= until) & (loaded.frame.time < day_4.timestamp())
-    assert len(seen["history"]) == int(expected.sum()) > 0
-    assert float(seen["frame"].time.min()) >= day_4.timestamp()
-    assert result.scored
+    until = dt.datetime.fromtimestamp(early_detector.profile.until, tz=dt.UTC)
+    day_3 = log_frame(vendor=tenant.vendor, since=until, until=day_4)
+    frame = log_frame(vendor=tenant.vendor, since=day_4)
+    with_history = {g.group: g.score for g in detection.score_groups(early_detector, frame,
+                                                                       history=day_3)}
+    alone = {g.group: g.score for g in detection.score_groups(early_detector, frame)}
+    scored = {g.group: g.score for block in blocks for g in block}
+    assert len(day_3) > 0 and result.rows == len(frame)
+    assert scored == pytest.approx(with_history, rel=1e-6)
+    assert scored != pytest.approx(alone, rel=1e-6)
+    assert result.groups == len(scored)
 
 
 def _incident(start_hour: int, end_hour: int, score: float, reasons: list[str], ids: list[int],

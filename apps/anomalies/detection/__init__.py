@@ -9,6 +9,14 @@ The Django side (models, Celery tasks, commands) calls only the names exported h
     scored = score_groups(detector, new_frame, history=rows_since_training_or_None)
     incidents = merge_incidents(scored)
 
+A log too large to hold goes in as LogChunks (rows in time order, strings as codes into
+vocabularies the chunks share) and is featurised block by block (stream.py):
+
+    data = TrainingWindows.from_chunks(chunks, known_keys=..., window_seconds=3600)
+    detector = train_detector(data, config=...)
+    for sw in StreamScorer(detector, known_keys=..., scored_from=t).score(chunks):
+        flagged = to_groups(detector, sw, flagged_only=True)
+
 Design in one paragraph (details in each module's docstring): rows are grouped into hourly
 windows per licence key and per IP (features.py); history features (new machines,
 countries, usual hours and volume) are causal and relative to a compact per-key profile the
@@ -22,12 +30,20 @@ windows a day (threshold.py). `synthetic.generate_license_logs` makes labelled t
 `evaluation.evaluate` and `benchmark.run_benchmark` measure a detector against them.
 """
 
-from .detector import DetectorConfig, TrainedDetector, TrainingError, train_detector
+from .chunks import LogChunk, key_hashes
+from .detector import (
+    DetectorConfig,
+    TrainedDetector,
+    TrainingError,
+    TrainingWindows,
+    train_detector,
+)
 from .frame import COLUMNS, LogFrame
 from .incidents import Incident, merge_incidents
-from .scoring import ScoredGroup, score_groups
+from .scoring import ScoredGroup, StreamScorer, score_groups, to_groups
 
 __all__ = [
-    "COLUMNS", "DetectorConfig", "Incident", "LogFrame", "ScoredGroup", "TrainedDetector",
-    "TrainingError", "merge_incidents", "score_groups", "train_detector",
+    "COLUMNS", "DetectorConfig", "Incident", "LogChunk", "LogFrame", "ScoredGroup",
+    "StreamScorer", "TrainedDetector", "TrainingError", "TrainingWindows", "key_hashes",
+    "merge_incidents", "score_groups", "to_groups", "train_detector",
 ]

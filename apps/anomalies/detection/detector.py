@@ -12,12 +12,14 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .baselines import fit_baseline
-from .features import FEATURES, Windows, featurise, scale_floors
+from .chunks import LogChunk
+from .features import FEATURES, Featurised, Windows, featurise, scale_floors
 from .frame import LogFrame
 from .history import Profile, build_profile
 from .model import (
@@ -30,6 +32,7 @@ from .model import (
     state_arrays,
     train_autoencoder,
 )
+from .stream import BLOCK_ROWS, WindowBuilder, collect
 from .threshold import pot_threshold
 
 VERSION = "ae-knn-1"
@@ -101,10 +104,14 @@ class TrainedDetector:
         weights = np.clip(med / self.error_scale, 1 / ERROR_WEIGHT_RANGE, ERROR_WEIGHT_RANGE)
         return (errors * weights).mean(axis=1)
 
-    def combine(self, errors: np.ndarray, latents: np.ndarray) -> np.ndarray:
-        """Anomaly score: normalised reconstruction error mixed with latent kNN distance."""
+    def combine(self, errors: np.ndarray, latents: np.ndarray,
+                knn: np.ndarray | None = None) -> np.ndarray:
+        """Anomaly score: normalised reconstruction error mixed with latent kNN distance
+        (`knn`: the latents' distances when already computed)."""
         recon = self.reconstruction(errors) / self.norms[0]
-        knn = knn_distance(self.reference, latents, self.config.knn_k) / self.norms[1]
+        if knn is None:
+            knn = knn_distance(self.reference, latents, self.config.knn_k)
+        knn = knn / self.norms[1]
         w = self.config.latent_weight
         return (1 - w) * recon + w * knn
 
@@ -136,6 +143,42 @@ class TrainedDetector:
         return cls(config, RobustScaler(a["median"], a["scale"]), model, a["reference"],
                    a["error_scale"], a["norms"], float(meta["threshold"]),
                    Profile.from_arrays(a), a["usual"], meta["metadata"])
+
+
+@dataclass
+class TrainingWindows:
+    """A featurised training log: its windows, and how many rows they came from and when
+    the first and the last was logged. Featurised from a LogFrame, or block by block from a
+    log read in chunks (stream.py), in which case no row was ever held whole.
+
+    Training uses it up: train_detector scales the windows' features in place (a scaled
+    copy of millions of windows would be the largest array of the training)."""
+
+    featurised: Featurised
+    rows: int
+    first: float
+    last: float
+    window_seconds: int
+
+    def __len__(self) -> int:
+        return self.rows
+
+    @classmethod
+    def from_frame(cls, frame: LogFrame, window_seconds: int) -> TrainingWindows:
+        feat = featurise(frame, window_seconds=window_seconds, profile=Profile())
+        span = (float(frame.time.min()), float(frame.time.max())) if len(frame) else (0.0, 0.0)
+        return cls(feat, len(frame), *span, window_seconds)
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[LogChunk], *, known_keys: np.ndarray,
+                    window_seconds: int, block_rows: int = BLOCK_ROWS) -> TrainingWindows:
+        """Featurise a log read chunk by chunk in (time, id) order; `known_keys`: see
+        stream.WindowBuilder."""
+        builder = WindowBuilder(window_seconds=window_seconds, profile=Profile(),
+                                known_keys=known_keys, block_rows=block_rows)
+        feat = collect(builder, chunks)
+        span = (builder.first_time, builder.last_time) if builder.rows else (0.0, 0.0)
+        return cls(feat, builder.rows, *span, window_seconds)
 
 
 @dataclass
@@ -172,7 +215,7 @@ def persistent_scores(scores: np.ndarray, entity: np.ndarray, start: np.ndarray,
     return np.minimum(scores, best)
 
 
-def select_training_windows(frame: LogFrame, ids: list[str], start: np.ndarray,
+def select_training_windows(span: tuple[float, float], ids: Iterable[str], start: np.ndarray,
                             x: np.ndarray, config: DetectorConfig,
                             exclude: frozenset[str],
                             entity: np.ndarray | None = None) -> TrainingSelection:
@@ -183,10 +226,13 @@ def select_training_windows(frame: LogFrame, ids: list[str], start: np.ndarray,
     which hygiene would otherwise remove from both sides and so set the boundary too low.
     Only the fit windows are cleaned: the `contamination` share the hygiene method (ECOD or
     IsolationForest) scores highest is dropped, scores made persistent (see
-    persistent_scores) when `entity` is given and `hygiene_persistence` > 0."""
-    t0, t1 = float(frame.time.min()), float(frame.time.max())
+    persistent_scores) when `entity` is given and `hygiene_persistence` > 0. `span`: the
+    first and last log time; `ids`: the windows' group ids (only read when `exclude` is not
+    empty)."""
+    t0, t1 = span
     warm = start >= t0 + min(config.warmup_seconds, 0.25 * (t1 - t0))
-    marked = np.fromiter((g in exclude for g in ids), dtype=bool, count=len(ids))
+    marked = (np.fromiter((g in exclude for g in ids), dtype=bool, count=len(start)) if exclude
+              else np.zeros(len(start), dtype=bool))
     candidates = warm & ~marked
     rng = np.random.default_rng(config.seed)
     idx = rng.permutation(np.flatnonzero(candidates))
@@ -196,8 +242,9 @@ def select_training_windows(frame: LogFrame, ids: list[str], start: np.ndarray,
     n_drop = round(config.contamination * len(fit))
     if n_drop and len(fit) > n_drop:
         cand = np.flatnonzero(candidates)
-        scores = np.full(len(ids), -np.inf)
-        scores[cand] = fit_baseline(config.hygiene, x[fit], seed=config.seed).score(x[cand])
+        scores = np.full(len(start), -np.inf)
+        baseline = fit_baseline(config.hygiene, x, rows=fit, seed=config.seed)
+        scores[cand] = baseline.score(x, rows=cand)
         if config.hygiene_persistence and entity is not None:
             scores = persistent_scores(scores, entity, start, config.window_seconds,
                                        config.hygiene_persistence)
@@ -213,26 +260,30 @@ def select_training_windows(frame: LogFrame, ids: list[str], start: np.ndarray,
     return TrainingSelection(candidates, marked, fit, hold, dropped)
 
 
-def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
+def train_detector(log: LogFrame | TrainingWindows, *, config: DetectorConfig | None = None,
                    exclude_groups: frozenset[str] = frozenset()) -> TrainedDetector:
-    """Train on `frame` (the vendor's history). Raises TrainingError when it cannot."""
+    """Train on `log` (the vendor's history, as rows or already featurised). Raises
+    TrainingError when it cannot."""
     config = config or DetectorConfig()
     started = time.perf_counter()
-    if len(frame) < config.min_rows:
-        raise TrainingError(f"Too little log data to learn from: {len(frame)} rows, at least "
+    if len(log) < config.min_rows:
+        raise TrainingError(f"Too little log data to learn from: {len(log)} rows, at least "
                             f"{config.min_rows} are needed.")
-    feat = featurise(frame, window_seconds=config.window_seconds, profile=Profile())
+    data = (log if isinstance(log, TrainingWindows)
+            else TrainingWindows.from_frame(log, config.window_seconds))
+    if data.window_seconds != config.window_seconds:
+        raise ValueError("the training windows were cut for another window length")
+    feat = data.featurised
     w = feat.windows
-    ids = w.group_ids()
-    t0, t1 = float(frame.time.min()), float(frame.time.max())
+    t0, t1 = data.first, data.last
     warm = w.start >= t0 + min(config.warmup_seconds, 0.25 * (t1 - t0))
     if warm.sum() < config.min_windows:
         raise TrainingError(f"Too few usable log windows to learn from: {int(warm.sum())}, "
                             f"at least {config.min_windows} are needed (log more days).")
-    scaler = RobustScaler.fit(w.features[warm], floors=scale_floors())
-    x = scaler.transform(w.features)
-    sel = select_training_windows(frame, ids, w.start, x, config, frozenset(exclude_groups),
-                                  w.entity_hash)
+    scaler = RobustScaler.fit(w.features, floors=scale_floors(), rows=np.flatnonzero(warm))
+    x = scaler.transform(w.features, out=w.features)  # in place: see TrainingWindows
+    sel = select_training_windows((t0, t1), w.iter_group_ids(), w.start, x, config,
+                                  frozenset(exclude_groups), w.entity_hash)
     if len(sel.fit) < config.min_windows:
         raise TrainingError(f"Too few log windows left to learn from: {len(sel.fit)} after "
                             f"excluding marked findings, at least {config.min_windows} needed.")
@@ -247,7 +298,7 @@ def train_detector(frame: LogFrame, *, config: DetectorConfig | None = None,
         hod=w.hod, kind=w.kind, pairs=feat.pairs, known_keys=feat.known_keys, until=t1)
     counts, edges = np.histogram(hold_scores, bins=30)
     detector.metadata = {
-        "version": VERSION, "n_rows": len(frame), "n_windows": len(w),
+        "version": VERSION, "n_rows": data.rows, "n_windows": len(w),
         "n_training_windows": len(sel.fit), "n_holdout_windows": len(sel.holdout),
         "dropped_windows": {"hygiene": len(sel.dropped), "hygiene_method": config.hygiene,
                             "hygiene_fraction": config.contamination,
@@ -284,7 +335,7 @@ def _fit(x: np.ndarray, w: Windows, sel: TrainingSelection, scaler: RobustScaler
     detector.norms = np.array([max(np.quantile(detector.reconstruction(err_hold), 0.9), 1e-9),
                                max(np.quantile(knn_hold, 0.9), 1e-9)])
     with deterministic(config.seed, config.threads):
-        hold_scores = detector.combine(err_hold, lat_hold)
+        hold_scores = detector.combine(err_hold, lat_hold, knn_hold)
     return detector, hold_scores, [float(v) for v in losses]
 
 
@@ -293,7 +344,7 @@ def _usual(raw: np.ndarray, kind: np.ndarray, fit_idx: np.ndarray) -> np.ndarray
     usual = np.zeros((2, raw.shape[1], 2), dtype=np.float64)
     for k in (0, 1):
         sel = fit_idx[kind[fit_idx] == k]
-        if len(sel):
-            usual[k, :, 0] = np.percentile(raw[sel], 1, axis=0)
-            usual[k, :, 1] = np.percentile(raw[sel], 99, axis=0)
+        for j in range(raw.shape[1] if len(sel) else 0):  # a column at a time: small copies
+            column = raw[sel, j]
+            usual[k, j] = np.percentile(column, 1), np.percentile(column, 99)
     return usual

@@ -8,16 +8,21 @@ windows only; rows of real keys belong to one key window and one IP window.
 Why causal history features: "new machine", "usual hour" and "usual volume" are relative to
 what the key did *before* the window (the stored profile plus earlier rows), never after, so
 a training window and a live window are computed the same way.
+
+How: stream.WindowBuilder computes the windows block by block from the rows in time order
+(a frame in memory is one block, a log read from the database many); this module defines
+what the windows hold.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from .frame import LogFrame
-from .history import Profile, contains, hash_strings, mix
+from .history import Profile
 
 FEATURES = (
     "requests", "relative_volume", "failure_ratio", "unknown_key_ratio", "limit_ratio",
@@ -44,6 +49,8 @@ HOUR_PRIOR = 5.0  # pseudo-requests of the global hour profile mixed into each e
 VOLUME_PRIOR = 1.0  # pseudo-windows of the global mean volume
 FAIL_PRIOR = 20.0  # pseudo-requests of the global failure rate
 RATIO_PRIOR = 2.0  # pseudo-requests in the denominator of every ratio
+# Relative to the entity's earlier windows: final only once every earlier row is read.
+HISTORY_FEATURES = ("relative_volume", "hour_typicality", "failure_surprise", "history_windows")
 
 
 @dataclass
@@ -71,9 +78,13 @@ class Windows:
 
     def group_ids(self) -> list[str]:
         """Stable ids: key:<product>:<key>:<start> or ip:<ip>:<start>."""
-        return [f"key:{'' if p < 0 else p}:{s}:{int(t)}" if k == 0 else f"ip:{s}:{int(t)}"
-                for k, s, p, t in zip(self.kind, self.subject, self.product_id, self.start,
-                                      strict=True)]
+        return list(self.iter_group_ids())
+
+    def iter_group_ids(self) -> Iterator[str]:
+        """The group ids one by one (a list of millions of strings is hundreds of MB)."""
+        for k, s, p, t in zip(self.kind, self.subject, self.product_id, self.start,
+                              strict=True):
+            yield f"key:{'' if p < 0 else p}:{s}:{int(t)}" if k == 0 else f"ip:{s}:{int(t)}"
 
     def row_group(self, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         """(row index, group index) pairs for every membership."""
@@ -102,201 +113,58 @@ class Featurised:
     known_keys: np.ndarray
 
 
-def _run_starts(keys: np.ndarray) -> np.ndarray:
-    """For sorted keys, the index where each element's run of equal keys starts."""
-    new_run = np.r_[True, keys[1:] != keys[:-1]]
-    return np.maximum.accumulate(np.where(new_run, np.arange(len(keys)), 0))
+@dataclass
+class HistoryInputs:
+    """Per window: requests, failures, hour of day, and what its entity did before it (its
+    requests, windows, failures and requests in this hour of day), from which the history
+    features follow once the global volumes are known."""
+
+    n: np.ndarray
+    fails: np.ndarray
+    hod: np.ndarray
+    total: np.ndarray
+    windows: np.ndarray
+    failed: np.ndarray
+    hour: np.ndarray
+
+    def with_prior(self, prior: dict[str, np.ndarray]) -> HistoryInputs:
+        """Plus the profile's totals of the same entities (see profile_values)."""
+        return HistoryInputs(self.n, self.fails, self.hod, self.total + prior["total"],
+                             self.windows + prior["windows"], self.failed + prior["fails"],
+                             self.hour + prior["hod"])
+
+    def take(self, index: np.ndarray) -> HistoryInputs:
+        return HistoryInputs(*(getattr(self, f.name)[index] for f in fields(self)))
+
+    @staticmethod
+    def concat(parts: list[HistoryInputs]) -> HistoryInputs:
+        return HistoryInputs(*(np.concatenate([getattr(p, f.name) for p in parts])
+                               for f in fields(HistoryInputs)))
 
 
-def _exclusive_cumsum(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Sum of earlier values with the same key; keys sorted."""
-    cs = np.cumsum(values) - values
-    return cs - cs[_run_starts(keys)]
+def history_features(h: HistoryInputs, ghod: np.ndarray, gvol: float,
+                     gfail: float) -> dict[str, np.ndarray]:
+    """Volume, failures and hour of day relative to the entity's earlier windows (causal:
+    profile + earlier rows, never later ones), shrunk towards the global hour profile,
+    volume and failure rate by a few pseudo-windows."""
+    mean = (h.total + VOLUME_PRIOR * gvol) / (h.windows + VOLUME_PRIOR)
+    share = (h.hour + HOUR_PRIOR * ghod[h.hod]) / (h.total + HOUR_PRIOR)
+    fail_rate = (h.failed + FAIL_PRIOR * gfail) / (h.total + FAIL_PRIOR)
+    return {"relative_volume": (h.n + 1.0) / (mean + 1.0), "hour_typicality": 24.0 * share,
+            "failure_surprise": (h.fails + 1.0) / (fail_rate * h.n + 1.0),
+            "history_windows": np.minimum(h.windows, HISTORY_CAP)}
 
 
-def _distinct(g: np.ndarray, codes: np.ndarray, valid: np.ndarray, n_groups: int) -> np.ndarray:
-    width = int(codes.max()) + 1 if len(codes) else 1
-    pairs = np.unique(g[valid].astype(np.int64) * width + codes[valid])
-    return np.bincount(pairs // width, minlength=n_groups).astype(np.float64)
+def global_volumes(h: HistoryInputs) -> tuple[np.ndarray, float, float]:
+    """Hour profile, mean volume and failure rate of all windows of one kind: what the
+    history features of a log without a profile (training) are shrunk towards."""
+    hist = np.bincount(h.hod, weights=h.n, minlength=24) + 1.0
+    gvol = float(h.n.mean()) if len(h.n) else 1.0
+    return hist / hist.sum(), gvol, float(h.fails.sum() / max(h.n.sum(), 1.0))
 
 
-def featurise(frame: LogFrame, *, window_seconds: int, profile: Profile) -> Featurised:
-    """All key and IP windows of `frame`, history features relative to `profile` + earlier
-    rows of the frame."""
-    succ = (frame.state % 100) // 10 == 1
-    pid_u, pid_inv = np.unique(frame.product_id, return_inverse=True)
-    n_keys = max(len(frame.vocabs["key"]), 1)
-    kent_u, kent_inv = np.unique(pid_inv.astype(np.int64) * n_keys + frame.codes["key"],
-                                 return_inverse=True)
-    key_vocab = frame.vocabs["key"]
-    kpid = pid_u[kent_u // n_keys]
-    kstr = key_vocab[kent_u % n_keys]
-    khash = hash_strings(np.array([f"k:{p}:{k}" for p, k in zip(kpid, kstr, strict=True)]))
-    known = np.bincount(kent_inv, weights=succ, minlength=len(kent_u)) > 0
-    known |= contains(profile.known_keys, khash)
-    row_known = known[kent_inv]
-    ctx = _Context(frame, window_seconds, profile, kent_inv, row_known)
-    ip_vocab = frame.vocabs["ip"]
-    ip_hash = hash_strings(np.array(["i:" + s for s in ip_vocab], dtype=object))
-    ip_rows = np.flatnonzero(ip_vocab[frame.codes["ip"]] != "")
-    key_part = ctx.aggregate(np.flatnonzero(row_known), kent_inv, khash, kstr, kpid, kind=0)
-    ip_part = ctx.aggregate(ip_rows, frame.codes["ip"], ip_hash, ip_vocab,
-                            np.full(len(ip_vocab), -1, np.int64), kind=1)
-    windows = _concat(key_part, ip_part)
-    pairs = {k: np.concatenate([ctx.pairs[0][k], ctx.pairs[1][k]]) for k in ctx.pairs[0]}
-    return Featurised(windows, pairs, khash[known])
-
-
-def _concat(a: Windows, b: Windows) -> Windows:
-    def both(name: str) -> np.ndarray:
-        return np.concatenate([getattr(a, name), getattr(b, name)])
-
-    return Windows(kind=both("kind"), subject=both("subject"), product_id=both("product_id"),
-                   start=both("start"), end=both("end"), entity_hash=both("entity_hash"),
-                   hod=both("hod"), order=both("order"),
-                   offsets=np.r_[a.offsets, a.offsets[-1] + b.offsets[1:]],
-                   raw=both("raw"), features=both("features"))
-
-
-class _Context:
-    """Per-frame state shared by the key and the IP aggregation."""
-
-    def __init__(self, frame: LogFrame, window_seconds: int, profile: Profile,
-                 key_entity: np.ndarray, row_known: np.ndarray) -> None:
-        self.frame, self.ws, self.profile = frame, window_seconds, profile
-        self.key_entity, self.row_known = key_entity, row_known
-        self.attr_hash = {k: hash_strings(frame.vocabs[k]) for k in ("machine", "country", "ip")}
-        self.pairs: list[dict[str, np.ndarray]] = []
-
-    def aggregate(self, rows: np.ndarray, entity_of_row: np.ndarray, entity_hash: np.ndarray,
-                  subject: np.ndarray, product: np.ndarray, *, kind: int) -> Windows:
-        f, ws = self.frame, self.ws
-        ent = entity_of_row[rows].astype(np.int64)
-        w = np.floor(f.time[rows] / ws).astype(np.int64)
-        w0 = int(w.min()) if len(w) else 0
-        span = int(w.max()) - w0 + 1 if len(w) else 1
-        guniq, g = np.unique(ent * span + (w - w0), return_inverse=True)
-        n_groups = len(guniq)
-        gent = guniq // span
-        start = ((guniq % span) + w0).astype(np.float64) * ws
-        order = rows[np.argsort(g, kind="stable")]
-        n = np.bincount(g, minlength=n_groups).astype(np.float64)
-        cols = self._counts(rows, g, n_groups, n)
-        cols.update(self._novelty(rows, g, n_groups, ent, entity_hash))
-        hod = ((start % 86400) // 3600).astype(np.int64)
-        fails = np.bincount(g, weights=((f.state[rows] % 100) // 10 == 2).astype(np.float64),
-                            minlength=n_groups)
-        cols.update(self._history(gent, entity_hash[gent], hod, n, fails, kind))
-        cols.update(_timing(f.time, order, g, n_groups, start, hod))
-        cols["is_ip"] = np.full(n_groups, float(kind))
-        raw = np.stack([cols[name] for name in FEATURES], axis=1)
-        x = raw.copy()
-        for j, name in enumerate(FEATURES):
-            if name in LOG_FEATURES:
-                x[:, j] = np.log1p(raw[:, j])
-            elif name in LOG_RATIO_FEATURES:
-                x[:, j] = np.log(raw[:, j])
-        return Windows(np.full(n_groups, kind, np.int8), subject[gent], product[gent], start,
-                       start + ws, entity_hash[gent], hod, order,
-                       np.r_[0, np.cumsum(n)].astype(np.int64), raw.astype(np.float32),
-                       x.astype(np.float32))
-
-    def _counts(self, rows: np.ndarray, g: np.ndarray, n_groups: int,
-                n: np.ndarray) -> dict[str, np.ndarray]:
-        st = self.frame.state[rows]
-        fail = (st % 100) // 10 == 2
-        known = self.row_known[rows]
-
-        def count(mask: np.ndarray) -> np.ndarray:
-            return np.bincount(g, weights=mask.astype(np.float64), minlength=n_groups)
-
-        floating = np.isin(st, FLOATING_STATES)
-        n_float = count(floating)
-        new_act = count((st == 2011) | (st == 2012))
-        deact = count(st == 6010)
-        # Ratios are shrunk towards 0 by RATIO_PRIOR pseudo-requests: one refused request
-        # alone in a window is not "100 % failures", sixty out of sixty-two nearly are.
-        per = n + RATIO_PRIOR
-        return {
-            "requests": n, "failures": count(fail), "failure_ratio": count(fail) / per,
-            "unknown_key_ratio": count(~known) / per, "limit_ratio": count(st == 2021) / per,
-            "other_failure_ratio": count(fail & known & (st != 2021) & (st != 2024)) / per,
-            "floating_refused_ratio": count(st == 2024) / (n_float + RATIO_PRIOR),
-            "floating_share": count(floating | (st == 6011)) / per,
-            "overdraft_ratio": count(st == 2015) / (n_float + RATIO_PRIOR),
-            "new_activations": new_act, "deactivations": deact,
-            "churn": np.minimum(new_act, deact),
-            "keys": _distinct(g, self.key_entity[rows], np.ones(len(rows), bool), n_groups),
-        }
-
-    def _novelty(self, rows: np.ndarray, g: np.ndarray, n_groups: int, ent: np.ndarray,
-                 entity_hash: np.ndarray) -> dict[str, np.ndarray]:
-        """Distinct and first-seen machines, countries, IPs per window."""
-        out: dict[str, np.ndarray] = {}
-        seen: dict[str, np.ndarray] = {}
-        recent_rows: dict[str, np.ndarray] = {}
-        # "Recent" = first seen for the entity in the last 24 h, but not on the entity's own
-        # first day: a brand-new customer's machines and country are all new, and normal.
-        entity_start = np.full(len(entity_hash), np.inf)
-        np.minimum.at(entity_start, ent, self.frame.time[rows])
-        entity_start[self.profile.lookup(entity_hash) >= 0] = -np.inf
-        for name, label in (("machine", "machines"), ("country", "countries"), ("ip", "ips")):
-            vocab = self.frame.vocabs[name]
-            codes = self.frame.codes[name][rows].astype(np.int64)
-            valid = vocab[codes] != "" if len(codes) else np.zeros(0, bool)
-            out[label] = _distinct(g, codes, valid, n_groups)
-            width = max(len(vocab), 1)
-            pu, first, inv = np.unique(ent[valid] * width + codes[valid], return_index=True,
-                                       return_inverse=True)
-            ph = mix(entity_hash[pu // width], self.attr_hash[name][pu % width])
-            is_new = ~contains(self.profile.pairs[name], ph)
-            out["new_" + label] = np.bincount(g[valid][first][is_new], minlength=n_groups)
-            t = self.frame.time[rows][valid]
-            recent = np.zeros(len(codes), bool)
-            since = t[first][inv]
-            recent[valid] = (is_new[inv] & (t - since < RECENT_SECONDS)
-                             & (since - entity_start[ent[valid]] >= RECENT_SECONDS))
-            out["recent_" + label] = _distinct(g, codes, recent, n_groups)
-            recent_rows[name] = recent
-            seen[name] = ph
-        # A recent machine used from a recent country: a stolen or leaked key. A traveller
-        # (known machine) or a replaced PC (known country) has only one of the two.
-        both = recent_rows["machine"] & recent_rows["country"]
-        out["foreign_new_machines"] = _distinct(g, self.frame.codes["machine"][rows], both,
-                                                n_groups)
-        self.pairs.append(seen)
-        return {k: v.astype(np.float64) for k, v in out.items()}
-
-    def _history(self, gent: np.ndarray, ghash: np.ndarray, hod: np.ndarray, n: np.ndarray,
-                 fails: np.ndarray, kind: int) -> dict[str, np.ndarray]:
-        """Volume, failures and hour of day relative to the entity's earlier windows
-        (causal: profile + earlier windows of this frame, never later ones)."""
-        p = self.profile
-        prior = _profile_values(p, ghash, hod, len(n))
-        prev_total = _exclusive_cumsum(n, gent) + prior["total"]
-        prev_windows = _exclusive_cumsum(np.ones(len(n)), gent) + prior["windows"]
-        prev_fails = _exclusive_cumsum(fails, gent) + prior["fails"]
-        order = np.lexsort((np.arange(len(n)), hod, gent))
-        prev_hod = np.empty(len(n))
-        prev_hod[order] = _exclusive_cumsum(n[order], gent[order] * 24 + hod[order])
-        prev_hod += prior["hod"]
-        if len(p.entity_hash):
-            ghod, gvol, gfail = p.global_hod[kind], p.global_volume[kind], p.global_fail[kind]
-        else:
-            h = np.bincount(hod, weights=n, minlength=24) + 1.0
-            ghod = h / h.sum()
-            gvol = float(n.mean()) if len(n) else 1.0
-            gfail = float(fails.sum() / max(n.sum(), 1.0))
-        mean = (prev_total + VOLUME_PRIOR * gvol) / (prev_windows + VOLUME_PRIOR)
-        share = (prev_hod + HOUR_PRIOR * ghod[hod]) / (prev_total + HOUR_PRIOR)
-        fail_rate = (prev_fails + FAIL_PRIOR * gfail) / (prev_total + FAIL_PRIOR)
-        return {"relative_volume": (n + 1.0) / (mean + 1.0), "hour_typicality": 24.0 * share,
-                "failure_surprise": (fails + 1.0) / (fail_rate * n + 1.0),
-                "history_windows": np.minimum(prev_windows, HISTORY_CAP)}
-
-
-def _profile_values(p: Profile, ghash: np.ndarray, hod: np.ndarray,
-                    n: int) -> dict[str, np.ndarray]:
+def profile_values(p: Profile, ghash: np.ndarray, hod: np.ndarray,
+                   n: int) -> dict[str, np.ndarray]:
     """The profile's totals for each window's entity (zeros for entities it does not know)."""
     if not len(p.entity_hash):
         return {k: np.zeros(n) for k in ("total", "windows", "fails", "hod")}
@@ -309,7 +177,81 @@ def _profile_values(p: Profile, ghash: np.ndarray, hod: np.ndarray,
             "hod": np.where(has, p.hod[safe, hod], 0.0)}
 
 
-def _timing(time: np.ndarray, order: np.ndarray, g: np.ndarray, n_groups: int,
+def transform(cols: dict[str, np.ndarray],
+              names: tuple[str, ...] = FEATURES) -> tuple[np.ndarray, np.ndarray]:
+    """(raw, model input) float32 matrices of the named columns: counts enter the model as
+    log1p, history ratios as log, the rest as they are."""
+    raw = np.stack([cols[name] for name in names], axis=1)
+    x = raw.copy()
+    for j, name in enumerate(names):
+        if name in LOG_FEATURES:
+            x[:, j] = np.log1p(raw[:, j])
+        elif name in LOG_RATIO_FEATURES:
+            x[:, j] = np.log(raw[:, j])
+    return raw.astype(np.float32), x.astype(np.float32)
+
+
+def featurise(frame: LogFrame, *, window_seconds: int, profile: Profile) -> Featurised:
+    """All key and IP windows of `frame`, history features relative to `profile` + earlier
+    rows of the frame; the frame is one block of a stream.WindowBuilder."""
+    from .chunks import LogChunk, known_key_hashes
+    from .stream import WindowBuilder, collect
+
+    chunk = LogChunk.from_frame(frame)
+    builder = WindowBuilder(window_seconds=window_seconds, profile=profile,
+                            known_keys=known_key_hashes(chunk), block_rows=len(frame) + 1)
+    return collect(builder, [chunk], keep_rows=True)
+
+
+def counts(st: np.ndarray, known: np.ndarray, key_entity: np.ndarray, g: np.ndarray,
+            n_groups: int, n: np.ndarray) -> dict[str, np.ndarray]:
+    """The count and ratio features of each group g of rows (states `st`, key known or not,
+    key entity), `n` rows per group."""
+    fail = (st % 100) // 10 == 2
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(g, weights=mask.astype(np.float64), minlength=n_groups)
+
+    floating = np.isin(st, FLOATING_STATES)
+    n_float = count(floating)
+    new_act = count((st == 2011) | (st == 2012))
+    deact = count(st == 6010)
+    # Ratios are shrunk towards 0 by RATIO_PRIOR pseudo-requests: one refused request
+    # alone in a window is not "100 % failures", sixty out of sixty-two nearly are.
+    per = n + RATIO_PRIOR
+    return {
+        "requests": n, "failures": count(fail), "failure_ratio": count(fail) / per,
+        "unknown_key_ratio": count(~known) / per, "limit_ratio": count(st == 2021) / per,
+        "other_failure_ratio": count(fail & known & (st != 2021) & (st != 2024)) / per,
+        "floating_refused_ratio": count(st == 2024) / (n_float + RATIO_PRIOR),
+        "floating_share": count(floating | (st == 6011)) / per,
+        "overdraft_ratio": count(st == 2015) / (n_float + RATIO_PRIOR),
+        "new_activations": new_act, "deactivations": deact,
+        "churn": np.minimum(new_act, deact),
+        "keys": distinct(g, key_entity, np.ones(len(g), bool), n_groups),
+    }
+
+
+def _run_starts(keys: np.ndarray) -> np.ndarray:
+    """For sorted keys, the index where each element's run of equal keys starts."""
+    new_run = np.r_[True, keys[1:] != keys[:-1]]
+    return np.maximum.accumulate(np.where(new_run, np.arange(len(keys)), 0))
+
+
+def exclusive_cumsum(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Sum of earlier values with the same key; keys sorted."""
+    cs = np.cumsum(values) - values
+    return cs - cs[_run_starts(keys)]
+
+
+def distinct(g: np.ndarray, codes: np.ndarray, valid: np.ndarray, n_groups: int) -> np.ndarray:
+    """Distinct codes among the valid rows of each group."""
+    width = int(codes.max()) + 1 if len(codes) else 1
+    pairs = np.unique(g[valid].astype(np.int64) * width + codes[valid])
+    return np.bincount(pairs // width, minlength=n_groups).astype(np.float64)
+
+
+def timing(time: np.ndarray, order: np.ndarray, g: np.ndarray, n_groups: int,
             start: np.ndarray, hod: np.ndarray) -> dict[str, np.ndarray]:
     """Hour/weekday of the window and regularity (CV of inter-arrival times; a replaying
     client is near 0, people near 1)."""

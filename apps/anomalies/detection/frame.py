@@ -129,11 +129,14 @@ class LogFrame:
         other = other.take(keep)
         codes, vocabs = {}, {}
         for name in STRING_COLUMNS:
-            index = {s: i for i, s in enumerate(self.vocabs[name])}
-            remap = np.fromiter((index.setdefault(s, len(index)) for s in other.vocabs[name]),
-                                dtype=np.int32, count=len(other.vocabs[name]))
+            # Both sides are re-coded: a vocabulary may hold a string twice (the generator's
+            # keys do), and the merged one holds each once.
+            index: dict[str, int] = {}
+            mine, theirs = (np.fromiter((index.setdefault(s, len(index)) for s in vocab),
+                                        dtype=np.int32, count=len(vocab))
+                            for vocab in (self.vocabs[name], other.vocabs[name]))
             vocabs[name] = np.array(list(index), dtype=object)
-            codes[name] = np.concatenate([self.codes[name], remap[other.codes[name]]])
+            codes[name] = np.concatenate([mine[self.codes[name]], theirs[other.codes[name]]])
         return LogFrame(np.concatenate([self.ids, other.ids]),
                         np.concatenate([self.product_id, other.product_id]),
                         np.concatenate([self.time, other.time]),

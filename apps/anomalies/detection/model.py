@@ -32,15 +32,29 @@ class RobustScaler:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, *, floors: np.ndarray | None = None) -> RobustScaler:
-        med = np.median(x, axis=0)
-        iqr = np.percentile(x, 75, axis=0) - np.percentile(x, 25, axis=0)
+    def fit(cls, x: np.ndarray, *, floors: np.ndarray | None = None,
+            rows: np.ndarray | None = None) -> RobustScaler:
+        """Fit on `x` (on x[rows] when given), one feature at a time: order statistics of a
+        column are the same taken alone, and a column at a time is a small copy."""
+        med, q75, q25 = (np.empty(x.shape[1], dtype=x.dtype) for _ in range(3))
+        for j in range(x.shape[1]):
+            column = x[:, j] if rows is None else x[rows, j]
+            med[j] = np.median(column)
+            q75[j], q25[j] = np.percentile(column, 75), np.percentile(column, 25)
+        iqr = q75 - q25
         floors = np.full(x.shape[1], 1e-3) if floors is None else floors
         scale = np.maximum(iqr, floors)
         return cls(med.astype(np.float32), scale.astype(np.float32))
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return np.clip((x - self.median) / self.scale, -CLIP, CLIP).astype(np.float32)
+    def transform(self, x: np.ndarray, chunk: int = 65536,
+                  out: np.ndarray | None = None) -> np.ndarray:
+        """Scaled and clipped float32 copy of `x`, written into `out` when given (which may be
+        `x` itself: a chunk at a time is read before it is written)."""
+        out = np.empty(x.shape, dtype=np.float32) if out is None else out
+        for lo in range(0, len(x), chunk):
+            out[lo:lo + chunk] = np.clip((x[lo:lo + chunk] - self.median) / self.scale,
+                                         -CLIP, CLIP)
+        return out
 
 
 class AutoEncoder(nn.Module):

@@ -5,20 +5,26 @@ and IPs each key used, hourly activity, volume). Rows logged between training an
 scoring window can be passed as `history`: they are featurised with the frame so that
 "new machine" means new since training, and only windows containing rows of `frame` are
 returned. History rows already covered by the profile (time <= trained_until) are ignored.
+
+`score_windows` scores a frame in memory; `StreamScorer` the same rows read chunk by chunk
+(history first), block by block, holding one block's rows and windows at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .chunks import LogChunk
 from .detector import TrainedDetector
 from .explain import explain, window_words
 from .features import Windows, featurise
 from .frame import LogFrame
 from .model import deterministic, encode
+from .stream import BLOCK_ROWS, BlockWindows, WindowBuilder
 
 
 def _iso(ts: float) -> str:
@@ -55,7 +61,7 @@ class ScoredGroup:
 class ScoredWindows:
     """Array form of a scoring run (the evaluation works on this, not on objects)."""
 
-    frame: LogFrame
+    frame: LogFrame | LogChunk  # the rows `windows.order` indexes
     windows: Windows
     scores: np.ndarray
     contributions: np.ndarray  # per-feature reconstruction error / its training mean
@@ -81,12 +87,69 @@ def score_windows(detector: TrainedDetector, frame: LogFrame,
         rows, groups = windows.row_group(len(full))
         has = np.bincount(groups, weights=in_frame[rows], minlength=len(windows)) > 0
         windows = windows.take(has)
+    return _scored(detector, full, windows)
+
+
+def _scored(detector: TrainedDetector, rows: LogFrame | LogChunk,
+            windows: Windows) -> ScoredWindows:
+    cfg = detector.config
     x = detector.scaler.transform(windows.features)
     with deterministic(cfg.seed, cfg.threads):
         latents, errors = encode(detector.model, x)
         scores = detector.combine(errors, latents)
-    return ScoredWindows(full, windows, scores, errors / detector.error_scale,
+    return ScoredWindows(rows, windows, scores, errors / detector.error_scale,
                          detector.threshold)
+
+
+class StreamScorer:
+    """What score_windows does, for a log read chunk by chunk in (time, id) order.
+
+    Rows logged before `scored_from` are history: they shape the features of later windows,
+    and only those of them after the end of the detector's profile count (the profile holds
+    the older ones); a window without a row from `scored_from` on is not scored. Without
+    `scored_from` every row is scored. `known_keys`: the sorted hashes of the keys that
+    succeed in the rows read (stream.known_key_hashes). `rows` and `latest` count the scored
+    rows and their newest time as the chunks go by."""
+
+    def __init__(self, detector: TrainedDetector, *, known_keys: np.ndarray,
+                 scored_from: float | None = None, block_rows: int = BLOCK_ROWS) -> None:
+        if not len(detector.profile.entity_hash):
+            raise ValueError("a detector without a profile cannot score a stream")
+        self.detector, self.known_keys, self.scored_from = detector, known_keys, scored_from
+        self.block_rows = block_rows
+        self.rows, self.latest = 0, float("-inf")
+
+    def score(self, chunks: Iterable[LogChunk]) -> Iterator[ScoredWindows]:
+        """The scored windows of each block, in time order of the blocks."""
+        builder = WindowBuilder(window_seconds=self.detector.config.window_seconds,
+                                profile=self.detector.profile, known_keys=self.known_keys,
+                                block_rows=self.block_rows)
+        for block in builder.blocks(self._counted(chunks)):
+            windows = self._scored_windows(block)
+            if len(windows):
+                yield _scored(self.detector, block.rows, windows)
+
+    def _counted(self, chunks: Iterable[LogChunk]) -> Iterator[LogChunk]:
+        for chunk in chunks:
+            if not len(chunk):
+                continue
+            scored = (np.ones(len(chunk), bool) if self.scored_from is None
+                      else chunk.time >= self.scored_from)
+            if scored.any():
+                self.rows += int(scored.sum())
+                self.latest = max(self.latest, float(chunk.time[scored][-1]))
+            keep = scored | (chunk.time > self.detector.profile.until)
+            yield chunk if keep.all() else chunk.take(keep)
+
+    def _scored_windows(self, block: BlockWindows) -> Windows:
+        w = block.windows
+        if self.scored_from is None:
+            return w
+        scored = block.rows.time >= self.scored_from
+        if scored.all():
+            return w
+        rows, groups = w.row_group(len(block.rows))
+        return w.take(np.bincount(groups, weights=scored[rows], minlength=len(w)) > 0)
 
 
 def score_groups(detector: TrainedDetector, frame: LogFrame,
@@ -96,11 +159,19 @@ def score_groups(detector: TrainedDetector, frame: LogFrame,
     return to_groups(detector, sw)
 
 
-def to_groups(detector: TrainedDetector, sw: ScoredWindows) -> list[ScoredGroup]:
+def to_groups(detector: TrainedDetector, sw: ScoredWindows, *,
+              flagged_only: bool = False) -> list[ScoredGroup]:
+    """The windows as ScoredGroups, the flagged ones explained (only those with
+    `flagged_only`)."""
     w = sw.windows
+    flagged = sw.flagged
+    if flagged_only:
+        w = w.take(flagged)
+        sw = ScoredWindows(sw.frame, w, sw.scores[flagged], sw.contributions[flagged],
+                           sw.threshold)
+        flagged = sw.flagged
     ids = w.group_ids()
     row_ids = sw.frame.ids
-    flagged = sw.flagged
     window = window_words(detector.config.window_seconds)
     out: list[ScoredGroup] = []
     for i in range(len(w)):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -12,8 +14,11 @@ from apps.accounts.models import Vendor
 from apps.webhooks.services import emit
 
 from ..models import AnomalySettings, DetectorVersion, Finding
-from .rows import log_frame, training_since
+from .rows import known_key_hashes, log_chunks, log_end, training_since
 from .training import active_version, anomaly_model_train, anomaly_settings_get
+
+if TYPE_CHECKING:  # the detection package imports torch: only inside the functions
+    from apps.anomalies.detection import TrainedDetector
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
@@ -22,9 +27,14 @@ SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 class DetectResult:
     version: DetectorVersion | None
     rows: int = 0
-    scored: list = field(default_factory=list)  # detection.ScoredGroup, flagged or not
+    groups: int = 0  # windows scored, flagged or not
+    flagged: list = field(default_factory=list)  # detection.ScoredGroup of flagged windows
     created: list[Finding] = field(default_factory=list)
     updated: list[Finding] = field(default_factory=list)
+
+
+# Called with the scored groups (detection.ScoredGroup) of each block, flagged or not.
+GroupsCallback = Callable[[list], None]
 
 
 def _when(unix: float) -> dt.datetime:
@@ -85,25 +95,28 @@ def _scoring_start(row: AnomalySettings, since: dt.datetime | None) -> dt.dateti
     return row.scored_until - dt.timedelta(seconds=settings.ANOMALY_RESCORE_OVERLAP_SECONDS)
 
 
-def _history(*, vendor: Vendor, detector, start: dt.datetime | None):
-    """Rows between the end of the detector's training profile and `start`: what a key did
-    since training counts as its history when its new windows are scored. (The profile's
-    last second is read again; the detector drops the rows its profile already counts.)"""
-    until = getattr(getattr(detector, "profile", None), "until", None)
-    if start is None or until is None or until == float("-inf") or _when(until) >= start:
-        return None
-    return log_frame(vendor=vendor, since=_when(until), until=start)
+def _read_from(detector: TrainedDetector, start: dt.datetime | None) -> dt.datetime | None:
+    """Where the read starts: at `start`, or earlier at the end of the detector's training
+    profile when that lies before it. What a key did since training is the history its new
+    windows are scored against. (The profile's last second is read again; the scorer drops
+    the rows its profile already counts.)"""
+    until = detector.profile.until
+    if start is None or until == float("-inf") or _when(until) >= start:
+        return start
+    return _when(until)
 
 
 def anomaly_detect(*, vendor: Vendor, since: dt.datetime | None = None,
-                   train_if_missing: bool = False) -> DetectResult:
+                   train_if_missing: bool = False,
+                   on_groups: GroupsCallback | None = None) -> DetectResult:
     """Score the vendor's log rows from `since` (default: from the last run's watermark) with
     the active detector, store the incidents as findings, and advance the watermark.
 
     Idempotent: scoring the same rows again finds the same incidents and updates their
     findings instead of adding copies. Without an active detector nothing is scored, unless
     `train_if_missing` (the management command) trains one first. New high-severity findings
-    are e-mailed as one digest after commit."""
+    are e-mailed as one digest after commit. The log is read and scored block by block; the
+    result keeps the flagged groups only, `on_groups` gets every group of each block."""
     version = active_version(vendor=vendor)
     if version is None and train_if_missing:
         # Trained just now: score its whole training period here (not in a queued rescore),
@@ -114,7 +127,7 @@ def anomaly_detect(*, vendor: Vendor, since: dt.datetime | None = None,
             since = training_since(vendor=vendor, days=settings.ANOMALY_TRAIN_DAYS)
     if version is None:
         return DetectResult(version=None)
-    return _detect(vendor=vendor, version=version, since=since)
+    return _detect(vendor=vendor, version=version, since=since, on_groups=on_groups)
 
 
 def anomaly_rescore(*, vendor: Vendor) -> DetectResult:
@@ -126,26 +139,38 @@ def anomaly_rescore(*, vendor: Vendor) -> DetectResult:
 
 
 @transaction.atomic
-def _detect(*, vendor: Vendor, version: DetectorVersion, since: dt.datetime | None
-            ) -> DetectResult:
-    from apps.anomalies.detection import TrainedDetector, merge_incidents, score_groups
+def _detect(*, vendor: Vendor, version: DetectorVersion, since: dt.datetime | None,
+            on_groups: GroupsCallback | None) -> DetectResult:
+    from apps.anomalies.detection import (
+        StreamScorer,
+        TrainedDetector,
+        merge_incidents,
+        to_groups,
+    )
 
     row = AnomalySettings.objects.select_for_update().get(pk=anomaly_settings_get(
         vendor=vendor).pk)
     start = _scoring_start(row, since)
-    frame = log_frame(vendor=vendor, since=start)
-    result = DetectResult(version=version, rows=len(frame))
-    if not len(frame):
-        return result
+    result = DetectResult(version=version)
     assert version.blob is not None  # only failed runs, never active, lack a detector
     detector = TrainedDetector.from_bytes(bytes(version.blob))
-    history = _history(vendor=vendor, detector=detector, start=start)
-    result.scored = (score_groups(detector, frame, history=history) if history is not None
-                     else score_groups(detector, frame))
-    for incident in merge_incidents(result.scored):
+    read_from, until = _read_from(detector, start), log_end(vendor=vendor)
+    scorer = StreamScorer(
+        detector, known_keys=known_key_hashes(vendor=vendor, since=read_from, until=until),
+        scored_from=None if start is None else start.timestamp())
+    for scored in scorer.score(log_chunks(vendor=vendor, since=read_from, until=until)):
+        groups = to_groups(detector, scored, flagged_only=on_groups is None)
+        result.groups += len(scored.windows)
+        result.flagged.extend(group for group in groups if group.anomaly)
+        if on_groups is not None:
+            on_groups(groups)
+    result.rows = scorer.rows
+    if not result.rows:
+        return result
+    for incident in merge_incidents(result.flagged):
         finding, created = _store_incident(vendor=vendor, version=version, incident=incident)
         (result.created if created else result.updated).append(finding)
-    latest = _when(float(frame.time.max()))
+    latest = _when(scorer.latest)
     if row.scored_until is None or latest > row.scored_until:
         row.scored_until = latest
         row.save(update_fields=["scored_until", "updated"])

@@ -2,7 +2,8 @@
 
 Training takes seconds to minutes of CPU, so it runs outside any transaction (a transaction
 held open that long would pin a connection and block the row locks of API calls). Only the
-short steps around it are atomic: numbering and storing the version, switching the active one.
+short steps around it are atomic: numbering and storing the version, switching the active one;
+and the read of the log streams through a read-only transaction that locks nothing (rows.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db.models import Max
 from apps.accounts.models import Vendor
 
 from ..models import AnomalySettings, DetectorVersion, Finding
-from .rows import log_frame, training_since
+from .rows import log_training_windows, training_period
 
 logger = logging.getLogger(__name__)
 ERROR_LIMIT = 4000
@@ -82,10 +83,13 @@ def anomaly_model_train(*, vendor: Vendor, rescore: bool = True) -> DetectorVers
     sensitivity, exclude = settings_row.sensitivity, excluded_groups(vendor=vendor)
     started, rows = time.monotonic(), 0
     try:
-        since = training_since(vendor=vendor, days=settings.ANOMALY_TRAIN_DAYS)
-        frame = log_frame(vendor=vendor, since=since)
-        rows = len(frame)
-        detector = train_detector(frame, config=_config(sensitivity), exclude_groups=exclude)
+        config = _config(sensitivity)
+        since, until = training_period(vendor=vendor, days=settings.ANOMALY_TRAIN_DAYS)
+        data = log_training_windows(vendor=vendor, since=since, until=until,
+                                    window_seconds=config.window_seconds)
+        rows = len(data)
+        detector = train_detector(data, config=config, exclude_groups=exclude)
+        del data  # the windows: the bulk of the memory, not needed to store the version
         blob = detector.to_bytes()
     except Exception as error:
         failed = _store(vendor=vendor, status=DetectorVersion.Status.FAILED,

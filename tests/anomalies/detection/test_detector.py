@@ -99,7 +99,8 @@ def _selection(log: SyntheticLog, config: DetectorConfig, exclude: frozenset[str
     w = featurise(train, window_seconds=3600, profile=Profile()).windows
     x = RobustScaler.fit(w.features).transform(w.features)
     ids = w.group_ids()
-    return ids, select_training_windows(train, ids, w.start, x, config, exclude)
+    span = (float(train.time.min()), float(train.time.max()))
+    return ids, select_training_windows(span, ids, w.start, x, config, exclude)
 
 
 def test_vendor_marked_groups_are_never_trained_on(sharing_log: SyntheticLog) -> None:

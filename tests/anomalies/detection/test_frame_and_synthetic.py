@@ -35,6 +35,21 @@ def test_csv_round_trip_in_the_import_format(tmp_path: Path) -> None:
     assert list(LogFrame.from_csv(path).rows()) == [ROWS[1], ROWS[0]]
 
 
+def test_concat_keeps_every_string_when_a_vocabulary_holds_one_twice() -> None:
+    """The generator's vocabularies can hold a key twice; the merged frame's codes still
+    decode to each row's own strings (they pointed past the merged vocabulary before)."""
+    first = LogFrame.from_rows(ROWS[:1])
+    first.vocabs["key"] = np.array(["K-1", "K-1", "K-3"], dtype=object)
+    first.codes["key"] = np.array([2], dtype=np.int32)  # "K-3"
+    other = LogFrame.from_rows([(3, 7, "K-1", "1.2.3.6", 1_700_000_200.0, 2010, "m3", "PC",
+                                 None, "key.Activate", "SE")])
+
+    merged = first.concat(other)
+
+    assert merged.strings("key").tolist() == ["K-3", "K-1"]
+    assert merged.strings("ip").tolist() == ["1.2.3.4", "1.2.3.6"]
+
+
 def test_generator_is_seeded_and_labels_point_at_their_rows(tmp_path: Path) -> None:
     a = small_log(instances_per_kind=1, anomaly_from_day=0)
     b = small_log(instances_per_kind=1, anomaly_from_day=0)
