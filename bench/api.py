@@ -6,17 +6,22 @@ What it does, all on loopback:
 1. creates a fresh database next to DATABASE_URL's (`<name>_bench_<pid>`, dropped at the end;
    `--in-place` uses DATABASE_URL's own database instead), migrates it and seeds a vendor,
    a product, two keys, an activated device and an access token, in this process;
-2. starts `gunicorn benchsite.wsgi -w 2` on 127.0.0.1 with DEBUG=0, a random SECRET_KEY and
-   the bench settings (bench/benchsite: the real settings, URLs and WSGI application, the Web
-   API on its own middleware stack, plus /bench/sign, a plain Django view that only builds
-   and signs the re-activation payload, served with no project middleware: the floor);
+2. starts `gunicorn benchsite.wsgi -w 2` (`--workers`) on 127.0.0.1 with DEBUG=0, a random
+   SECRET_KEY and the bench settings (bench/benchsite: the real settings, URLs and WSGI
+   application, the Web API on its own middleware stack, plus /bench/sign, a plain Django
+   view that only builds and signs the re-activation payload, served with no project
+   middleware: the floor);
 3. drives each scenario from a separate process with N client threads for a fixed time after a
-   short warm-up, and prints requests/s and p50/p99 latency:
+   short warm-up, the scenarios taking turns (`--rounds`, so that a change in the machine's
+   load weighs on all of them alike; "new", which adds a device per call, takes its turns
+   last), and prints requests/s and p50/p99 latency:
      hot      key/Activate of an already activated device (what every client does at start-up)
      new      key/Activate of a new device each time (key with 1,000,000 seats)
      getkey   key/GetKey
      bare     /bench/sign
-   and the ratios hot/bare and getkey/bare (goal: at least 0.5 each);
+   and the ratios hot/bare and getkey/bare (goal: at least 0.5 each); then the CPU time each
+   request cost the load generator, gunicorn, the bench database's PostgreSQL backends and
+   (when local) Redis, read from /proc: what other work on a shared machine moves least;
 4. stops gunicorn and drops the bench database.
 
 `--profile` adds a cProfile of the hot path and of the bare view, run in this process through
@@ -40,9 +45,11 @@ import threading
 import time
 import urllib.parse
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -226,8 +233,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "benchsite.wsgi", "-w", "2",
+def _start_gunicorn(env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "benchsite.wsgi", "-w", str(workers),
                "-b", f"{HOST}:{port}", "--pythonpath", str(BENCH_DIR), "--chdir", str(ROOT),
                "--log-level", "warning"]
     with log.open("wb") as log_file:  # gunicorn's and Django's messages
@@ -261,6 +268,138 @@ def _stop(process: subprocess.Popen | None) -> None:
         process.wait()
 
 
+# --- CPU accounting (Linux /proc) -----------------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU time spent by each side of the bench while it runs: the load generator, gunicorn
+    (master and workers), the bench database's PostgreSQL backends, Redis. On a machine
+    shared with other work, this is the figure that other work moves least.
+
+    Processes come and go meanwhile (a database connection reaching CONN_MAX_AGE, a worker
+    recycled): they are sampled every half second, so one that ends is counted up to its last
+    sample, and one that starts is counted from its start."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+        self._baseline: dict[str, dict[int, float]] = {}
+        self._last: dict[str, dict[int, float]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        return {name: {pid: cpu_seconds(pid) for pid in pids()}
+                for name, pids in self.groups.items()}
+
+    def start(self) -> None:
+        self._baseline = self._sample()
+        self._last = {name: dict(pids) for name, pids in self._baseline.items()}
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._merge(self._sample())
+
+    def _merge(self, sample: dict[str, dict[int, float]]) -> None:
+        for name, pids in sample.items():
+            for pid, cpu in pids.items():
+                if cpu:  # 0: the process ended between listing and reading it
+                    self._last[name][pid] = cpu
+
+    def stop(self) -> dict[str, float]:
+        """The CPU seconds each group spent since start()."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._merge(self._sample())
+        return {name: sum(cpu - self._baseline[name].get(pid, 0.0) for pid, cpu in pids.items())
+                for name, pids in self._last.items()}
+
+
+def local_redis_pid(redis_url: str) -> int:
+    """The Redis server's process id when it runs on this machine, else 0."""
+    if not redis_url:
+        return 0
+    import redis
+
+    try:
+        pid = int(redis.Redis.from_url(redis_url).info("server")["process_id"])
+    except (redis.RedisError, KeyError, ValueError):
+        return 0
+    return pid if Path(f"/proc/{pid}").exists() else 0
+
+
+class Backends:
+    """The process ids of a database's PostgreSQL backends, through one connection kept for
+    the purpose (a connection per sample would fork a backend every half second)."""
+
+    def __init__(self, connect: Callable[[], Any], database: str) -> None:
+        self.connect = connect
+        self.database = database
+        self.conn: Any = None
+
+    def __call__(self) -> list[int]:
+        if self.conn is None:
+            self.conn = self.connect()
+        return [row[0] for row in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [self.database])]
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def _meter(client_pid: int, gunicorn: subprocess.Popen, backends: Backends,
+           redis_url: str) -> CpuMeter | None:
+    if not Path("/proc/self/stat").exists():
+        return None
+    groups: dict[str, Callable[[], list[int]]] = {
+        "client": lambda: [client_pid],
+        "gunicorn": lambda: [gunicorn.pid, *children(gunicorn.pid)],
+        "PostgreSQL": backends,
+    }
+    redis_pid = local_redis_pid(redis_url)
+    if redis_pid:
+        groups["Redis"] = lambda: [redis_pid]
+    return CpuMeter(groups)
+
+
+def _report_cpu(name: str, spent: dict[str, float], requests: int, seconds: float) -> None:
+    if not requests:
+        return
+    parts = ", ".join(f"{group} {cpu / requests * 1000:.2f}" for group, cpu in spent.items())
+    total = sum(spent.values())
+    print(f"  {name:<7} CPU per request (ms): {parts}; total {total / requests * 1000:.2f} "
+          f"({total / seconds:.2f} cores busy)")
+
+
 # --- Reporting ------------------------------------------------------------------------------
 
 
@@ -269,6 +408,14 @@ def _percentile(sorted_values: list[float], p: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
     return sorted_values[index]
+
+
+def _merged(results: list[Result]) -> Result:
+    """A scenario's rounds as one run."""
+    return Result(sum(r.requests for r in results), sum(r.errors for r in results),
+                  sum(r.seconds for r in results),
+                  [x for r in results for x in r.latencies_ms],
+                  next((r.first_error for r in results if r.first_error), ""))
 
 
 def _report(scenario: Scenario, result: Result) -> float:
@@ -354,8 +501,12 @@ def _profile(scenarios: list[Scenario], repeat: int) -> None:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per scenario (10)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="the scenarios take turns, each --seconds/--rounds at a time (4)")
     parser.add_argument("--warmup", type=float, default=2.0, help="per scenario (2)")
     parser.add_argument("--threads", type=int, default=4, help="client threads (4)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn sync workers, for the floor and the API alike (2)")
     parser.add_argument("--max-requests", type=int, default=200_000,
                         help="cap per scenario (200000)")
     parser.add_argument("--only", help="comma-separated scenarios: hot,new,getkey,bare")
@@ -419,25 +570,47 @@ def main() -> None:
 
         port = _free_port()
         log = Path(tempfile.mkdtemp(prefix="bench-api-")) / "gunicorn.log"
-        gunicorn = _start_gunicorn(env, port, log)
+        gunicorn = _start_gunicorn(env, port, log, args.workers)
         cache = "Redis" if env.get("REDIS_URL") else "local memory"
-        print(f"gunicorn -w 2 (sync workers) on {HOST}:{port}, DEBUG=0, PostgreSQL database "
-              f"{bench_db!r}, cache: {cache}; {args.threads} client threads in a separate "
-              f"process, {args.warmup:g} s warm-up + {args.seconds:g} s per scenario, "
+        print(f"gunicorn -w {args.workers} (sync workers) on {HOST}:{port}, DEBUG=0, PostgreSQL "
+              f"database {bench_db!r}, cache: {cache}; {args.threads} client threads in a separate "
+              f"process, {args.warmup:g} s warm-up + {args.seconds:g} s per scenario in "
+              f"{args.rounds} turns, "
               f"{os.cpu_count()} CPUs shared by client, server and database.", flush=True)
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        rates = {}
         for scenario in scenarios:
             pool.submit(drive, port, scenario, args.threads, args.warmup, args.max_requests,
                         f"{scenario.name}-warm").result()
-            result = pool.submit(drive, port, scenario, args.threads, args.seconds,
-                                 args.max_requests, scenario.name).result()
-            rates[scenario.name] = _report(scenario, result)
+        # The scenarios take turns (--rounds), so that a change in the machine's load while the
+        # bench runs weighs on all of them alike instead of on whichever ran at that moment.
+        results: dict[str, list[Result]] = {s.name: [] for s in scenarios}
+        backends = Backends(lambda: _admin_connection(db), bench_db)
+        meter = _meter(pool.submit(os.getpid).result(), gunicorn, backends,
+                       env.get("REDIS_URL", ""))
+        cpu: dict[str, dict[str, float]] = {s.name: {} for s in scenarios}
+        # "new" adds a device per call: it takes its turns after the others, whose reads it
+        # would otherwise make longer from turn to turn.
+        turns = [(n, s) for n in range(args.rounds) for s in scenarios if s.name != "new"]
+        turns += [(n, s) for n in range(args.rounds) for s in scenarios if s.name == "new"]
+        for n, scenario in turns:
+            if meter:
+                meter.start()
+            results[scenario.name].append(pool.submit(
+                drive, port, scenario, args.threads, args.seconds / args.rounds,
+                args.max_requests, f"{scenario.name}-{n}").result())
+            if meter:
+                for group, spent in meter.stop().items():
+                    cpu[scenario.name][group] = cpu[scenario.name].get(group, 0.0) + spent
+        merged = {s.name: _merged(results[s.name]) for s in scenarios}
+        rates = {s.name: _report(s, merged[s.name]) for s in scenarios}
+        for s in scenarios:
+            _report_cpu(s.name, cpu[s.name], merged[s.name].requests, merged[s.name].seconds)
         for name in ("hot", "getkey"):
             if name in rates and rates.get("bare"):
                 ratio = rates[name] / rates["bare"]
                 verdict = "meets" if ratio >= 0.5 else "BELOW"
                 print(f"  {name}/bare throughput ratio: {ratio:.2f} ({verdict} the 0.5 goal)")
+        backends.close()
         _queries_per_request([s for s in scenarios if s.name != "bare"])
         if args.profile:
             _profile([s for s in scenarios if s.name in ("hot", "bare")], repeat=300)

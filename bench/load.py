@@ -19,6 +19,16 @@ All on loopback, with production settings (DEBUG=0, a throwaway SECRET_KEY, ALLO
 5. prints requests/s, p50/p99 per endpoint and the errors (an error: anything but HTTP 200
    with result 0, or a dashboard page that is not 200), and whether Activate's p99 is under
    the 50 ms goal. Stops by itself: every phase has a deadline.
+6. prints what the load generator itself takes, since it shares the machine's cores with the
+   portal: its CPU time over the steady phase (share of one core and of all of them), its
+   own send lag (from a request's scheduled moment to its sending, for requests whose thread
+   was free and waiting: the part of a latency that is the generator's doing; a request that
+   found all threads busy waited for the portal instead), and the CPU time per request of
+   each side (generator, gunicorn, the load database's PostgreSQL backends, Redis when
+   local, the Celery worker).
+   `--pin` runs the generator on the last core and gunicorn and Celery on the others
+   (PostgreSQL and Redis, shared servers, are left where they are), so that the generator
+   takes no CPU time from the portal's processes.
 
 The mix (weights): Activate of a known device 30, Activate of a new device 15, floating
 heartbeat 25 (Activate with FloatingTimeInterval), GetKey 15, Deactivate of a device this
@@ -29,6 +39,7 @@ heartbeats ask for signed answers (Sign=True, SignMethod=1) as the official clie
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import multiprocessing
 import os
@@ -42,14 +53,17 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
+from api import Backends, CpuMeter, children, local_redis_pid  # noqa: E402  (bench/api.py)
 from faults import common  # noqa: E402
 
 MIX = {"activate": 30, "activate_new": 15, "heartbeat": 25, "getkey": 15, "deactivate": 10,
@@ -80,6 +94,9 @@ class Outcome:
     first_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     late: int = 0  # open loop: requests sent > 1 s after their scheduled time
+    # Open loop: sent - scheduled (ms) of the requests whose thread was waiting for them.
+    lags: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # the generator's own CPU time (all its threads)
 
 
 # --- Client side (runs in a separate process) ----------------------------------------------
@@ -171,13 +188,14 @@ def closed_loop(plan: Plan, threads: int, seconds: float) -> Outcome:
             endpoint, ok, error = client.call(_pick(rng))
             _record(outcome, lock, endpoint, ok, error, (time.perf_counter() - start) * 1000)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
     outcome.seconds = time.perf_counter() - start
+    outcome.cpu_seconds = time.process_time() - cpu
     return outcome
 
 
@@ -202,20 +220,27 @@ def open_loop(plan: Plan, rate: float, seconds: float, threads: int = 48) -> Out
             now = time.perf_counter()
             if now > hard_stop:
                 continue
-            if at > now:
+            idle = at > now  # this thread was free before the request's moment
+            if idle:
                 time.sleep(at - now)
             elif now - at > 1:
                 with lock:
                     outcome.late += 1
+            lag = (time.perf_counter() - at) * 1000
             endpoint, ok, error = client.call(op)
             _record(outcome, lock, endpoint, ok, error, (time.perf_counter() - at) * 1000)
+            if idle:  # late only by the generator's own doing (its threads, the GIL, the OS)
+                with lock:
+                    outcome.lags.append(lag)
 
+    cpu = time.process_time()
     workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
     outcome.seconds = max(time.perf_counter() - start, seconds)
+    outcome.cpu_seconds = time.process_time() - cpu
     return outcome
 
 
@@ -261,6 +286,69 @@ def _settings_module(folder: Path) -> None:
         '"whitenoise.storage.CompressedStaticFilesStorage"}}  # noqa: F405\n')
 
 
+# --- What the generator takes ----------------------------------------------------------------
+
+
+def _pin(generator: int, servers: list[subprocess.Popen]) -> None:
+    """The generator on the last core, the portal's gunicorn and Celery (each process group:
+    workers forked later inherit it from their master) on the others."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        print("  --pin: one CPU only, nothing pinned")
+        return
+    os.sched_setaffinity(generator, {cpus[-1]})
+    for server in servers:
+        for pid in (server.pid, *children(server.pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setaffinity(pid, set(cpus[:-1]))
+    print(f"  pinned: generator on CPU {cpus[-1]}, gunicorn and Celery on CPU "
+          f"{','.join(map(str, cpus[:-1]))}; PostgreSQL and Redis unpinned", flush=True)
+
+
+def _meter(generator: int, gunicorn: subprocess.Popen, celery: subprocess.Popen | None,
+           backends: Backends, redis_url: str) -> CpuMeter | None:
+    if not Path("/proc/self/stat").exists():
+        return None
+    groups: dict[str, Callable[[], list[int]]] = {
+        "generator": lambda: [generator],
+        "gunicorn": lambda: [gunicorn.pid, *children(gunicorn.pid)],
+        "PostgreSQL": backends,
+    }
+    redis_pid = local_redis_pid(redis_url)
+    if redis_pid:
+        groups["Redis"] = lambda: [redis_pid]
+    if celery is not None:
+        groups["Celery"] = lambda: [celery.pid, *children(celery.pid)]
+    return CpuMeter(groups)
+
+
+def _connect(db: dict, database: str) -> Any:  # a psycopg connection
+    import psycopg
+
+    return psycopg.connect(dbname=database, user=db["USER"] or None,
+                           password=db["PASSWORD"] or None, host=db["HOST"] or None,
+                           port=db["PORT"] or None, autocommit=True)
+
+
+def _print_generator(outcome: Outcome, spent: dict[str, float], requests: int, *,
+                     pinned: bool) -> None:
+    cores = len(os.sched_getaffinity(0))
+    lags = sorted(outcome.lags)
+    share = outcome.cpu_seconds / outcome.seconds
+    print(f"  Load generator: {outcome.cpu_seconds:.1f} s CPU over the {outcome.seconds:.0f} s "
+          f"steady phase = {share:.0%} of one core, {share / cores:.0%} of the machine's "
+          f"{cores}{' (pinned to its own core)' if pinned else ', shared with the portal'}; "
+          f"its own send lag (a request's scheduled moment to its sending, when a thread was "
+          f"waiting for it; counted in the latencies above) p50 "
+          f"{common.percentile(lags, 50):.1f} ms, p99 {common.percentile(lags, 99):.1f} ms "
+          f"({len(lags)} of {requests} requests had a thread waiting)")
+    if spent and requests:
+        parts = ", ".join(f"{group} {cpu / requests * 1000:.2f}" for group, cpu in spent.items())
+        total = sum(spent.values())
+        print(f"  CPU per request (ms): {parts}; total {total / requests * 1000:.2f} "
+              f"({total / outcome.seconds:.2f} of {cores} cores busy with this bench)")
+
+
 # --- Reporting ------------------------------------------------------------------------------
 
 
@@ -290,6 +378,8 @@ def _arguments() -> argparse.Namespace:
                         help="steady rate as a fraction of the peak (0.5)")
     parser.add_argument("--rate", type=float, help="steady rate in req/s (skips the ramp)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (3)")
+    parser.add_argument("--pin", action="store_true",
+                        help="the generator on the last core, gunicorn and Celery on the others")
     return parser.parse_args()
 
 
@@ -313,11 +403,27 @@ def main() -> None:
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
                        cwd=common.ROOT, env=env, check=True)
         with common.processes() as started:
-            _run(args, env, seed, redis_url, name, started)
+            _run(args, env, seed, redis_url, db, name, started)
     finally:
         common.close_connections()
-        common.drop_database(db, name)
+        _drop_database(db, name)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _drop_database(db: dict, name: str) -> None:
+    """DROP DATABASE ... WITH (FORCE) is refused while a process of another role (an
+    autovacuum worker) is connected to it: try again a few times."""
+    import psycopg
+
+    for attempt in range(5):
+        try:
+            common.drop_database(db, name)
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 4:
+                print(f"bench/load.py: could not drop the database {name!r}; drop it by hand")
+                return
+            time.sleep(3)
 
 
 def _background_tasks(future: Future, redis_url: str) -> tuple[int, int] | None:
@@ -342,13 +448,16 @@ def _background_tasks(future: Future, redis_url: str) -> tuple[int, int] | None:
 
 
 def _run(args: argparse.Namespace, env: dict[str, str], seed: dict, redis_url: str,
-         name: str, started: list) -> None:
+         db: dict, name: str, started: list) -> None:
     log = common.log_path("load")
     port = common.free_port()
-    started.append(common.start_gunicorn(env, port, log, workers=args.workers))
+    gunicorn = common.start_gunicorn(env, port, log, workers=args.workers)
+    started.append(gunicorn)
     worker = "none (no REDIS_URL: tasks would run eagerly)"
+    celery = None
     if redis_url:
-        started.append(common.start_celery_worker(env, log, queues="celery,anomalies"))
+        celery = common.start_celery_worker(env, log, queues="celery,anomalies")
+        started.append(celery)
         worker = "1 (queues celery, anomalies)"
     plan = Plan(port=port, seed=1, **seed)
     print(f"gunicorn -w {args.workers} (sync) on {common.HOST}:{port}, DEBUG=0, database "
@@ -357,7 +466,13 @@ def _run(args: argparse.Namespace, env: dict[str, str], seed: dict, redis_url: s
           f"machine, other users: load average {os.getloadavg()[0]:.1f}).", flush=True)
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     tasks = None
+    backends = Backends(lambda: _connect(db, "postgres"), name)
     try:
+        generator = pool.submit(os.getpid).result()
+        servers = [p for p in (gunicorn, celery) if p is not None]
+        if args.pin:
+            _pin(generator, servers)
+        meter = _meter(generator, gunicorn, celery, backends, redis_url)
         pool.submit(closed_loop, plan, 4, 3).result()  # warm-up: URLconf, signing keys
         peak = args.rate / args.load if args.rate else 0.0
         if not args.rate:
@@ -371,11 +486,15 @@ def _run(args: argparse.Namespace, env: dict[str, str], seed: dict, redis_url: s
         rate = args.rate or peak * args.load
         print(f"Peak {peak:.1f} req/s. Steady phase (open loop, Poisson arrivals): "
               f"{rate:.1f} req/s for {args.seconds:g} s", flush=True)
+        if meter:
+            meter.start()
         future = pool.submit(open_loop, plan, rate, args.seconds)
         tasks = _background_tasks(future, redis_url)
         outcome = future.result()
+        spent = meter.stop() if meter else {}
     finally:
         pool.shutdown(cancel_futures=True)
+        backends.close()
     if tasks is not None:
         print(f"  Celery meanwhile: {tasks[0]} retention tasks queued (one per 10 s), "
               f"{tasks[1]} done by the worker")
@@ -387,9 +506,14 @@ def _run(args: argparse.Namespace, env: dict[str, str], seed: dict, redis_url: s
                       if k.startswith("Activate (known") or k.startswith("Activate (new")
                       for v in values)
     p99 = common.percentile(activate, 99)
+    worst = max(((common.percentile(sorted(v), 99), k) for k, v in outcome.latencies.items()),
+                default=(float("nan"), "-"))
     print(f"  Activate (known + new devices) p99 {p99:.1f} ms at {args.load:.0%} of peak: "
-          f"{'meets' if p99 < 50 else 'MISSES'} the 50 ms goal; errors: {errors} "
-          f"({'meets' if errors == 0 else 'MISSES'} the zero-error goal)")
+          f"{'meets' if p99 < 50 else 'MISSES'} the 50 ms goal; the slowest endpoint's p99 "
+          f"{worst[0]:.1f} ms ({worst[1]}): {'meets' if worst[0] < 100 else 'MISSES'} the "
+          f"100 ms goal; errors: {errors} ({'meets' if errors == 0 else 'MISSES'} the "
+          f"zero-error goal)")
+    _print_generator(outcome, spent, total, pinned=args.pin)
     problems = [line for line in log.read_text().splitlines()
                 if "Traceback" in line or " ERROR" in line or "CRITICAL" in line]
     if problems:

@@ -384,6 +384,10 @@ DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout",
                                                               DB_CONNECT_TIMEOUT)
+# The Web API's start-up calls run one statement each (apps.licensing.fastpath), which costs
+# PostgreSQL more to plan than to run: it is prepared once per connection
+# (apps.licensing.pipeline). 0 prepares nothing: PgBouncer in transaction mode before 1.21.
+DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 MIDDLEWARE.append("apps.core.middleware.DatabaseUnavailableMiddleware")
 # The Web API's calls (/api/<controller>/<method>) run through this shorter stack

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import json
+import select
 import urllib.parse
 import wsgiref.util
 
+import psycopg
 import pytest
 from django.core.signals import request_finished, request_started
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError, close_old_connections, connection, connections
 
 from apps.audit.log import Actor
 from apps.licensing.services import token_create
@@ -115,3 +117,66 @@ def test_sessions_and_csrf_run_for_pages_only(monkeypatch):
     assert ran == []
     call("/accounts/login/")
     assert ran == ["session", "csrf"]
+
+
+# --- Idle connections are checked without a query (handlers.idle_connections_checked) -----
+
+
+def _served_call(fields: dict[str, str]) -> dict:
+    """A call through the application as a server makes it: with request_started and
+    request_finished connected (close_old_connections), outside any test transaction."""
+    body = urllib.parse.urlencode(fields).encode()
+    environ: dict = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/key/GetKey",
+                     "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+                     "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                     "REMOTE_ADDR": "127.0.0.1"}
+    wsgiref.util.setup_testing_defaults(environ)
+    environ["SERVER_NAME"] = "testserver"
+    chunks = application(environ, lambda status, headers, exc_info=None: None)
+    try:
+        return json.loads(b"".join(chunks))
+    finally:
+        getattr(chunks, "close", lambda: None)()
+
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
+                                   reason="checks PostgreSQL connections' sockets")
+
+
+@pytest.fixture
+def getkey(transactional_db) -> dict[str, str]:
+    vendor = make_vendor()
+    key = make_key(ProductFactory(vendor=vendor))
+    token = token_create(vendor=vendor, actor=Actor.for_system("test"), name="t",
+                         permissions=["key.GetKey"])[1]
+    return {"token": token, "ProductId": str(key.product_id), "Key": key.key}
+
+
+@postgres_only
+def test_a_live_idle_connection_takes_no_health_check_query(getkey, monkeypatch):
+    assert _served_call(getkey)["result"] == 0  # the connection is open and idle now
+    assert connection.connection is not None and connection.health_check_enabled
+    checks: list[int] = []
+    monkeypatch.setattr(type(connections["default"]), "is_usable",
+                        lambda self: checks.append(1) or True)
+
+    assert _served_call(getkey)["result"] == 0
+    assert checks == []
+
+
+@postgres_only
+def test_a_connection_ended_while_idle_is_replaced_before_the_call(getkey):
+    assert _served_call(getkey)["result"] == 0
+    pid = connection.connection.info.backend_pid
+    settings = connection.settings_dict
+    with psycopg.connect(dbname=settings["NAME"], user=settings["USER"],
+                         password=settings["PASSWORD"], host=settings["HOST"],
+                         port=settings["PORT"] or None, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    # The server's goodbye is on its way to the idle connection's socket.
+    poller = select.poll()
+    poller.register(connection.connection.fileno(), select.POLLIN)
+    assert poller.poll(5000)
+
+    assert _served_call(getkey)["result"] == 0
+    assert connection.connection.info.backend_pid != pid

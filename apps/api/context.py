@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, overload
 
+from django.db import connection
 from django.http import HttpRequest
 
 from apps.audit.log import Actor
@@ -75,8 +76,9 @@ class ApiContext:
 
     def _fast(self, serve: Callable[..., fastpath.Served | None], log_states: dict[str, int],
               **call: Any) -> fastpath.Served | None:
-        """Run a one-statement path for the key the call names, within the token's locks;
-        when it served (and logged) the call, the call's log record is marked written."""
+        """Run a one-statement path for the key the call names, within the token's locks.
+        When it served (and logged) the call, the answer must be made through fast_answer,
+        which marks the call's log record written once the statement has committed."""
         if not fastpath.available():
             return None
         product_id = self.params.int("ProductId", 0)
@@ -94,9 +96,25 @@ class ApiContext:
         record.product_id, record.key, record.state = product_id, key_string, served.state
         if served.current is not None:
             record.floating_expires = served.current.floating_expires
-        record.written = True
         served.key.product.vendor = self.vendor
         return served
+
+    def fast_answer(self, served: fastpath.Served,
+                    answer: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The answer to a call a one-statement path served, built (and signed) while the
+        statement's transaction commits: it is returned only once the commit, and with it the
+        call's log row, is confirmed. A query made meanwhile waits for the commit first."""
+
+        def after_commit(execute, sql, params, many, context):
+            served.committed()
+            return execute(sql, params, many, context)
+
+        try:
+            with connection.execute_wrapper(after_commit):
+                return answer()
+        finally:
+            served.committed()  # raises when the commit failed: no success is answered
+            self.record.written = True
 
     def has_permission(self, method_name: str) -> bool:
         return method_name in self.token.permissions

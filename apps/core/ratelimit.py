@@ -2,12 +2,14 @@
 processes and hosts).
 
 One call to `hit()` counts every limit it is given, and reads those it only peeks at, in one
-cache round trip: on Redis a pipeline of `SET key 0 EX window NX` + `INCR key` per counted
-limit and `GET key` per peeked one; on other caches add + incr and get.
+cache round trip: on Redis one EVALSHA of a small script (INCR, and EXPIRE when the window's
+counter is new, per counted limit; GET per peeked one), atomic, so a counter never outlives
+its window; on other caches add + incr and get.
 A cache outage never refuses a request: the limiter fails open and says so in the log."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import NoScriptError
 
 logger = logging.getLogger(__name__)
 
@@ -56,35 +59,72 @@ def _key(lim: Limit, now: float) -> str:
     return f"rl:{lim.name}:{int(now) // lim.window}"
 
 
+# KEYS: the counted counters, then the peeked ones; ARGV[1]: how many are counted, then each
+# counted one's time to live. A counter's first INCR gives it its TTL in the same atomic step.
+_COUNTERS_LUA = """
+local counted = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  if i <= counted then
+    local n = redis.call('INCR', key)
+    if n == 1 then redis.call('EXPIRE', key, ARGV[i + 1]) end
+    out[i] = n
+  else
+    out[i] = tonumber(redis.call('GET', key) or '0')
+  end
+end
+return out
+"""
+_COUNTERS_SHA = hashlib.sha1(_COUNTERS_LUA.encode()).hexdigest()  # noqa: S324 (Redis' name)
+
+
+def _redis_counters(cache: RedisCache, requests: list[tuple[str, int, bool]]) -> list[int]:
+    """The script, on a connection of the cache's pool: EVALSHA, or EVAL once for a Redis
+    that has not seen it yet (restarted, another server). The counters' keys are this
+    module's (short, plain ASCII): made with the cache's prefix and version, as cache.add()
+    makes them, without the check for keys memcached would refuse."""
+    keys = [cache.make_key(key) for key, _, _ in requests]
+    ttls = [str(window + 1) for _, window, count in requests if count]
+    args = [str(len(keys)), *keys, str(len(ttls)), *ttls]
+    # The private RedisCacheClient of Django's RedisCache: not in django-stubs.
+    client = cache._cache.get_client(keys[0], write=True)  # type: ignore[attr-defined]
+    pool = client.connection_pool
+    connection = pool.get_connection()
+    try:
+        try:
+            connection.send_packed_command([_command("EVALSHA", _COUNTERS_SHA, *args)])
+            counts = connection.read_response()
+        except NoScriptError:
+            connection.send_packed_command([_command("EVAL", _COUNTERS_LUA, *args)])
+            counts = connection.read_response()
+    except BaseException:
+        connection.disconnect()  # its state is unknown: the pool opens another
+        raise
+    finally:
+        pool.release(connection)
+    return [int(n) for n in counts]
+
+
+def _command(*args: str) -> bytes:
+    """A Redis command in the protocol's own form (RESP), as redis-py packs one: the same
+    bytes, without its per-argument type checks on every call."""
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        parts += [f"${len(data)}\r\n".encode(), data, b"\r\n"]
+    return b"".join(parts)
+
+
 def _exchange(requests: list[tuple[str, int, bool]]) -> list[int] | None:
-    """For each (key, window, count): the counter after adding 1 (count) or as it is."""
+    """For each (key, window, count), counted ones first: the counter after adding 1 (count)
+    or as it is."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        full = [(cache.make_and_validate_key(key), window, count)
-                for key, window, count in requests]
-
-        def pipeline() -> list[int]:
-            # The private RedisCacheClient of Django's RedisCache: not in django-stubs.
-            client = cache._cache.get_client(full[0][0], write=True)  # type: ignore[attr-defined]
-            pipe = client.pipeline(transaction=False)
-            for key, window, count in full:
-                if count:
-                    pipe.set(key, 0, ex=window + 1, nx=True)
-                    pipe.incr(key)
-                else:
-                    pipe.get(key)
-            results = iter(pipe.execute())
-            counts = []
-            for _, _, count in full:
-                if count:
-                    next(results)  # SET NX: True, or None when the window's key exists
-                counts.append(int(next(results) or 0))
-            return counts
-
         # apps.core.cache.FailOpenRedisCache (production) skips Redis for a few seconds after
         # a failure instead of paying a connection attempt per request: go through it.
         guard = getattr(cache, "_guard", None)
-        return guard(pipeline, None) if guard else pipeline()
+        return guard(lambda: _redis_counters(cache, requests), None) if guard else \
+            _redis_counters(cache, requests)
     counts = []
     for key, window, count in requests:
         if not count:

@@ -51,7 +51,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
-def test_on_redis_the_counters_are_one_pipelined_round_trip():
+def test_on_redis_the_counters_are_one_round_trip():
     redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                "LOCATION": REDIS_URL, "KEY_PREFIX": "ratelimit-test"}}
     with override_settings(CACHES=redis_cache):
@@ -65,6 +65,20 @@ def test_on_redis_the_counters_are_one_pipelined_round_trip():
         key = caches["default"].make_and_validate_key(f"rl:t:redis-a:{int(WINDOW_START) // 60}")
         assert int(client.get(key)) == 3
         assert 0 < client.ttl(key) <= 61
+        caches["default"].clear()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+def test_a_redis_that_forgot_the_script_is_given_it_again():
+    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                               "LOCATION": REDIS_URL, "KEY_PREFIX": "ratelimit-test-noscript"}}
+    with override_settings(CACHES=redis_cache):
+        caches["default"].clear()
+        limits = [Limit("t:noscript", 1, 60)]
+        assert hit(limits, now=WINDOW_START) == 0
+        caches["default"]._cache.get_client(write=True).script_flush()  # a restarted Redis
+        assert hit(limits, now=WINDOW_START) == 60
+        assert hit(limits, now=WINDOW_START) == 60
         caches["default"].clear()
 
 

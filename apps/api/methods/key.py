@@ -33,8 +33,7 @@ from .common import (
     P_SIGN,
     P_SIGN_METHOD,
     license_response,
-    prefetch,
-    reload_activations,
+    reread,
 )
 from .customer import P_ALLOW_MULTIPLE, new_customer_from_params, portal_link
 
@@ -77,7 +76,8 @@ def activate_known_device(ctx: ApiContext) -> dict[str, Any] | None:
                                state=states.ACTIVATION_EXISTING)
     if served is None:
         return None
-    return license_response(ctx, served.key, served.current, floating_interval=interval)
+    return ctx.fast_answer(served, lambda: license_response(
+        ctx, served.key, served.current, floating_interval=interval))
 
 
 @api_method(
@@ -98,9 +98,10 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
     machine_code, friendly_name = device_params(ctx)
     interval = params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
     overdraft = params.int("MaxOverdraft", 0, minimum=0, maximum=10**6)
-    # Floating seats are counted and renewed in the database; the key's devices are read once,
-    # after the change.
-    key = ctx.key(devices=interval == 0)
+    # Seats are counted in the database (KeySeats), not by loading every device of the key: a
+    # key with thousands of devices would be read twice per call. Its devices are read once,
+    # after the change, for the answer.
+    key = ctx.key(devices=False)
     try:
         result = key_activate(key=key, device=Device(machine_code, friendly_name, ctx.ip),
                               floating_interval=interval, max_overdraft=overdraft,
@@ -110,10 +111,7 @@ def activate(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = result.state
     if result.activation is not None and result.activation.floating:
         ctx.record.floating_expires = result.activation.floating_expires
-    if result.state in (states.ACTIVATION_FLOATING, states.ACTIVATION_OVERDRAFT):
-        reload_activations(key)  # a floating seat taken or renewed: nothing else changed
-    elif result.state not in (states.ACTIVATION_EXISTING, states.ACTIVATION_NOT_NODE_LOCKED):
-        key = prefetch(key)  # a seat or the expiry changed: read the key as it is now
+    key = reread(key)  # with its devices as they are now (a seat, perhaps a trial's expiry)
     return license_response(ctx, key, result.activation, floating_interval=interval)
 
 
@@ -131,8 +129,11 @@ def get_key(ctx: ApiContext) -> dict[str, Any]:
     ctx.record.state = states.VALIDATION_FAILED
     interval = ctx.params.int("FloatingTimeInterval", 0, minimum=0, maximum=10**9)
     served = ctx.fast_path(machine_code=None, state=states.VALIDATION_OK)
-    key = served.key if served is not None else ctx.key()
-    body = license_response(ctx, key, None, floating_interval=interval)
+    if served is not None:
+        body = ctx.fast_answer(served, lambda: license_response(
+            ctx, served.key, None, floating_interval=interval))
+    else:
+        body = license_response(ctx, ctx.key(), None, floating_interval=interval)
     ctx.record.state = states.VALIDATION_OK
     return body
 
@@ -152,7 +153,7 @@ def deactivate(ctx: ApiContext) -> dict[str, Any]:
     machine_code = ctx.params.str("MachineCode", max_length=128)
     ctx.record.machine_code = machine_code
     floating = ctx.params.bool("Floating", False)
-    key = ctx.key()
+    key = ctx.key(devices=False)  # the answer lists no devices
     if not machine_code and not floating:
         raise ApiError(
             "Either the machine code was never activated or key activation feature was never "
