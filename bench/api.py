@@ -24,14 +24,16 @@ What it does, all on loopback:
    (when local) Redis, read from /proc: what other work on a shared machine moves least;
 4. stops gunicorn and drops the bench database.
 
-`--profile` adds a cProfile of the hot path and of the bare view, run in this process through
-Django's test client (no gunicorn, no network), to show where a request's time goes.
+`--profile [SCENARIOS]` adds a cProfile of the named scenarios (default: the hot path and the
+bare view), run in this process through Django's test client (no gunicorn, no network), to
+show where a request's time goes.
 REDIS_URL, when set, is passed on: production runs the cache (rate-limit counters) on Redis.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import multiprocessing
 import os
@@ -45,7 +47,7 @@ import threading
 import time
 import urllib.parse
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -463,6 +465,15 @@ class _SqlTimer:
             self.statements += 1
 
 
+def _form_body(scenario: Scenario, calls: Iterator[int]) -> str:
+    """The scenario's request body, form-encoded, with a new machine code each call for the
+    scenarios that ask for one."""
+    params = dict(scenario.params)
+    if scenario.new_machine_each_time:
+        params["MachineCode"] = f"profile-{os.getpid()}-{next(calls)}"
+    return urllib.parse.urlencode(params)
+
+
 def _profile(scenarios: list[Scenario], repeat: int) -> None:
     import cProfile
     import pstats
@@ -471,20 +482,22 @@ def _profile(scenarios: list[Scenario], repeat: int) -> None:
     from django.test import Client
 
     client = Client(HTTP_HOST=HOST)
+    form = "application/x-www-form-urlencoded"  # what the load client sends
     for scenario in scenarios:
+        body = functools.partial(_form_body, scenario, iter(range(10**9)))
         for _ in range(20):  # warm caches (signing key, URLconf)
-            client.post(scenario.path, scenario.params)
+            client.post(scenario.path, body(), content_type=form)
         timer = _SqlTimer()
         start = time.perf_counter()
         with connection.execute_wrapper(timer):
             for _ in range(repeat):
-                client.post(scenario.path, scenario.params)
+                client.post(scenario.path, body(), content_type=form)
         plain = (time.perf_counter() - start) / repeat * 1000
         sql_ms = timer.seconds / repeat * 1000
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(repeat):
-            client.post(scenario.path, scenario.params)
+            client.post(scenario.path, body(), content_type=form)
         profiler.disable()
         print(f"\n== cProfile, {scenario.name}: {repeat} requests in-process (test client, "
               f"no network): {plain:.2f} ms each without the profiler, of which "
@@ -512,8 +525,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--only", help="comma-separated scenarios: hot,new,getkey,bare")
     parser.add_argument("--in-place", action="store_true",
                         help="use DATABASE_URL's database instead of a fresh one")
-    parser.add_argument("--profile", action="store_true",
-                        help="also cProfile the hot path and the bare view in-process")
+    parser.add_argument("--profile", nargs="?", const="hot,bare", metavar="SCENARIOS",
+                        help="also cProfile these scenarios in-process (default hot,bare)")
     return parser.parse_args()
 
 
@@ -613,7 +626,8 @@ def main() -> None:
         backends.close()
         _queries_per_request([s for s in scenarios if s.name != "bare"])
         if args.profile:
-            _profile([s for s in scenarios if s.name in ("hot", "bare")], repeat=300)
+            wanted = set(args.profile.split(","))
+            _profile([s for s in scenarios if s.name in wanted], repeat=300)
         connections.close_all()
     finally:
         if pool is not None:

@@ -386,7 +386,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
                                                               DB_CONNECT_TIMEOUT)
 # The Web API's start-up calls run one statement each (apps.licensing.fastpath), which costs
 # PostgreSQL more to plan than to run: it is prepared once per connection
-# (apps.licensing.pipeline). 0 prepares nothing: PgBouncer in transaction mode before 1.21.
+# (apps.core.pipeline). 0 prepares nothing: PgBouncer in transaction mode before 1.21.
 DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 MIDDLEWARE.append("apps.core.middleware.DatabaseUnavailableMiddleware")

@@ -19,7 +19,7 @@ certain to be the success this path serves:
   log row with the new expiry. Renewing a seat the device holds changes no count, so the
   seat count stays exact under concurrency.
 
-How the statement runs (apps.licensing.pipeline): prepared once per connection, since planning
+How the statement runs (apps.core.pipeline): prepared once per connection, since planning
 it cost PostgreSQL three times what running it does; and, outside a transaction, in libpq's
 pipeline mode, so that its row arrives before its commit and the caller builds and signs the
 answer while PostgreSQL flushes the commit to disk. Served.committed() waits for that commit:
@@ -44,8 +44,8 @@ from django.db.models.base import ModelState
 
 from apps.accounts.models import Reseller
 from apps.core.geoip import country_of
+from apps.core.pipeline import Statement, run
 from apps.licensing.models import Activation, Customer, DataObject, LicenseKey, Product
-from apps.licensing.pipeline import Statement, run
 
 M = TypeVar("M", bound=Model)
 
@@ -64,16 +64,30 @@ _KEY = """k AS (
     JOIN licensing_product p ON p.id = k.product_id
     WHERE k.product_id = %(product_id)s AND p.vendor_id = %(vendor_id)s AND k.key = %(key)s
 )"""
-# What an answer reads of that key, as JSON: the key, its devices, data objects, customer and
-# product (columns 0-4 of every statement here; _build makes the key of them).
-_DEVICES = """(SELECT json_agg(row_to_json(a.*) ORDER BY a.time, a.id)::text
-       FROM licensing_activation a WHERE a.key_id = k.id)"""
+
+
+def _columns_array(model: type[Model], alias: str) -> str:
+    """A JSON array of the model's columns in its fields' order: for a list of many rows
+    (a key's devices) a third smaller to send and faster to read than an object each."""
+    return "json_build_array({})".format(", ".join(
+        f'{alias}."{f.column}"' for f in model._meta.concrete_fields))
+
+
+# What an answer reads of that key, as JSON: the key, its devices (arrays, see
+# _columns_array), data objects, customer and product (columns 0-4 of every statement here;
+# _build makes the key of them).
+_DEVICES = f"""(SELECT json_agg({_columns_array(Activation, "a")} ORDER BY a.time, a.id)::text
+       FROM licensing_activation a WHERE a.key_id = k.id)"""  # noqa: S608 (the model's columns)
 _READ = f"""row_to_json(k.*)::text,
     {_DEVICES},
     (SELECT json_agg(row_to_json(d.*) ORDER BY d.id)::text
        FROM licensing_dataobject d WHERE d.key_id = k.id),
     (SELECT row_to_json(c.*)::text FROM licensing_customer c WHERE c.id = k.customer_id),
     (SELECT row_to_json(p.*)::text FROM licensing_product p WHERE p.id = k.product_id)"""  # noqa: S608
+# The one-statement paths read the devices only when the call was served: a call they do not
+# serve (a new device) is answered by the ordinary path, which reads them itself.
+_READ_SERVED = _READ.replace(
+    _DEVICES, f"CASE WHEN EXISTS (SELECT 1 FROM logged) THEN {_DEVICES} END")  # noqa: S608
 # ... and its reseller (the ordinary path's reads: column 5).
 _RESELLER = """(SELECT row_to_json(r.*)::text FROM accounts_reseller r
        WHERE r.id = k.reseller_id)"""
@@ -97,7 +111,7 @@ WITH {_KEY}, hit AS (
     FROM hit
     RETURNING state
 )
-SELECT {_READ},
+SELECT {_READ_SERVED},
     (SELECT state FROM logged)
 FROM k
 """, _TYPES)  # noqa: S608 (built from this module's constants, not from input)
@@ -126,7 +140,7 @@ WITH {_KEY}, seat AS (
     FROM seat
     RETURNING state
 )
-SELECT {_READ},
+SELECT {_READ_SERVED},
     (SELECT state FROM logged),
     (SELECT row_to_json(seat.*)::text FROM seat)
 FROM k
@@ -290,6 +304,26 @@ def _instance(model: type[M], data: dict[str, Any]) -> M:
     return instance
 
 
+def _instances(model: type[M], rows: list[list[Any]]) -> list[M]:
+    """The instances of rows read as arrays (_columns_array), as _instance makes them: the
+    loop an answer listing thousands of devices spends its time in."""
+    attnames, _, datetimes = _shape(model)
+    at = [attnames.index(name) for name in datetimes]
+    parse, new, state_class = dt.datetime.fromisoformat, model.__new__, ModelState
+    made = []
+    for row in rows:
+        for i in at:
+            if row[i] is not None:
+                row[i] = parse(row[i])
+        instance = new(model)
+        values = instance.__dict__
+        values.update(zip(attnames, row, strict=True))
+        state = values["_state"] = state_class()
+        state.adding, state.db = False, DEFAULT_DB_ALIAS
+        made.append(instance)
+    return made
+
+
 def _prefetched(model: type[Model], rows: list[Any]) -> QuerySet:
     """A queryset already evaluated to `rows`, as prefetch_related leaves one."""
     queryset = model._default_manager.all()
@@ -306,7 +340,7 @@ def _build(key_json: str, activations_json: str | None, data_json: str | None,
     key.customer = _instance(Customer, json.loads(customer_json)) if customer_json else None
     if reseller_json is not None:
         key.reseller = _instance(Reseller, json.loads(reseller_json))
-    activations = [_instance(Activation, a) for a in json.loads(activations_json or "[]")]
+    activations = _instances(Activation, json.loads(activations_json or "[]"))
     data_objects = [_instance(DataObject, d) for d in json.loads(data_json or "[]")]
     key._prefetched_objects_cache = {  # type: ignore[attr-defined]
         "activations": _prefetched(Activation, activations),

@@ -1,5 +1,5 @@
 """Outside a transaction, as in production, the fast path's statement runs in libpq's pipeline
-mode and the answer is built and signed while PostgreSQL commits it (apps.licensing.pipeline):
+mode and the answer is built and signed while PostgreSQL commits it (apps.core.pipeline):
 the answer goes out only once the commit, and with it the log row, is confirmed."""
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from psycopg import pq
 
 from apps.accounts.models import Reseller
 from apps.audit.log import Actor
-from apps.licensing import fastpath, pipeline
+from apps.core import pipeline
+from apps.licensing import fastpath
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.services import token_create
 from apps.licensing.services.resellers import reseller_issue_key, right_grant, template_create
-from apps.usage import states
+from apps.usage import states, weblog
 from apps.usage.models import WebApiLog
 from tests.factories import ProductFactory, make_activation, make_key, make_vendor
 
@@ -119,7 +120,9 @@ def test_no_success_is_answered_when_the_commit_fails(setup, pipelined, doomed_c
     body = _activate(product, key, token, machine="pc-doomed")
 
     assert body["result"] == 1 and "licenseKey" not in body
-    assert len(pipelined) == 1  # the statement ran, its row came back, the commit failed
+    # The statement ran, its row came back, the commit failed; then the failure's own log
+    # row was tried (through the pipeline too), and its commit failed the same way.
+    assert pipelined == [fastpath._SQL.name.decode(), weblog._INSERT.name.decode()]
     assert not WebApiLog.objects.filter(machine_code="pc-doomed").exists()
     # The connection is as good as before.
     assert _activate(product, key, token)["result"] == 0

@@ -101,8 +101,8 @@ def _add_node_locked(key: LicenseKey, device: Device, actor: Actor | None,
         return SeatResult(locked, admission.seat, admission.state)
     if not admission.takes_seat:  # the key stopped being node-locked meanwhile
         return SeatResult(key, _unsaved(key, device), admission.state)
-    if admission.starts_trial:
-        locked.product = key.product  # as the caller loaded it, vendor included: for the log
+    # As the caller loaded it, vendor included: for the event and the trial's log entry.
+    locked.product = key.product
     activation = seat_write(key=locked, admission=admission, device=device,
                             actor=actor or Actor.for_system("activation"))
     refresh_from(key, locked)

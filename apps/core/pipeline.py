@@ -7,7 +7,9 @@ statement's row as soon as it has it and commits at the Sync. `run` returns that
 `committed` function; the caller builds its answer, then calls `committed`, which returns once
 PostgreSQL has confirmed the commit and raises (a Django DatabaseError) when it has not. The
 caller must not answer before. Inside a transaction the Sync commits nothing (the transaction
-does, later) and `committed` only reads the rest of the pipeline.
+does, later) and `committed` only reads the rest of the pipeline; a transaction Django opened
+but psycopg has not begun yet (psycopg sends BEGIN before its first query in it) is begun
+here, in the same round trip, so that the statement is part of it.
 
 The statement is prepared once per connection (planning the fast path's statements costs
 PostgreSQL more than running them), under a name of this module's. psycopg prepares nothing of
@@ -112,9 +114,18 @@ class _Pipelined:
         """Send the statement and read its result, leaving the Sync's answer to read."""
         pgconn = self.pgconn
         preparing = self.prepare and statement.name not in prepared
+        # In a Django transaction whose BEGIN psycopg has not sent yet (it sends it before
+        # its own first query), the statement must not run on its own: it begins the
+        # transaction the way psycopg would (isolation level and all).
+        connection = self.db.connection
+        begin = (connection._get_tx_start_command()
+                 if not connection.autocommit
+                 and pgconn.transaction_status == pq.TransactionStatus.IDLE else None)
         self.settled = False
         pgconn.enter_pipeline_mode()
         try:
+            if begin is not None:
+                pgconn.send_query_params(begin, None)
             if preparing:
                 pgconn.send_prepare(statement.name, statement.numbered)
             if self.prepare:
@@ -125,6 +136,8 @@ class _Pipelined:
             pgconn.pipeline_sync()
             while pgconn.flush():
                 self._wait(select.POLLOUT)
+            if begin is not None:
+                self._result(_OK)
             if preparing:
                 self._result(_OK)
                 prepared.add(statement.name)
