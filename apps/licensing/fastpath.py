@@ -310,16 +310,16 @@ def _instances(model: type[M], rows: list[list[Any]]) -> list[M]:
     attnames, _, datetimes = _shape(model)
     at = [attnames.index(name) for name in datetimes]
     parse, new, state_class = dt.datetime.fromisoformat, model.__new__, ModelState
-    made = []
+    made: list[M] = []
     for row in rows:
         for i in at:
             if row[i] is not None:
                 row[i] = parse(row[i])
-        instance = new(model)
-        values = instance.__dict__
-        values.update(zip(attnames, row, strict=True))
+        values = dict(zip(attnames, row, strict=True))
         state = values["_state"] = state_class()
         state.adding, state.db = False, DEFAULT_DB_ALIAS
+        instance = new(model)
+        instance.__dict__ = values
         made.append(instance)
     return made
 
