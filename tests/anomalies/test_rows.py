@@ -102,6 +102,24 @@ def test_streamed_windows_equal_those_of_the_log_read_whole(loaded, tenant):
                                        float(loaded.frame.time.max()))
 
 
+def test_a_log_read_for_training_keeps_at_most_max_windows_of_it(loaded, tenant):
+    from apps.anomalies.services.rows import log_training_windows
+
+    def read(max_windows: int):
+        return log_training_windows(vendor=tenant.vendor, since=None, until=None,
+                                    window_seconds=3600, max_windows=max_windows, seed=3)
+
+    everything = read(10**9)
+    cap = everything.n_windows // 3
+    sample = read(cap)
+
+    assert len(everything.featurised.windows) == everything.n_windows
+    assert 0 < len(sample.featurised.windows) <= cap
+    assert sample.n_windows == everything.n_windows and len(sample) == len(loaded.frame)
+    for name, value in everything.profile.arrays().items():  # summed over every window
+        assert np.array_equal(sample.profile.arrays()[name], value), name
+
+
 def test_training_from_the_database_stores_the_detector_of_the_log_read_whole(loaded, tenant,
                                                                                settings):
     from apps.anomalies.detection import DetectorConfig, TrainedDetector, train_detector

@@ -26,8 +26,10 @@ windows ECOD ranks highest as *persistent* oddities (detector.py), fits an MLP a
 with a narrow bottleneck (model.py), and scores = reconstruction error + distance to the
 nearest normal codes in the bottleneck. The threshold is a peaks-over-threshold (generalised
 Pareto) fit to held-out training scores, at the quantile that leaves `sensitivity` false
-windows a day (threshold.py). `synthetic.generate_license_logs` makes labelled test logs,
-`evaluation.evaluate` and `benchmark.run_benchmark` measure a detector against them.
+windows a day (threshold.py). Training memory is bounded: beyond `max_windows` windows it
+keeps a sample of whole keys and IPs (sample.py). `synthetic.generate_license_logs` makes
+labelled test logs, `evaluation.evaluate` and `benchmark.run_benchmark` measure a detector
+against them.
 """
 
 from .chunks import LogChunk, key_hashes

@@ -5,6 +5,10 @@ trained on 2 % anomalous windows learns to reconstruct them (AP 0.86 -> 0.44 in 
 runs). So windows the vendor marked as real findings and the windows a robust shallow method
 (ECOD by default) ranks highest are dropped first; the threshold is then taken from windows
 held out of training, so the false-positive rate it reports is measured, not assumed.
+
+A log of more than `max_windows` windows is trained on a sample of whole keys and IPs
+(sample.py): scaling, hygiene, the fit and the held-out scores of the threshold come from the
+sample, the profile and the window counts (warm-up, alert budget) from every window.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .baselines import fit_baseline
-from .chunks import LogChunk
-from .features import FEATURES, Featurised, Windows, featurise, scale_floors
+from .chunks import LogChunk, known_key_hashes
+from .features import FEATURES, Featurised, Windows, scale_floors
 from .frame import LogFrame
-from .history import Profile, build_profile
+from .history import Profile
 from .model import (
     AutoEncoder,
     RobustScaler,
@@ -32,7 +36,8 @@ from .model import (
     state_arrays,
     train_autoencoder,
 )
-from .stream import BLOCK_ROWS, WindowBuilder, collect
+from .sample import MAX_WINDOWS, StreamTotals, WindowSample, collect_sample
+from .stream import BLOCK_ROWS, WindowBuilder
 from .threshold import pot_threshold
 
 VERSION = "ae-knn-1"
@@ -52,7 +57,9 @@ class DetectorConfig:
     traffic (higher = more findings; merged into incidents they are fewer). `contamination`:
     the share of training windows believed anomalous, dropped by the `hygiene` method (and
     the same share of the held-out windows the threshold is set on). `window_seconds`: the
-    length of a key/IP window. The rest are model knobs (reference notes, section 2.2)."""
+    length of a key/IP window. `max_windows`: the most windows training keeps in memory; a
+    longer log is trained on a sample of whole keys/IPs (sample.py), its threshold calibrated
+    on that sample's held-out windows. The rest are model knobs (reference notes, 2.2)."""
 
     seed: int = 0
     sensitivity: float = 1.5
@@ -73,6 +80,9 @@ class DetectorConfig:
     error_weighting: bool = False  # weigh per-feature errors by 1/training error (off: MSE)
     knn_reference: int = 2000
     max_train_windows: int = 60_000  # a random sample beyond this: 20 epochs stay fast
+    # Windows kept in memory while the log streams in (sample.py): beyond it, a sample of
+    # whole keys/IPs; training memory stops growing with the log there.
+    max_windows: int = MAX_WINDOWS
     warmup_seconds: int = 3 * 86400  # first days: every machine is "new", not trained on
     min_rows: int = 500
     min_windows: int = 200
@@ -147,38 +157,53 @@ class TrainedDetector:
 
 @dataclass
 class TrainingWindows:
-    """A featurised training log: its windows, and how many rows they came from and when
-    the first and the last was logged. Featurised from a LogFrame, or block by block from a
-    log read in chunks (stream.py), in which case no row was ever held whole.
+    """A featurised training log: a sample of at most `max_windows` of its windows (all of
+    them below that; see sample.py), what was summed over every window (`totals`: windows
+    per time slot, and the profile of the whole log), and how many rows they came from and
+    when the first and the last was logged. Featurised from a LogFrame, or block by block
+    from a log read in chunks (stream.py), in which case no row was ever held whole.
 
     Training uses it up: train_detector scales the windows' features in place (a scaled
-    copy of millions of windows would be the largest array of the training)."""
+    copy of the windows would be the largest array of the training)."""
 
     featurised: Featurised
     rows: int
     first: float
     last: float
     window_seconds: int
+    profile: Profile
+    totals: StreamTotals
+    max_windows: int
 
     def __len__(self) -> int:
         return self.rows
 
+    @property
+    def n_windows(self) -> int:
+        """Windows of the whole log (the sample holds `len(featurised.windows)`)."""
+        return self.totals.windows
+
     @classmethod
-    def from_frame(cls, frame: LogFrame, window_seconds: int) -> TrainingWindows:
-        feat = featurise(frame, window_seconds=window_seconds, profile=Profile())
-        span = (float(frame.time.min()), float(frame.time.max())) if len(frame) else (0.0, 0.0)
-        return cls(feat, len(frame), *span, window_seconds)
+    def from_frame(cls, frame: LogFrame, window_seconds: int, *,
+                   max_windows: int = MAX_WINDOWS, seed: int = 0) -> TrainingWindows:
+        chunk = LogChunk.from_frame(frame)
+        return cls.from_chunks([chunk], known_keys=known_key_hashes(chunk),
+                               window_seconds=window_seconds, block_rows=len(frame) + 1,
+                               max_windows=max_windows, seed=seed)
 
     @classmethod
     def from_chunks(cls, chunks: Iterable[LogChunk], *, known_keys: np.ndarray,
-                    window_seconds: int, block_rows: int = BLOCK_ROWS) -> TrainingWindows:
+                    window_seconds: int, block_rows: int = BLOCK_ROWS,
+                    max_windows: int = MAX_WINDOWS, seed: int = 0) -> TrainingWindows:
         """Featurise a log read chunk by chunk in (time, id) order; `known_keys`: see
-        stream.WindowBuilder."""
+        stream.WindowBuilder; `max_windows` and `seed`: DetectorConfig's (the sample)."""
         builder = WindowBuilder(window_seconds=window_seconds, profile=Profile(),
                                 known_keys=known_keys, block_rows=block_rows)
-        feat = collect(builder, chunks)
+        sample: WindowSample = collect_sample(builder, chunks, max_windows=max_windows,
+                                              seed=seed)
         span = (builder.first_time, builder.last_time) if builder.rows else (0.0, 0.0)
-        return cls(feat, builder.rows, *span, window_seconds)
+        return cls(sample.featurised, builder.rows, *span, window_seconds, sample.profile,
+                   sample.totals, max_windows)
 
 
 @dataclass
@@ -270,15 +295,17 @@ def train_detector(log: LogFrame | TrainingWindows, *, config: DetectorConfig | 
         raise TrainingError(f"Too little log data to learn from: {len(log)} rows, at least "
                             f"{config.min_rows} are needed.")
     data = (log if isinstance(log, TrainingWindows)
-            else TrainingWindows.from_frame(log, config.window_seconds))
+            else TrainingWindows.from_frame(log, config.window_seconds,
+                                            max_windows=config.max_windows, seed=config.seed))
     if data.window_seconds != config.window_seconds:
         raise ValueError("the training windows were cut for another window length")
-    feat = data.featurised
-    w = feat.windows
+    w = data.featurised.windows  # every window, or a sample of whole keys / IPs
     t0, t1 = data.first, data.last
-    warm = w.start >= t0 + min(config.warmup_seconds, 0.25 * (t1 - t0))
-    if warm.sum() < config.min_windows:
-        raise TrainingError(f"Too few usable log windows to learn from: {int(warm.sum())}, "
+    warm_from = t0 + min(config.warmup_seconds, 0.25 * (t1 - t0))
+    warm = w.start >= warm_from
+    n_warm = data.totals.windows_from(warm_from)  # of the whole log
+    if n_warm < config.min_windows:
+        raise TrainingError(f"Too few usable log windows to learn from: {n_warm}, "
                             f"at least {config.min_windows} are needed (log more days).")
     scaler = RobustScaler.fit(w.features, floors=scale_floors(), rows=np.flatnonzero(warm))
     x = scaler.transform(w.features, out=w.features)  # in place: see TrainingWindows
@@ -289,21 +316,25 @@ def train_detector(log: LogFrame | TrainingWindows, *, config: DetectorConfig | 
                             f"excluding marked findings, at least {config.min_windows} needed.")
     detector, hold_scores, losses = _fit(x, w, sel, scaler, config)
     span_days = max((t1 - t0) / 86400, 1 / 24)
-    per_day = sel.candidates.sum() / span_days
+    # The windows a day of the whole log that the alert budget is spread over: the warm ones
+    # less the vendor's marked ones, whose share is measured on the sample (exact without
+    # one: n_warm equals the sample's warm windows then).
+    n_sample_warm = max(int(warm.sum()), 1)
+    marked = int(sel.marked.sum()) * n_warm / n_sample_warm
+    candidates = int(sel.candidates.sum()) * n_warm / n_sample_warm
+    per_day = candidates / span_days
     quantile = float(np.clip(1 - config.sensitivity / per_day, 0.9, 1 - 1e-7))
     detector.threshold, method = pot_threshold(hold_scores, quantile)
-    detector.profile = build_profile(
-        entity_hash=w.entity_hash, n=w.raw[:, 0].astype(np.float64),
-        fails=(w.raw[:, 0] * w.raw[:, FEATURES.index("failure_ratio")]).astype(np.float64),
-        hod=w.hod, kind=w.kind, pairs=feat.pairs, known_keys=feat.known_keys, until=t1)
+    detector.profile = data.profile
     counts, edges = np.histogram(hold_scores, bins=30)
     detector.metadata = {
-        "version": VERSION, "n_rows": data.rows, "n_windows": len(w),
+        "version": VERSION, "n_rows": data.rows, "n_windows": data.n_windows,
+        "n_sampled_windows": len(w), "max_windows": data.max_windows,
         "n_training_windows": len(sel.fit), "n_holdout_windows": len(sel.holdout),
         "dropped_windows": {"hygiene": len(sel.dropped), "hygiene_method": config.hygiene,
                             "hygiene_fraction": config.contamination,
-                            "excluded_by_vendor": int(sel.marked.sum()),
-                            "warmup": int((~warm).sum())},
+                            "excluded_by_vendor": round(marked),
+                            "warmup": data.n_windows - n_warm},
         "feature_names": list(FEATURES), "threshold": detector.threshold,
         "threshold_method": method, "sensitivity": config.sensitivity,
         "windows_per_day": float(per_day), "train_loss": losses,

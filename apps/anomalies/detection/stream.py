@@ -54,6 +54,7 @@ class BlockWindows:
     windows: Windows
     code: np.ndarray  # key or IP code of each window's entity: its place in the window order
     history: HistoryInputs | None
+    entity: np.ndarray | None = None  # each window's entity id (per kind), with `history`
 
 
 class WindowBuilder:
@@ -177,11 +178,12 @@ class WindowBuilder:
         code = np.concatenate([p[1] for p in parts])
         pending = [p[2] for p in parts if p[2] is not None]
         history = HistoryInputs.concat(pending) if len(pending) == 2 else None
-        return BlockWindows(c, windows, code, history)
+        entity = np.concatenate([p[3] for p in parts]) if history is not None else None
+        return BlockWindows(c, windows, code, history, entity)
 
     def _aggregate(self, kind: int, c: LogChunk, rows: np.ndarray, entity_of_row: np.ndarray,
                    kent: np.ndarray, row_known: np.ndarray
-                   ) -> tuple[Windows, np.ndarray, HistoryInputs | None]:
+                   ) -> tuple[Windows, np.ndarray, HistoryInputs | None, np.ndarray]:
         ws, ents = self.ws, self._entities[kind]
         ent = entity_of_row[rows].astype(np.int64)
         w = np.floor(c.time[rows] / ws).astype(np.int64)
@@ -219,7 +221,7 @@ class WindowBuilder:
             code = gent
         windows = Windows(np.full(n_groups, kind, np.int8), subject, product, start, start + ws,
                           ghash, hod, order, np.r_[0, np.cumsum(n)].astype(np.int64), raw, x)
-        return windows, code, None if self.final else inputs
+        return windows, code, None if self.final else inputs, gent
 
     def _carry(self, ents: Entities, gent: np.ndarray, hod: np.ndarray, n: np.ndarray,
                fails: np.ndarray) -> HistoryInputs:
@@ -299,6 +301,15 @@ class WindowBuilder:
     def seen_known_keys(self) -> np.ndarray:
         """Hashes of the keys in the stream that count as known."""
         return self._entities[0].hash[self._known[:self._keys.count]]
+
+    def entities(self) -> tuple[Entities, Entities]:
+        """What is carried per key entity and per IP entity (their totals over every window
+        so far; arrays may be longer than `hash`, the entities)."""
+        return self._entities
+
+    def entity_counts(self) -> tuple[int, int]:
+        """Key entities and IP entities registered so far."""
+        return len(self._entities[0].hash), len(self._entities[1].hash)
 
 
 def _concat(parts: list[Windows]) -> Windows:

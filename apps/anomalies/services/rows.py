@@ -5,7 +5,8 @@ Training and scoring read the log with `log_chunks`: the rows of one vendor and 
 order through a server-side cursor, handed over `CHUNK` rows at a time as LogChunks whose
 strings are codes into vocabularies shared by the whole read. The detector featurises them
 block by block (detection/stream.py), so neither the rows nor a Python object per row are ever
-held whole: memory follows the windows, not the rows. A key's rows form key windows only if
+held whole: memory follows the windows, not the rows, and training keeps a bounded sample of
+those (detection/sample.py). A key's rows form key windows only if
 the key succeeds somewhere in the range, so `known_key_hashes` asks the database for those
 keys first (one DISTINCT over the same range).
 
@@ -239,15 +240,19 @@ def log_end(*, vendor: Vendor) -> dt.datetime | None:
 
 
 def log_training_windows(*, vendor: Vendor, since: dt.datetime | None,
-                         until: dt.datetime | None, window_seconds: int) -> TrainingWindows:
+                         until: dt.datetime | None, window_seconds: int,
+                         max_windows: int | None = None, seed: int = 0) -> TrainingWindows:
     """The training windows of the vendor's rows in the range, featurised as they stream in
-    (detection.TrainingWindows)."""
-    from apps.anomalies.detection import TrainingWindows
+    (detection.TrainingWindows): at most `max_windows` of them kept (the detector's default
+    when None), a sample drawn with `seed` beyond that."""
+    from apps.anomalies.detection import DetectorConfig, TrainingWindows
 
     return TrainingWindows.from_chunks(
         log_chunks(vendor=vendor, since=since, until=until),
         known_keys=known_key_hashes(vendor=vendor, since=since, until=until),
-        window_seconds=window_seconds)
+        window_seconds=window_seconds,
+        max_windows=DetectorConfig.max_windows if max_windows is None else max_windows,
+        seed=seed)
 
 
 def latest_log_time(*, vendor: Vendor) -> dt.datetime | None:

@@ -86,10 +86,11 @@ def anomaly_model_train(*, vendor: Vendor, rescore: bool = True) -> DetectorVers
         config = _config(sensitivity)
         since, until = training_period(vendor=vendor, days=settings.ANOMALY_TRAIN_DAYS)
         data = log_training_windows(vendor=vendor, since=since, until=until,
-                                    window_seconds=config.window_seconds)
+                                    window_seconds=config.window_seconds,
+                                    max_windows=config.max_windows, seed=config.seed)
         rows = len(data)
         detector = train_detector(data, config=config, exclude_groups=exclude)
-        del data  # the windows: the bulk of the memory, not needed to store the version
+        del data  # the sampled windows: not needed to store the version
         blob = detector.to_bytes()
     except Exception as error:
         failed = _store(vendor=vendor, status=DetectorVersion.Status.FAILED,
