@@ -185,7 +185,7 @@ def load(vendor, keys, args) -> None:
 
     started = time.perf_counter()
     seats = floating_sessions_refresh(vendor=vendor)
-    print(f"floating sessions condensed from the log: {seats:,} rows read in "
+    print(f"floating sessions condensed from the log: {seats:,} seats in "
           f"{time.perf_counter() - started:.1f} s (once after a bulk load; live traffic is "
           "condensed incrementally)")
 

@@ -13,6 +13,8 @@ live traffic costs a few recent rows per seat; an import of old rows (whose ids 
 the mark) rewinds the mark first (`floating_sessions_rewind`). Every step is SQL (window
 functions and joins against a scratch table of touched seats); the log itself stays
 append-only and remains the source of truth: the sessions can always be rebuilt from it.
+The first run (mark 0: a bulk-loaded log, a rebuild) reads every seat from its first row in
+one pass over the log's seat rows, sorted by seat and time, without the join.
 """
 
 from __future__ import annotations
@@ -70,10 +72,7 @@ WITH e AS (
            CASE WHEN w.state = {released} THEN NULL ELSE COALESCE({x}, {t}) END AS x,
            CASE WHEN w.state = {released} THEN 1 ELSE 0 END AS rel
     FROM licensing_webapilog w
-    JOIN {table} c ON c.product_id = w.product_id AND c.lkey = w.key
-                  AND c.machine = w.machine_code
-    WHERE w.vendor_id = %s AND w.state IN ({seat_states}) AND w.id <= %s
-      AND w.time >= %s AND {t} >= c.cutoff
+    {seats}
 ),
 l AS (
     SELECT e.*,
@@ -95,10 +94,25 @@ FROM i GROUP BY seat, island, product_id, lkey, machine
 HAVING MIN(CASE WHEN rel = 0 THEN t END) IS NOT NULL
 """
 
+# The rows read: the touched seats' rows from their cutoffs on.
+_SOME_SEATS = """
+    JOIN {table} c ON c.product_id = w.product_id AND c.lkey = w.key
+                  AND c.machine = w.machine_code
+    WHERE w.vendor_id = %s AND w.state IN ({seat_states}) AND w.id <= %s
+      AND w.time >= %s AND {t} >= c.cutoff
+"""
+
+# Every seat from its first row (nothing read before): each seat row of the vendor, in one
+# pass over the log, without the join; the same rows as _SOME_SEATS would read then.
+_EVERY_SEAT = """
+    WHERE w.vendor_id = %s AND w.state IN ({seat_states}) AND w.id <= %s
+      AND w.time >= %s AND w.product_id IS NOT NULL
+"""
+
 
 def floating_sessions_refresh(*, vendor: Vendor) -> int:
     """Bring the vendor's floating sessions up to the log rows settled by now; return how
-    many log rows were read. Safe to run concurrently: one run at a time per vendor (a row
+    many seats the new rows touched. Safe to run concurrently: one run at a time per vendor (a row
     lock on its progress mark); the others wait and then find nothing left to do."""
     ReportProgress.objects.get_or_create(vendor=vendor)
     with transaction.atomic():
@@ -142,19 +156,37 @@ def _rebuild_touched(vendor_id: int, mark: int, upto: int) -> int:
         # Only constants and quoted names are formatted into these statements; values are
         # parameters.
         cursor.execute(_TOUCHED.format(**fmt), (vendor_id, mark, upto))
-        cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
-        seats = cursor.fetchone()[0]
+        # A temporary table has no statistics until analysed: the planner would take the
+        # touched seats for a few and read each one's rows by index, a random read per row
+        # (hours for a backlog of millions).
+        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"SELECT COUNT(*), MIN(cutoff) FROM {table}")  # noqa: S608
+        seats, earliest = cursor.fetchone()
         if seats:
-            cursor.execute(_CUTOFF.format(table=table), (vendor_id,))
-            cursor.execute(f"SELECT MIN(cutoff) FROM {table}")  # noqa: S608
-            earliest = cursor.fetchone()[0]
-            cursor.execute(_DELETE.format(table=table), (vendor_id,))
-            cursor.execute(_INSERT.format(
-                table=table, seat=seat_id("w.product_id", "w.key", "w.machine_code"),
-                t=epoch('w."time"'), x=epoch("w.floating_expires"),
-                released=states.FLOATING_RELEASED, overdraft=states.ACTIVATION_OVERDRAFT,
-                seat_states=fmt["seat_states"]),
-                (vendor_id, upto, connection.ops.adapt_datetimefield_value(
-                    from_unix(earliest)), vendor_id))
+            if _has_sessions(cursor, vendor_id):
+                cursor.execute(_CUTOFF.format(table=table), (vendor_id,))
+                cursor.execute(f"SELECT MIN(cutoff) FROM {table}")  # noqa: S608
+                earliest = cursor.fetchone()[0]
+                cursor.execute(_DELETE.format(table=table), (vendor_id,))
+            # Mark 0: every row is new, every seat is read from its first row.
+            cursor.execute(_insert_sql(table, every_seat=mark == 0),
+                           (vendor_id, upto, connection.ops.adapt_datetimefield_value(
+                               from_unix(earliest)), vendor_id))
         cursor.execute(f"DROP TABLE {table}")
     return seats
+
+
+def _has_sessions(cursor, vendor_id: int) -> bool:
+    """Whether the vendor has sessions (with none, no cutoff moves and nothing is deleted)."""
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM licensing_floatingsession WHERE vendor_id = %s)",
+                   (vendor_id,))
+    return bool(cursor.fetchone()[0])
+
+
+def _insert_sql(table: str, *, every_seat: bool) -> str:
+    seats = (_EVERY_SEAT if every_seat else _SOME_SEATS).format(
+        table=table, t=epoch('w."time"'), seat_states=",".join(map(str, SEAT_STATES)))
+    return _INSERT.format(
+        seats=seats, seat=seat_id("w.product_id", "w.key", "w.machine_code"),
+        t=epoch('w."time"'), x=epoch("w.floating_expires"), released=states.FLOATING_RELEASED,
+        overdraft=states.ACTIVATION_OVERDRAFT)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import operator
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import BigIntegerField, Min, Q
 from django.db.models.functions import Coalesce, Mod
 
@@ -205,6 +206,57 @@ def parse_row(vendor: Vendor, cells: dict[str, str]) -> tuple:
             _country(cells.get("country", "")))
 
 
+_PARSED = ("id", "productid", "key", "ip", "time", "state", "machinecode", "friendlyname",
+           "floatingexpires", "method", "country")
+_QUOTE = "'"
+
+
+def _row_parser(vendor: Vendor, names: list[str]) -> Callable[[list[str]], tuple]:
+    """parse_row for one file's columns, about twice as fast: the cells are picked by
+    position, and a row is checked inline. Any doubt (an empty or malformed value, a quoted
+    text, a long one) goes to parse_row, which decides and words the error: the two accept
+    the same rows and give the same values."""
+    width = len(names)
+    position = {name: index for index, name in enumerate(names)}  # the last one wins
+    pick = operator.itemgetter(*(position.get(name, width) for name in _PARSED))
+    pad = [""] * (width + 1)  # a short row's missing cells, and the absent columns', are ""
+    vendor_id = vendor.pk
+    epoch = dt.datetime.fromtimestamp(0, tz=dt.UTC)
+    second = dt.timedelta(seconds=1)
+    valid_ip = _valid_ip
+
+    def slow(cells: list[str]) -> tuple:
+        return parse_row(vendor, dict(zip(names, (c.strip() for c in cells), strict=False)))
+
+    def parse(cells: list[str]) -> tuple:
+        if len(cells) > width:
+            raise RowError(f"{len(cells)} cells for {width} columns")
+        (pk, product, key, ip, time, state, machine, friendly, expires, method,
+         country) = map(str.strip, pick(cells + pad))
+        try:
+            pk_value, state_value = int(pk), int(state)
+            # Whole seconds: exact as a timedelta; anything else as parse_row does it.
+            when = epoch + int(time) * second if time.isdigit() else None
+            expiry = (None if expires == "" else
+                      epoch + int(expires) * second if expires.isdigit() else 0)
+            product_value = None if product == "" else int(product)
+        except (ValueError, OverflowError):
+            return slow(cells)
+        if (when is None or expiry == 0 or not 1 <= pk_value <= MAX_BIGINT
+                or not 0 <= state_value <= MAX_STATE
+                or not (product_value is None or -MAX_BIGINT - 1 <= product_value <= MAX_BIGINT)
+                or len(key) > 64 or len(machine) > 128 or len(friendly) > 255
+                or len(method) > 64 or _QUOTE in (key[:1], machine[:1], friendly[:1], method[:1])
+                or (ip and not valid_ip(ip))
+                or (country and not (len(country) == 2 and country.isascii()
+                                     and country.isalpha()))):
+            return slow(cells)
+        return (pk_value, vendor_id, when, product_value, key, ip or None, state_value,
+                machine, friendly, expiry, method or IMPORT_METHOD, "", country.upper())
+
+    return parse
+
+
 def _save_batch(batch: list[tuple], result: ImportResult) -> None:
     vendor_id = batch[0][1]
     # A row is identified by its source Id and time, as the unique constraint says.
@@ -231,32 +283,85 @@ def _note_lowest(result: ImportResult, low: int | None) -> None:
 
 
 def _save_batch_postgresql(batch: list[tuple], result: ImportResult) -> None:
-    """COPY into a scratch table, then one INSERT ... ON CONFLICT DO NOTHING: several times
-    faster than a multi-row INSERT built by the ORM, which matters for millions of rows. The
-    conflict is on (vendor, source Id, time): each vendor's imported rows are its own."""
-    table = connection.ops.quote_name(WebApiLog._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(name) for name in COPY_FIELDS)
+    """Store a batch by COPY, several times faster than a multi-row INSERT built by the ORM,
+    which matters for millions of rows. A row is skipped when the vendor has one with its
+    source Id and time already (the unique constraint): each vendor's imported rows are its
+    own. A batch none of whose rows can be present (a fresh import: no stored row in its
+    range of Ids and times, no repeat within it) is copied straight into the log; any other
+    goes through a scratch table and INSERT ... ON CONFLICT DO NOTHING, which costs the
+    database about a third more per row."""
     # Before the insert's transaction: creating a partition takes locks that must not wait
     # for the batch's commit.
-    weblog_partitions_for(row[TIME] for row in batch)
+    weblog_partitions_for(_months(batch))
     with transaction.atomic(), connection.cursor() as cursor:
-        # Only the copied columns: the table's own id comes from its sequence on INSERT.
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS weblog_import AS "  # noqa: S608
-                       f"SELECT {columns} FROM {table} WITH NO DATA")
-        cursor.execute("TRUNCATE weblog_import")
-        with cursor.cursor.copy(f"COPY weblog_import ({columns}) FROM STDIN") as copy:
-            for row in batch:
-                copy.write_row(row)
-        # Only quoted identifiers from the model go into this SQL; the values went by COPY.
-        insert = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM weblog_import"  # noqa: S608
-        stored = (f"WITH stored AS ({insert} ON CONFLICT (vendor_id, source_id, time) "  # noqa: S608
-                  "WHERE source_id IS NOT NULL DO NOTHING RETURNING id) "
-                  "SELECT COUNT(*), MIN(id) FROM stored")
-        cursor.execute(stored)
-        inserted, low = cursor.fetchone()
+        stored = None
+        if _unseen(cursor, batch):
+            try:
+                with transaction.atomic():  # a savepoint: the fallback runs in this transaction
+                    stored = _copy_into_log(cursor, batch)
+            except IntegrityError:  # a concurrent import stored some of these rows meanwhile
+                pass
+        inserted, low = stored or _insert_new(cursor, batch)
     _note_lowest(result, low)
     result.inserted += inserted
     result.skipped += len(batch) - inserted
+
+
+_TABLE = WebApiLog._meta.db_table
+_COLUMNS = ", ".join(COPY_FIELDS)
+# The rows a batch could collide with, by the unique index (vendor, source Id, time).
+_RANGE = (f"FROM {_TABLE} WHERE vendor_id = %s AND source_id BETWEEN %s AND %s "
+          "AND time BETWEEN %s AND %s")
+
+
+def _months(batch: list[tuple]) -> list[dt.datetime]:
+    """A moment in each month the batch's rows fall in (mostly one: a log is in time order)."""
+    times = [row[TIME] for row in batch]
+    low, high = min(times), max(times)
+    if (low.year, low.month) == (high.year, high.month):
+        return [low]
+    return [dt.datetime(year, month, 1, tzinfo=dt.UTC)
+            for year, month in {(moment.year, moment.month) for moment in times}]
+
+
+def _bounds(batch: list[tuple]) -> list[Any]:
+    ids, times = [row[0] for row in batch], [row[TIME] for row in batch]
+    return [batch[0][1], min(ids), max(ids), min(times), max(times)]
+
+
+def _unseen(cursor, batch: list[tuple]) -> bool:
+    if len({(row[0], row[TIME]) for row in batch}) < len(batch):
+        return False
+    cursor.execute(f"SELECT EXISTS (SELECT 1 {_RANGE})", _bounds(batch))
+    return not cursor.fetchone()[0]
+
+
+def _copy_into_log(cursor, batch: list[tuple]) -> tuple[int, int | None]:
+    # Django's error classes (IntegrityError) for the driver's: COPY goes to the driver itself.
+    with connection.wrap_database_errors, \
+            cursor.cursor.copy(f"COPY {_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
+        for row in batch:
+            copy.write_row(row)
+    # The range held none of the vendor's rows before: its lowest id is this batch's.
+    cursor.execute(f"SELECT MIN(id) {_RANGE}", _bounds(batch))
+    return len(batch), cursor.fetchone()[0]
+
+
+def _insert_new(cursor, batch: list[tuple]) -> tuple[int, int | None]:
+    # Only the copied columns: the table's own id comes from its sequence on INSERT.
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS weblog_import AS "  # noqa: S608
+                   f"SELECT {_COLUMNS} FROM {_TABLE} WITH NO DATA")
+    cursor.execute("TRUNCATE weblog_import")
+    with cursor.cursor.copy(f"COPY weblog_import ({_COLUMNS}) FROM STDIN") as copy:
+        for row in batch:
+            copy.write_row(row)
+    # Only names from the model go into this SQL; the values went by COPY.
+    insert = f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM weblog_import"  # noqa: S608
+    cursor.execute(f"WITH stored AS ({insert} ON CONFLICT (vendor_id, source_id, time) "  # noqa: S608
+                   "WHERE source_id IS NOT NULL DO NOTHING RETURNING id) "
+                   "SELECT COUNT(*), MIN(id) FROM stored")
+    inserted, low = cursor.fetchone()
+    return inserted, low
 
 
 def _records(reader, result: ImportResult) -> Iterator[list[str]]:
@@ -299,15 +404,13 @@ def webapi_log_import(*, vendor: Vendor, lines: Iterable[str],
 def _read_batches(reader, names: list[str], vendor: Vendor, result: ImportResult,
                   batch_size: int, put: Callable[[list[tuple]], None]) -> None:
     batch: list[tuple] = []
+    parse = _row_parser(vendor, names)
     for cells in _records(reader, result):
-        if not any(cell.strip() for cell in cells):
+        if not "".join(cells).strip():  # a blank line, or one of blank cells
             continue
         result.read += 1
         try:
-            if len(cells) > len(names):
-                raise RowError(f"{len(cells)} cells for {len(names)} columns")
-            batch.append(parse_row(vendor, dict(zip(names, (c.strip() for c in cells),
-                                                    strict=False))))
+            batch.append(parse(cells))
         except RowError as error:
             result.rejected.append((reader.line_num, str(error)))
         if len(batch) >= batch_size:

@@ -4,6 +4,7 @@ heartbeats after a refresh, rows inserted out of time order, imports of older id
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
@@ -112,3 +113,54 @@ def test_the_periodic_task_condenses_every_vendors_new_calls(key):
     assert floating_sessions_refresh_task.delay().get() == 1
     assert _sessions(key) == [("A", 0, 15, False)]
     assert floating_sessions_refresh_task.delay().get() == 0  # nothing new
+
+
+def _random_log(key, seed: int) -> list[tuple[int, str, int]]:
+    """Calls of three devices over a day: heartbeats 1 to 12 minutes apart (a gap of 10 or
+    more ends the seat), some releases, some overdraft activations, a few rows at the same
+    minute."""
+    rng = random.Random(seed)
+    calls = []
+    for machine in "ABC":
+        minute = rng.randrange(0, 30)
+        while minute < 24 * 60:
+            state = rng.choices([2014, 2015, 6011], weights=[80, 8, 12])[0]
+            calls.append((minute, machine, state))
+            minute += rng.choice([1, 3, 5, 5, 9, 10, 12, 45]) if rng.random() > 0.05 else 0
+    return calls
+
+
+@pytest.mark.parametrize(("seed", "chunks"), [(1, 2), (2, 3), (3, 7), (4, 20)])
+def test_one_pass_over_every_seat_gives_the_sessions_of_the_touched_seat_join(
+        key, monkeypatch, seed, chunks):
+    """A refresh from mark 0 reads every seat row in one pass, no touched-seat join; later
+    refreshes join the seats their new rows touch. Rows arrive in chunks, each chunk's calls
+    shuffled in time (late rows, rows between earlier ones): refreshing after each chunk, a
+    rebuild in one pass, and a rebuild through the join give the same sessions."""
+    from apps.usage import sessions
+
+    paths: list[bool] = []
+    force_join = False
+    real = sessions._insert_sql
+
+    def spy(table: str, *, every_seat: bool) -> str:
+        paths.append(every_seat)
+        return real(table, every_seat=every_seat and not force_join)
+
+    monkeypatch.setattr(sessions, "_insert_sql", spy)
+    calls = _random_log(key, seed)
+    random.Random(seed).shuffle(calls)
+    vendor = key.product.vendor
+    for n in range(chunks):
+        for minute, machine, state in calls[n::chunks]:
+            _call(key, minute, machine=machine, state=state)
+        floating_sessions_refresh(vendor=vendor)
+    incremental = sorted(_sessions(key))
+
+    one_pass = sorted(_rebuilt(key))
+    force_join = True
+    joined = sorted(_rebuilt(key))
+
+    assert paths == [True] + [False] * (chunks - 1) + [True, True]
+    assert len(one_pass) > 10 and any(overdraft for *_, overdraft in one_pass)
+    assert incremental == one_pass == joined
