@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
@@ -68,3 +69,37 @@ def test_inside_a_transaction_the_row_goes_with_it():
     web_api_log_write(_record(vendor.pk))
     assert WebApiLog.objects.count() == 1
     assert connection.in_atomic_block is False
+
+
+def test_a_deleted_vendors_rows_go_with_it_and_no_other_vendors():
+    # The log's vendor column has no constraint in the database (a check per row written);
+    # deleting a vendor still deletes its rows, through the ORM.
+    gone, kept = make_vendor(), make_vendor()
+    for vendor in (gone, kept, gone):
+        web_api_log_write(_record(vendor.pk))
+
+    gone.delete()
+
+    assert list(WebApiLog.objects.values_list("vendor_id", flat=True)) == [kept.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks")
+def test_writing_a_log_row_takes_no_lock_on_the_vendors_row():
+    # A foreign key would have the row's transaction hold KEY SHARE on the vendor's row:
+    # every concurrent call of the vendor would share that lock, and a change of the vendor
+    # (FOR UPDATE) would wait for all of them.
+    vendor = make_vendor()
+    settings = connection.settings_dict
+    other = psycopg.connect(dbname=settings["NAME"], user=settings["USER"],
+                            password=settings["PASSWORD"], host=settings["HOST"],
+                            port=settings["PORT"] or 5432, autocommit=True)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:  # deferred checks would lock at the commit
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            web_api_log_write(_record(vendor.pk))
+            row = other.execute("SELECT id FROM accounts_vendor WHERE id = %s FOR UPDATE NOWAIT",
+                                [vendor.pk]).fetchone()
+            assert row == (vendor.pk,)
+    finally:
+        other.close()
