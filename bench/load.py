@@ -30,7 +30,8 @@ All on loopback, with production settings (DEBUG=0, a throwaway SECRET_KEY, ALLO
    (PostgreSQL and Redis, shared servers, are left where they are), so that the generator
    takes no CPU time from the portal's processes.
 
-The mix (weights): Activate of a known device 30, Activate of a new device 15, floating
+The mix (weights): Activate of a known device 30, Activate of a new device 15 (on one of
+NEW_KEYS customers' keys, at random), floating
 heartbeat 25 (Activate with FloatingTimeInterval), GetKey 15, Deactivate of a device this
 client activated 10, dashboard pages 5 (/, the key list, a key's page). Activate, GetKey and
 heartbeats ask for signed answers (Sign=True, SignMethod=1) as the official clients do.
@@ -69,6 +70,11 @@ from faults import common  # noqa: E402
 MIX = {"activate": 30, "activate_new": 15, "heartbeat": 25, "getkey": 15, "deactivate": 10,
        "dashboard": 5}
 HOT_MACHINES = 8
+# New devices activate on one of these keys, as a vendor's new installs come in over its
+# customers' keys: each key's answer lists its devices, so one key taking every new device
+# of the run would make each call dearer than the last (by the steady phase, answers of
+# 1,500 devices), and the peak, measured early, would overstate what the server sustains.
+NEW_KEYS = 100
 FLOATING_MACHINES = 200
 
 
@@ -80,7 +86,7 @@ class Plan:
     token: str
     product_id: int
     hot_key: str
-    many_key: str
+    new_keys: list[str]  # the keys new devices activate on (customers' keys)
     floating_key: str
     key_id: int
     session_cookie: str
@@ -108,7 +114,7 @@ class Client:
     def __init__(self, plan: Plan, tag: str, rng: random.Random) -> None:
         self.plan, self.tag, self.rng = plan, tag, rng
         self.conn = http.client.HTTPConnection(common.HOST, plan.port, timeout=15)
-        self.mine: list[str] = []
+        self.mine: list[tuple[str, str]] = []  # (key, machine code) this client activated
         self.n = 0
 
     def call(self, op: str) -> tuple[str, bool, str]:
@@ -126,11 +132,11 @@ class Client:
             return "Activate (known device)", *self._api("key/Activate", data)
         if op == "activate_new":
             self.n += 1
-            code = f"new-{self.tag}-{self.n}"
+            code, key = f"new-{self.tag}-{self.n}", self.rng.choice(p.new_keys)
             endpoint, (ok, error) = "Activate (new device)", self._api(
-                "key/Activate", {**base, **signed, "Key": p.many_key, "MachineCode": code})
+                "key/Activate", {**base, **signed, "Key": key, "MachineCode": code})
             if ok:
-                self.mine.append(code)
+                self.mine.append((key, code))
             return endpoint, ok, error
         if op == "heartbeat":
             data = {**base, **signed, "Key": p.floating_key, "FloatingTimeInterval": "120",
@@ -138,9 +144,9 @@ class Client:
             return "Activate (floating heartbeat)", *self._api("key/Activate", data)
         if op == "getkey":
             return "GetKey", *self._api("key/GetKey", {**base, **signed, "Key": p.hot_key})
-        code = self.mine.pop(self.rng.randrange(len(self.mine)))
+        key, code = self.mine.pop(self.rng.randrange(len(self.mine)))
         return "Deactivate", *self._api("key/Deactivate",
-                                        {**base, "Key": p.many_key, "MachineCode": code})
+                                        {**base, "Key": key, "MachineCode": code})
 
     def _api(self, path: str, data: dict[str, str]) -> tuple[bool, str]:
         status, body = self._send("POST", f"/api/{path}", data, {})
@@ -259,7 +265,7 @@ def _seed() -> dict:
     hot_id, hot = common.make_key(tenant.product_id, seats=HOT_MACHINES + 2)
     for n in range(HOT_MACHINES):
         key_activate(key=LicenseKey.objects.get(pk=hot_id), device=Device(f"hot-{n}"))
-    _, many = common.make_key(tenant.product_id, seats=1_000_000)
+    new_keys = [common.make_key(tenant.product_id, seats=100_000)[1] for _ in range(NEW_KEYS)]
     _, floating = common.make_key(tenant.product_id, seats=FLOATING_MACHINES + 50)
     for _ in range(40):  # a key list of a realistic page's length
         common.make_key(tenant.product_id, seats=5)
@@ -270,7 +276,7 @@ def _seed() -> dict:
     session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
     session.create()
     return {"token": tenant.token, "product_id": tenant.product_id, "hot_key": hot,
-            "many_key": many, "floating_key": floating, "key_id": hot_id,
+            "new_keys": new_keys, "floating_key": floating, "key_id": hot_id,
             "session_cookie": session.session_key}
 
 
@@ -377,7 +383,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--load", type=float, default=0.5,
                         help="steady rate as a fraction of the peak (0.5)")
     parser.add_argument("--rate", type=float, help="steady rate in req/s (skips the ramp)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (3)")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                        help="gunicorn workers (deploy/portal/gunicorn.conf.py's default: two "
+                             "per CPU plus one)")
     parser.add_argument("--pin", action="store_true",
                         help="the generator on the last core, gunicorn and Celery on the others")
     return parser.parse_args()

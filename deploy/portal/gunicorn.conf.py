@@ -12,9 +12,13 @@ import os
 # nginx on the same host proxies to this address; never expose gunicorn itself.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: a request is short (a few ms of Python and SQL) and nginx buffers slow clients.
-# One worker per CPU plus one; each holds one PostgreSQL connection (CONN_MAX_AGE), so workers
-# x hosts must stay below PostgreSQL's max_connections (or put PgBouncer in between).
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+# Two workers per CPU plus one (gunicorn's own starting point): each waits on PostgreSQL and
+# Redis for part of every request, and with more workers than CPUs a start-up call shares the
+# CPUs with a slow page instead of queueing behind it. bench/load.py on 2 CPUs, p99 of
+# Activate: 263 ms with 3 workers, 102 ms with 5, 132 ms with 8. Each worker holds one
+# PostgreSQL connection (CONN_MAX_AGE), so workers x hosts must stay below PostgreSQL's
+# max_connections (or put PgBouncer in between).
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # A request that takes this long is stuck (the API's queries take milliseconds): the worker is
 # killed and replaced. Long jobs (training, reports' exports) run in Celery, not here.
