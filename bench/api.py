@@ -378,18 +378,25 @@ class Backends:
             self.conn = None
 
 
-def _meter(client_pid: int, gunicorn: subprocess.Popen, backends: Backends,
-           redis_url: str) -> CpuMeter | None:
+def server_meter(client: tuple[str, int], gunicorn: subprocess.Popen, backends: Backends,
+                 redis_url: str, celery: subprocess.Popen | None = None) -> CpuMeter | None:
+    """A CpuMeter of the client process (`client`: its name and pid), gunicorn and its
+    workers, the bench database's PostgreSQL backends, a local Redis and, when given, a
+    Celery worker and its children; None where /proc is not there to read. bench/load.py
+    uses it too."""
     if not Path("/proc/self/stat").exists():
         return None
+    name, client_pid = client
     groups: dict[str, Callable[[], list[int]]] = {
-        "client": lambda: [client_pid],
+        name: lambda: [client_pid],
         "gunicorn": lambda: [gunicorn.pid, *children(gunicorn.pid)],
         "PostgreSQL": backends,
     }
     redis_pid = local_redis_pid(redis_url)
     if redis_pid:
         groups["Redis"] = lambda: [redis_pid]
+    if celery is not None:
+        groups["Celery"] = lambda: [celery.pid, *children(celery.pid)]
     return CpuMeter(groups)
 
 
@@ -598,8 +605,8 @@ def main() -> None:
         # bench runs weighs on all of them alike instead of on whichever ran at that moment.
         results: dict[str, list[Result]] = {s.name: [] for s in scenarios}
         backends = Backends(lambda: _admin_connection(db), bench_db)
-        meter = _meter(pool.submit(os.getpid).result(), gunicorn, backends,
-                       env.get("REDIS_URL", ""))
+        meter = server_meter(("client", pool.submit(os.getpid).result()), gunicorn, backends,
+                             env.get("REDIS_URL", ""))
         cpu: dict[str, dict[str, float]] = {s.name: {} for s in scenarios}
         # "new" adds a device per call: it takes its turns after the others, whose reads it
         # would otherwise make longer from turn to turn.

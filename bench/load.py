@@ -54,7 +54,6 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +63,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
-from api import Backends, CpuMeter, children, local_redis_pid  # noqa: E402  (bench/api.py)
+from api import Backends, children, server_meter  # noqa: E402  (bench/api.py)
 from faults import common  # noqa: E402
 
 MIX = {"activate": 30, "activate_new": 15, "heartbeat": 25, "getkey": 15, "deactivate": 10,
@@ -311,23 +310,6 @@ def _pin(generator: int, servers: list[subprocess.Popen]) -> None:
           f"{','.join(map(str, cpus[:-1]))}; PostgreSQL and Redis unpinned", flush=True)
 
 
-def _meter(generator: int, gunicorn: subprocess.Popen, celery: subprocess.Popen | None,
-           backends: Backends, redis_url: str) -> CpuMeter | None:
-    if not Path("/proc/self/stat").exists():
-        return None
-    groups: dict[str, Callable[[], list[int]]] = {
-        "generator": lambda: [generator],
-        "gunicorn": lambda: [gunicorn.pid, *children(gunicorn.pid)],
-        "PostgreSQL": backends,
-    }
-    redis_pid = local_redis_pid(redis_url)
-    if redis_pid:
-        groups["Redis"] = lambda: [redis_pid]
-    if celery is not None:
-        groups["Celery"] = lambda: [celery.pid, *children(celery.pid)]
-    return CpuMeter(groups)
-
-
 def _connect(db: dict, database: str) -> Any:  # a psycopg connection
     import psycopg
 
@@ -480,7 +462,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], seed: dict, redis_url: s
         servers = [p for p in (gunicorn, celery) if p is not None]
         if args.pin:
             _pin(generator, servers)
-        meter = _meter(generator, gunicorn, celery, backends, redis_url)
+        meter = server_meter(("generator", generator), gunicorn, backends, redis_url, celery)
         pool.submit(closed_loop, plan, 4, 3).result()  # warm-up: URLconf, signing keys
         peak = args.rate / args.load if args.rate else 0.0
         if not args.rate:

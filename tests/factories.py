@@ -5,10 +5,11 @@ from __future__ import annotations
 import factory
 from allauth.account.models import EmailAddress
 
-from apps.accounts.models import Membership, Role, User, Vendor
+from apps.accounts.models import Membership, Reseller, Role, User, Vendor
 from apps.audit.log import Actor
 from apps.licensing import services
 from apps.licensing.models import Activation, Customer, LicenseKey, Product
+from apps.licensing.services.resellers import reseller_issue_key, right_grant, template_create
 from apps.licensing.services.vendors import vendor_create
 
 PASSWORD = "correct-horse-battery-9"
@@ -66,6 +67,17 @@ def make_key(product: Product, **spec) -> LicenseKey:
 
 def make_activation(key: LicenseKey, machine_code: str = "machine-1", **fields) -> Activation:
     return Activation.objects.create(key=key, machine_code=machine_code, **fields)
+
+
+def make_resold_key(product: Product, **reseller_fields) -> LicenseKey:
+    """A key of `product` issued by a reseller (name "Partner" unless given) from a template
+    the vendor granted it."""
+    actor = Actor.for_system("t")
+    template = template_create(product=product, actor=actor, name="T", max_no_of_machines=2)
+    reseller = Reseller.objects.create(vendor=product.vendor, **{
+        "name": "Partner", "email": "p@example.com", **reseller_fields})
+    right = right_grant(reseller=reseller, template=template, quota=1, actor=actor)
+    return reseller_issue_key(right=right, actor=actor)
 
 
 def confirm_last_email(client) -> None:

@@ -60,7 +60,7 @@ class Statement:
         self.numbered = PLACEHOLDER.sub(numbered, sql).encode()
         self.names = tuple(names)
         # A statement that changes is another statement, under another name.
-        self.name = b"fastpath_" + hashlib.sha256(self.numbered).hexdigest()[:24].encode()
+        self.name = b"pipeline_" + hashlib.sha256(self.numbered).hexdigest()[:24].encode()
 
 
 def _done() -> None:

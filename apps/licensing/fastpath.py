@@ -280,44 +280,36 @@ def _settled_on_error(committed: Callable[[], None]) -> Iterator[None]:
 
 
 @functools.cache
-def _shape(model: type[Model]) -> tuple[tuple[str, ...], operator.itemgetter, tuple[str, ...]]:
+def _shape(model: type[Model]) -> tuple[tuple[str, ...], operator.itemgetter, tuple[int, ...]]:
     """The model's attribute names, a getter of its columns from a row's JSON object (in the
-    same order), and its date-time attributes (ISO text in JSON): read once."""
+    same order), and the positions of its date-time attributes (ISO text in JSON): read
+    once."""
     fields = model._meta.concrete_fields
     return (tuple(f.attname for f in fields), operator.itemgetter(*(f.column for f in fields)),
-            tuple(f.attname for f in fields if f.get_internal_type() == "DateTimeField"))
+            tuple(i for i, f in enumerate(fields) if f.get_internal_type() == "DateTimeField"))
 
 
 def _instance(model: type[M], data: dict[str, Any]) -> M:
-    """The instance that Model.from_db makes of the row (every column loaded, not adding,
-    from this database), without the field-by-field __init__ and its init signals, which
-    no model of this read has a receiver for: an answer lists every device of its key."""
-    attnames, columns, datetimes = _shape(model)
-    instance = model.__new__(model)
-    values = instance.__dict__
-    values.update(zip(attnames, columns(data), strict=True))
-    for name in datetimes:
-        if values[name] is not None:
-            values[name] = dt.datetime.fromisoformat(values[name])
-    state = instance._state = ModelState()
-    state.adding, state.db = False, DEFAULT_DB_ALIAS  # the database pipeline.run reads
-    return instance
+    """The instance of a row read as a JSON object (row_to_json)."""
+    _, columns, _ = _shape(model)
+    return _instances(model, [list(columns(data))])[0]
 
 
 def _instances(model: type[M], rows: list[list[Any]]) -> list[M]:
-    """The instances of rows read as arrays (_columns_array), as _instance makes them: the
-    loop an answer listing thousands of devices spends its time in."""
+    """The instances that Model.from_db makes of rows read as arrays (_columns_array): every
+    column loaded, not adding, from this database; without the field-by-field __init__ and
+    its init signals, which no model of these reads has a receiver for. An answer may list
+    thousands of devices: this loop is where it spends its time."""
     attnames, _, datetimes = _shape(model)
-    at = [attnames.index(name) for name in datetimes]
     parse, new, state_class = dt.datetime.fromisoformat, model.__new__, ModelState
     made: list[M] = []
     for row in rows:
-        for i in at:
+        for i in datetimes:
             if row[i] is not None:
                 row[i] = parse(row[i])
         values = dict(zip(attnames, row, strict=True))
         state = values["_state"] = state_class()
-        state.adding, state.db = False, DEFAULT_DB_ALIAS
+        state.adding, state.db = False, DEFAULT_DB_ALIAS  # the database pipeline.run reads
         instance = new(model)
         instance.__dict__ = values
         made.append(instance)

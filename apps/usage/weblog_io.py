@@ -295,10 +295,11 @@ def _save_batch_postgresql(batch: list[tuple], result: ImportResult) -> None:
     weblog_partitions_for(_months(batch))
     with transaction.atomic(), connection.cursor() as cursor:
         stored = None
-        if _unseen(cursor, batch):
+        bounds = _bounds(batch)
+        if _unseen(cursor, batch, bounds):
             try:
                 with transaction.atomic():  # a savepoint: the fallback runs in this transaction
-                    stored = _copy_into_log(cursor, batch)
+                    stored = _copy_into_log(cursor, batch, bounds)
             except IntegrityError:  # a concurrent import stored some of these rows meanwhile
                 pass
         inserted, low = stored or _insert_new(cursor, batch)
@@ -329,21 +330,26 @@ def _bounds(batch: list[tuple]) -> list[Any]:
     return [batch[0][1], min(ids), max(ids), min(times), max(times)]
 
 
-def _unseen(cursor, batch: list[tuple]) -> bool:
+def _unseen(cursor, batch: list[tuple], bounds: list[Any]) -> bool:
     if len({(row[0], row[TIME]) for row in batch}) < len(batch):
         return False
-    cursor.execute(f"SELECT EXISTS (SELECT 1 {_RANGE})", _bounds(batch))
+    cursor.execute(f"SELECT EXISTS (SELECT 1 {_RANGE})", bounds)
     return not cursor.fetchone()[0]
 
 
-def _copy_into_log(cursor, batch: list[tuple]) -> tuple[int, int | None]:
+def _copy(cursor, table: str, batch: list[tuple]) -> None:
+    """COPY the batch's rows into `table`'s COPY_FIELDS columns."""
     # Django's error classes (IntegrityError) for the driver's: COPY goes to the driver itself.
     with connection.wrap_database_errors, \
-            cursor.cursor.copy(f"COPY {_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
+            cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
         for row in batch:
             copy.write_row(row)
+
+
+def _copy_into_log(cursor, batch: list[tuple], bounds: list[Any]) -> tuple[int, int | None]:
+    _copy(cursor, _TABLE, batch)
     # The range held none of the vendor's rows before: its lowest id is this batch's.
-    cursor.execute(f"SELECT MIN(id) {_RANGE}", _bounds(batch))
+    cursor.execute(f"SELECT MIN(id) {_RANGE}", bounds)
     return len(batch), cursor.fetchone()[0]
 
 
@@ -352,9 +358,7 @@ def _insert_new(cursor, batch: list[tuple]) -> tuple[int, int | None]:
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS weblog_import AS "  # noqa: S608
                    f"SELECT {_COLUMNS} FROM {_TABLE} WITH NO DATA")
     cursor.execute("TRUNCATE weblog_import")
-    with cursor.cursor.copy(f"COPY weblog_import ({_COLUMNS}) FROM STDIN") as copy:
-        for row in batch:
-            copy.write_row(row)
+    _copy(cursor, "weblog_import", batch)
     # Only names from the model go into this SQL; the values went by COPY.
     insert = f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM weblog_import"  # noqa: S608
     cursor.execute(f"WITH stored AS ({insert} ON CONFLICT (vendor_id, source_id, time) "  # noqa: S608

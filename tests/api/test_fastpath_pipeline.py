@@ -14,16 +14,20 @@ from django.db import DataError, OperationalError, connection, transaction
 from django.test import Client
 from psycopg import pq
 
-from apps.accounts.models import Reseller
 from apps.audit.log import Actor
 from apps.core import pipeline
 from apps.licensing import fastpath
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.services import token_create
-from apps.licensing.services.resellers import reseller_issue_key, right_grant, template_create
 from apps.usage import states, weblog
 from apps.usage.models import WebApiLog
-from tests.factories import ProductFactory, make_activation, make_key, make_vendor
+from tests.factories import (
+    ProductFactory,
+    make_activation,
+    make_key,
+    make_resold_key,
+    make_vendor,
+)
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql",
@@ -133,12 +137,7 @@ def test_a_query_made_while_the_commit_is_pending_waits_for_it(pipelined):
     # ModelVersion 3 names a resold key's reseller, read while the answer is built.
     vendor = make_vendor()
     product = ProductFactory(vendor=vendor)
-    template = template_create(product=product, actor=Actor.for_system("t"), name="T",
-                               max_no_of_machines=2)
-    reseller = Reseller.objects.create(vendor=vendor, name="Partner", email="p@example.com")
-    right = right_grant(reseller=reseller, template=template, quota=1,
-                        actor=Actor.for_system("t"))
-    key = reseller_issue_key(right=right, actor=Actor.for_system("t"))
+    key = make_resold_key(product)
     make_activation(key, "pc")
     _, token = token_create(vendor=vendor, actor=Actor.for_system("t"), name="t",
                             permissions=API_METHODS)

@@ -8,24 +8,16 @@ import json
 from django.test import Client
 from licensing.models import Reseller as ClientReseller
 
-from apps.accounts.models import Reseller
 from apps.audit.log import Actor
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.services import token_create
-from apps.licensing.services.resellers import reseller_issue_key, right_grant, template_create
-from tests.factories import ProductFactory, make_activation, make_vendor
+from tests.factories import ProductFactory, make_activation, make_resold_key, make_vendor
 
 
 def test_activate_of_a_resold_key_names_the_reseller_in_model_version_3(db):
     vendor = make_vendor()
     product = ProductFactory(vendor=vendor)
-    template = template_create(product=product, actor=Actor.for_system("t"), name="T",
-                               max_no_of_machines=2)
-    reseller = Reseller.objects.create(vendor=vendor, name="Partner", email="p@example.com",
-                                       url="https://partner.example", phone="+1 555")
-    right = right_grant(reseller=reseller, template=template, quota=1,
-                        actor=Actor.for_system("t"))
-    key = reseller_issue_key(right=right, actor=Actor.for_system("t"))
+    key = make_resold_key(product, url="https://partner.example", phone="+1 555")
     make_activation(key, "pc")
     _, token = token_create(vendor=vendor, actor=Actor.for_system("t"), name="t",
                             permissions=API_METHODS)

@@ -281,7 +281,7 @@ def test_a_batch_copied_while_another_import_stores_its_rows_falls_back_to_skipp
         pytest.skip("the COPY path is PostgreSQL's")
     lines = [HEADER] + [f"{n},1,K-{n},,{1709294400 + n},1010,,,,GetKey," for n in range(1, 9)]
     webapi_log_import(vendor=vendor, lines=lines[:4])
-    monkeypatch.setattr(weblog_io, "_unseen", lambda cursor, batch: True)
+    monkeypatch.setattr(weblog_io, "_unseen", lambda cursor, batch, bounds: True)
 
     result = webapi_log_import(vendor=vendor, lines=lines)
 
