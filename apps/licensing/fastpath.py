@@ -160,6 +160,12 @@ SELECT {_READ}, {_RESELLER} FROM licensing_licensekey k WHERE k.id = %(key_id)s
 """, {"key_id": "bigint"})  # noqa: S608 (built from this module's constants, not from input)
 
 
+# A key's row locked FOR UPDATE (that row only), before a seat is added or freed.
+_LOCK_SQL = Statement("""
+SELECT row_to_json(k.*)::text FROM licensing_licensekey k WHERE k.id = %(key_id)s FOR UPDATE
+""", {"key_id": "bigint"})
+
+
 @dataclass
 class Served:
     key: LicenseKey  # with product, customer, devices and data objects loaded
@@ -222,6 +228,16 @@ def load(key_id: int) -> LicenseKey:
     if row is None:
         raise LicenseKey.DoesNotExist(key_id)
     return _build(*row)
+
+
+def lock(key_id: int) -> LicenseKey:
+    """The key's row, read as it is now and locked FOR UPDATE until the transaction ends (the
+    caller's, which must be open): one prepared statement, no ORM to build."""
+    row, committed = run(_LOCK_SQL, {"key_id": key_id})
+    committed()
+    if row is None:
+        raise LicenseKey.DoesNotExist(key_id)
+    return _instance(LicenseKey, json.loads(row[0]))
 
 
 def serve(*, vendor_id: int, product_id: int, key: str, locked_key_id: int | None,

@@ -32,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -88,11 +88,28 @@ def emit(*, vendor_id: int, type: str, data: Callable[[], dict[str, Any]]
     only when an endpoint wants the event."""
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event type {type!r}")
+    if not _wanted(vendor_id, type):
+        return None
     endpoints = [e for e in WebhookEndpoint.objects.filter(vendor_id=vendor_id, enabled=True)
                  if type in e.events]
     if not endpoints:
         return None
     return _record(vendor_id, type, data(), endpoints)
+
+
+# Whether any enabled endpoint of a vendor wants an event type: asked by every change that
+# emits (each new device, each deactivation), where most vendors have no endpoint. Written
+# out: the ORM took longer to build the query than the database takes to answer it.
+_WANTED_SQL = (f"SELECT events FROM {WebhookEndpoint._meta.db_table} "  # noqa: S608
+               "WHERE vendor_id = %s AND enabled")
+
+
+def _wanted(vendor_id: int, type: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_WANTED_SQL, [vendor_id])
+        rows = cursor.fetchall()
+    return any(type in (json.loads(events) if isinstance(events, str) else events)
+               for (events,) in rows)
 
 
 def _record(vendor_id: int, type: str, data: dict[str, Any],

@@ -14,7 +14,8 @@ from apps.licensing.services.data_objects import machine_data_objects_drop
 @transaction.atomic
 def activation_release(*, activation: Activation, actor: Actor) -> None:
     """Free the seat held by a device, so that another device can activate the key."""
-    key = LicenseKey.objects.select_for_update().select_related("product__vendor").get(
+    # FOR UPDATE of the key's row only (apps.licensing.services.seats._key_locked).
+    key = LicenseKey.objects.select_for_update(of=("self",)).select_related("product__vendor").get(
         pk=activation.key_id
     )
     deleted, _ = Activation.objects.filter(pk=activation.pk).delete()

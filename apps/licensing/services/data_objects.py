@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, QuerySet
 
 from apps.accounts.models import Vendor
@@ -277,16 +277,23 @@ def data_objects_upload_values(*, key: LicenseKey, actor: Actor,
     return changed
 
 
-@transaction.atomic
+_DROP_MACHINE_OBJECTS_SQL = (
+    f"DELETE FROM {DataObject._meta.db_table} "  # noqa: S608 (the models' own names)
+    "WHERE machine_key_id = %s AND machine_code IN ({codes}) AND NOT EXISTS ("
+    f"SELECT 1 FROM {Activation._meta.db_table} a WHERE a.key_id = %s "
+    f"AND a.machine_code = {DataObject._meta.db_table}.machine_code)")
+
+
 def machine_data_objects_drop(*, key: LicenseKey, machine_codes: Iterable[str]) -> int:
     """Drop the data objects of the key's machine codes that no longer hold any activation
-    (called by every path that deactivates a device; see the module docstring). Returns how
-    many were removed."""
-    codes = set(machine_codes)
-    still_active = set(Activation.objects.filter(key=key, machine_code__in=codes)
-                       .values_list("machine_code", flat=True))
-    gone = codes - still_active
-    if not gone:
+    (called by every path that deactivates a device, inside its transaction; see the module
+    docstring). Returns how many were removed. One statement, the check that a machine code
+    holds no seat any more included, written out: the ORM took longer to build it than the
+    database takes to run it, on every deactivation."""
+    codes = sorted(set(machine_codes))
+    if not codes:
         return 0
-    deleted, _ = DataObject.objects.filter(machine_key=key, machine_code__in=gone).delete()
-    return deleted
+    with connection.cursor() as cursor:
+        cursor.execute(_DROP_MACHINE_OBJECTS_SQL.format(codes=", ".join(["%s"] * len(codes))),
+                       [key.pk, *codes, key.pk])
+        return cursor.rowcount

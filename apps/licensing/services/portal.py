@@ -153,7 +153,7 @@ def portal_join_on_sign_up(*, link: PortalLink, user: User) -> CustomerMembershi
 def portal_join_pending(*, user: User) -> CustomerMembership | None:
     """Once `user` verified their address: join the portal they signed up for, if the link
     is still usable (an expired or revoked link grants nothing)."""
-    pending = (PendingPortalJoin.objects.select_for_update().select_related("link")
+    pending = (PendingPortalJoin.objects.select_for_update(of=("self",)).select_related("link")
                .filter(user=user).first())
     if pending is None or not email_verified(user):
         return None

@@ -226,7 +226,7 @@ def right_update(*, right: IssuanceRight, actor: Actor, **fields: Any) -> Issuan
     unknown = set(fields) - set(RIGHT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown right fields: {sorted(unknown)}")
-    locked = IssuanceRight.objects.select_for_update().select_related(
+    locked = IssuanceRight.objects.select_for_update(of=("self",)).select_related(
         "reseller__vendor").get(pk=right.pk)
     if locked.status == IssuanceRight.STOPPED and fields.get("status", "stopped") != "stopped":
         raise DomainError("A stopped right cannot be resumed; grant a new one.", field="status")
@@ -263,7 +263,7 @@ def reseller_issue_key(*, right: IssuanceRight, actor: Actor,
 
 @transaction.atomic
 def _issue(right: IssuanceRight, actor: Actor, customer: Customer | None) -> LicenseKey:
-    locked = IssuanceRight.objects.select_for_update().select_related(
+    locked = IssuanceRight.objects.select_for_update(of=("self",)).select_related(
         "reseller__vendor", "template__product__vendor").get(pk=right.pk)
     if locked.status != IssuanceRight.ACTIVE or (
             locked.valid_until is not None and locked.valid_until <= timezone.now()):
