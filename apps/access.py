@@ -16,6 +16,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
@@ -173,12 +174,15 @@ def access_product(membership: Membership, pk: int, *, level: Level = "read") ->
 
 
 def access_key(membership: Membership, pk: int, *, level: Level = "read") -> LicenseKey:
-    """The vendor's license key (any product of theirs), or 404."""
+    """The vendor's license key (any product of theirs), or 404; its product's vendor is the
+    membership's (no query to read it again)."""
     check_level(membership, level)
-    return _get(
+    key = _get(
         LicenseKey.objects.for_vendor(membership.vendor).select_related("product", "customer"),
         pk=pk,
     )
+    key.product.vendor = membership.vendor
+    return key
 
 
 def access_activation(membership: Membership, key: LicenseKey, pk: int, *,
@@ -239,6 +243,30 @@ def access_signing_key(membership: Membership, pk: int, *, level: Level = "owner
 
 SESSION_CUSTOMER_KEY = "customer_membership_id"
 CustomerLevel = Literal["read", "deactivate"]
+
+
+# Whether a person also belongs to a customer, and resells for a vendor: the header's links to
+# those portals, on every page. Written out as one statement: the ORM took longer to build the
+# two membership queries (joins of three tables each) than the page took to render its own.
+_OTHER_PORTALS_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM {CustomerMembership._meta.db_table} "  # noqa: S608
+    "WHERE user_id = %s), "
+    f"EXISTS (SELECT 1 FROM {Reseller._meta.db_table} "
+    "WHERE user_id = %s AND accepted_at IS NOT NULL)")
+
+
+def other_portals_of(request: HttpRequest) -> tuple[bool, bool]:
+    """(belongs to a customer, resells for a vendor) for the request's logged-in person, read
+    once per request; (False, False) for anyone else."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False, False
+    if not hasattr(request, "_other_portals"):
+        with connection.cursor() as cursor:
+            cursor.execute(_OTHER_PORTALS_SQL, [user.pk, user.pk])
+            customer, reseller = cursor.fetchone()
+        request._other_portals = (bool(customer), bool(reseller))  # type: ignore[attr-defined]
+    return request._other_portals  # type: ignore[attr-defined]
 
 
 def customer_memberships_of(user: User) -> list[CustomerMembership]:

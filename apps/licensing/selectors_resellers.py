@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from apps.accounts.models import Reseller, Vendor
 from apps.audit.models import ObjectLogEntry
 from apps.licensing.models import Customer, IssuanceRight, LicenseKey, LicenseTemplate
+from apps.licensing.selectors import device_count
 
 
 def reseller_list(*, vendor: Vendor) -> QuerySet[Reseller]:
@@ -22,7 +23,7 @@ def reseller_rights(*, reseller: Reseller) -> QuerySet[IssuanceRight]:
 def reseller_keys(*, reseller: Reseller) -> QuerySet[LicenseKey]:
     return (LicenseKey.objects.filter(reseller=reseller)
             .select_related("product", "customer")
-            .annotate(activation_count=Count("activations"))
+            .annotate(activation_count=device_count())
             .order_by("-created", "-id"))
 
 

@@ -34,7 +34,7 @@ from apps.core.errors import DomainError
 from apps.core.pagination import paginate
 from apps.licensing.license_files import license_file
 from apps.licensing.models import Customer, Issuance, IssuanceRight, LicenseKey
-from apps.licensing.selectors import ActivationCount
+from apps.licensing.selectors import ActivationCount, device_count
 from apps.licensing.services.offline import activation_add
 from apps.licensing.services.resellers import (
     SESSION_RESELLER_INVITATION_TOKEN,
@@ -101,7 +101,7 @@ def _reseller_keys(reseller: Reseller, query: str = ""
                            | Q(customer__email__icontains=query)
                            | Q(customer__company_name__icontains=query))
     return (keys.select_related("product", "customer")
-            .annotate(activation_count=Count("activations")).order_by("-created", "-id"))
+            .annotate(activation_count=device_count()).order_by("-created", "-id"))
 
 
 @reseller_member

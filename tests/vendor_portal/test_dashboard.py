@@ -1,9 +1,13 @@
+import datetime as dt
+
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import Role
+from apps.licensing.models import LicenseKey
 
-from ..factories import ProductFactory, add_member, make_vendor
+from ..factories import ProductFactory, add_member, make_activation, make_key, make_vendor
 
 
 def test_anonymous_user_is_sent_to_login():
@@ -56,3 +60,23 @@ def test_dashboard_lists_the_latest_keys_with_their_product(tenant, owner_client
     body = owner_client.get(reverse("vendor_portal:dashboard")).content.decode()
     assert tenant.key.key in body
     assert tenant.product.name in body
+
+
+def test_dashboard_counts_each_state_of_key_of_this_vendor_only(tenant, other_tenant,
+                                                                owner_client):
+    # The tenant's own key is active (a period, expiring later), with one device.
+    product = tenant.product
+    past = timezone.now() - dt.timedelta(days=1)
+    LicenseKey.objects.filter(pk=make_key(product).pk).update(expires=past)  # expired
+    LicenseKey.objects.filter(pk=make_key(product, period=0).pk).update(expires=past)  # never
+    LicenseKey.objects.filter(pk=make_key(product).pk).update(block=True)  # blocked
+    LicenseKey.objects.filter(pk=make_key(product, period=0).pk).update(block=True)
+    make_activation(make_key(ProductFactory(vendor=tenant.vendor)), "second-product")
+    make_activation(other_tenant.key, "another-vendors-device")
+
+    response = owner_client.get(reverse("vendor_portal:dashboard"))
+
+    assert response.context["counts"] == {
+        "products": 2, "keys": 6, "active_keys": 3, "blocked_keys": 2, "customers": 1,
+        "activations": 2,
+    }

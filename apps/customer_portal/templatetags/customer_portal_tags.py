@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from apps.access import customer_memberships_of
+from apps.access import customer_memberships_of, other_portals_of
 from apps.core.navigation import NavPlace, nav_place
 from apps.customer_portal.navigation import SECTIONS
 from apps.licensing.models import CustomerMembership
@@ -34,7 +34,8 @@ def customer_portal_link(context: template.Context) -> dict:
     """A "Customer portal" link in the header, for people who belong to a customer."""
     request = context.get("request")
     here = getattr(getattr(request, "resolver_match", None), "namespace", "")
-    return {"show": bool(_memberships(context)), "current": here == "customer_portal"}
+    return {"show": other_portals_of(request)[0] if request is not None else False,
+            "current": here == "customer_portal"}
 
 
 @register.simple_tag(takes_context=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from apps.access import resellerships_of
+from apps.access import other_portals_of, resellerships_of
 from apps.accounts.models import Reseller
 from apps.core.navigation import NavPlace, nav_place
 from apps.reseller_portal.navigation import SECTIONS
@@ -34,7 +34,8 @@ def reseller_portal_link(context: template.Context) -> dict:
     """A "Reseller portal" link in the header, for people who resell for a vendor."""
     request = context.get("request")
     here = getattr(getattr(request, "resolver_match", None), "namespace", "")
-    return {"show": bool(_resellerships(context)), "current": here == "reseller_portal"}
+    return {"show": other_portals_of(request)[1] if request is not None else False,
+            "current": here == "reseller_portal"}
 
 
 @register.simple_tag(takes_context=True)
