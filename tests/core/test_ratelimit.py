@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.cache import cache, caches
 from django.test import override_settings
 
+from apps.core import ratelimit
 from apps.core.ratelimit import Limit, hit
 
 WINDOW_START = 6_000_000.0
@@ -109,3 +112,51 @@ def test_a_peeked_limit_is_read_not_counted():
     assert hit([Limit("t:calls", 100, 60)], peek=[failures], now=WINDOW_START) == 0
     hit([failures], now=WINDOW_START)
     assert hit([Limit("t:calls", 100, 60)], peek=[failures], now=WINDOW_START + 10) == 50
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+def test_on_redis_threads_counting_at_once_are_each_counted_once():
+    """Each thread keeps a connection of its own (apps.core.ratelimit._connection): a shared
+    one would mix up their replies."""
+    redis_cache = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": REDIS_URL,
+                               "KEY_PREFIX": "ratelimit-test-threads"}}
+    with override_settings(CACHES=redis_cache):
+        caches["default"].clear()
+        limits = [Limit("t:threads", 100, 60), Limit("t:threads-b", 1000, 60)]
+        start = threading.Barrier(8)
+
+        connections = set()
+
+        def hits() -> list[int]:
+            start.wait()
+            waits = [hit(limits, now=WINDOW_START) for _ in range(25)]
+            connections.add(id(ratelimit._own.held[2]))
+            return waits
+
+        with ThreadPoolExecutor(8) as pool:
+            waits = [w for batch in pool.map(lambda _: hits(), range(8)) for w in batch]
+        assert len(connections) == 8
+        assert sorted(set(waits)) == [0, 60]
+        assert waits.count(60) == 100  # the 101st to 200th hits
+        client = caches["default"]._cache.get_client(write=True)
+        key = caches["default"].make_and_validate_key(f"rl:t:threads:{int(WINDOW_START) // 60}")
+        assert int(client.get(key)) == 200
+        caches["default"].clear()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+def test_on_redis_a_connection_the_server_closed_is_opened_again_without_failing_open(caplog):
+    """Redis closes idle connections (its `timeout`) and forgets them on a restart: the next
+    call still counts, rather than failing open for a few seconds."""
+    redis_cache = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": REDIS_URL,
+                               "KEY_PREFIX": "ratelimit-test-closed"}}
+    with override_settings(CACHES=redis_cache):
+        caches["default"].clear()
+        limits = [Limit("t:closed", 1, 60)]
+        assert hit(limits, now=WINDOW_START) == 0
+        host, port = ratelimit._own.held[2]._sock.getsockname()[:2]
+        client = caches["default"]._cache.get_client(write=True)
+        assert client.client_kill(f"{host}:{port}")
+        assert hit(limits, now=WINDOW_START) == 60
+        assert "unavailable" not in caplog.text
+        caches["default"].clear()
