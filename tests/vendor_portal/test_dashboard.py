@@ -1,11 +1,13 @@
 import datetime as dt
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Role
-from apps.licensing.models import LicenseKey
+from apps.licensing.models import LicenseKey, Product
+from apps.licensing.selectors import dashboard_counts, key_list
 
 from ..factories import ProductFactory, add_member, make_activation, make_key, make_vendor
 
@@ -62,9 +64,11 @@ def test_dashboard_lists_the_latest_keys_with_their_product(tenant, owner_client
     assert tenant.product.name in body
 
 
-def test_dashboard_counts_each_state_of_key_of_this_vendor_only(tenant, other_tenant,
-                                                                owner_client):
-    # The tenant's own key is active (a period, expiring later), with one device.
+@pytest.fixture
+def keys_in_each_state(tenant, other_tenant):
+    """Beside the tenant's own key (active: a period, expiring later, one device): an expired
+    key, one of period 0 past its date (never expires), two blocked, a second product's key
+    with a device, and another vendor's device."""
     product = tenant.product
     past = timezone.now() - dt.timedelta(days=1)
     LicenseKey.objects.filter(pk=make_key(product).pk).update(expires=past)  # expired
@@ -74,9 +78,24 @@ def test_dashboard_counts_each_state_of_key_of_this_vendor_only(tenant, other_te
     make_activation(make_key(ProductFactory(vendor=tenant.vendor)), "second-product")
     make_activation(other_tenant.key, "another-vendors-device")
 
+
+@pytest.mark.usefixtures("keys_in_each_state")
+def test_dashboard_counts_each_state_of_key_of_this_vendor_only(owner_client):
     response = owner_client.get(reverse("vendor_portal:dashboard"))
 
     assert response.context["counts"] == {
         "products": 2, "keys": 6, "active_keys": 3, "blocked_keys": 2, "customers": 1,
         "activations": 2,
     }
+
+
+@pytest.mark.usefixtures("keys_in_each_state")
+@pytest.mark.parametrize(("count", "status"), [
+    ("keys", ""), ("active_keys", "active"), ("blocked_keys", "blocked")])
+def test_dashboard_counts_what_the_key_lists_filter_shows(tenant, count, status):
+    """The dashboard's statement and the key list's filter (LicenseKeyQuerySet.active()...)
+    say the same of every key."""
+    listed = sum(key_list(product=product, status=status).count()
+                 for product in Product.objects.for_vendor(tenant.vendor))
+
+    assert dashboard_counts(vendor=tenant.vendor)[count] == listed

@@ -131,6 +131,12 @@ class LicenseKeyQuerySet(models.QuerySet):
         """Keys past their expiry date; a key of period 0 has no time limit."""
         return self.filter(expires__lt=now or timezone.now()).exclude(period=0)
 
+    def active(self, now: dt.datetime | None = None) -> LicenseKeyQuerySet:
+        """Keys not blocked and not past their expiry date (a key of period 0 has no time
+        limit). The dashboard counts them with the same rule written in SQL
+        (apps.licensing.selectors._DASHBOARD_SQL); a test holds the two together."""
+        return self.filter(Q(expires__gte=now or timezone.now()) | Q(period=0), block=False)
+
 
 class LicenseKey(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="keys")
