@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import Reseller, Vendor
 from apps.audit.models import ObjectLogEntry
 from apps.licensing.models import Customer, IssuanceRight, LicenseKey, LicenseTemplate
-from apps.licensing.selectors import device_count
+from apps.licensing.selectors import ActivationCount, device_count
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def reseller_list(*, vendor: Vendor) -> QuerySet[Reseller]:
@@ -20,9 +25,16 @@ def reseller_rights(*, reseller: Reseller) -> QuerySet[IssuanceRight]:
     return IssuanceRight.objects.filter(reseller=reseller).select_related("template__product")
 
 
-def reseller_keys(*, reseller: Reseller) -> QuerySet[LicenseKey]:
-    return (LicenseKey.objects.filter(reseller=reseller)
-            .select_related("product", "customer")
+def reseller_keys(*, reseller: Reseller, query: str = ""
+                  ) -> QuerySet[WithAnnotations[LicenseKey, ActivationCount]]:
+    """The keys a reseller issued, newest first, with their device counts; `query` searches
+    the key and its customer's name, e-mail address and company."""
+    keys = LicenseKey.objects.filter(reseller=reseller)
+    if query:
+        keys = keys.filter(Q(key__icontains=query) | Q(customer__name__icontains=query)
+                           | Q(customer__email__icontains=query)
+                           | Q(customer__company_name__icontains=query))
+    return (keys.select_related("product", "customer")
             .annotate(activation_count=device_count())
             .order_by("-created", "-id"))
 

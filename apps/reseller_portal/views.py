@@ -34,7 +34,8 @@ from apps.core.errors import DomainError
 from apps.core.pagination import paginate
 from apps.licensing.license_files import license_file
 from apps.licensing.models import Customer, Issuance, IssuanceRight, LicenseKey
-from apps.licensing.selectors import ActivationCount, device_count
+from apps.licensing.selectors import ActivationCount
+from apps.licensing.selectors_resellers import reseller_keys
 from apps.licensing.services.offline import activation_add
 from apps.licensing.services.resellers import (
     SESSION_RESELLER_INVITATION_TOKEN,
@@ -93,24 +94,13 @@ def _with_state(rights: list[IssuanceRight]
     return shown
 
 
-def _reseller_keys(reseller: Reseller, query: str = ""
-                   ) -> QuerySet[WithAnnotations[LicenseKey, ActivationCount]]:
-    keys = LicenseKey.objects.filter(reseller=reseller)
-    if query:
-        keys = keys.filter(Q(key__icontains=query) | Q(customer__name__icontains=query)
-                           | Q(customer__email__icontains=query)
-                           | Q(customer__company_name__icontains=query))
-    return (keys.select_related("product", "customer")
-            .annotate(activation_count=device_count()).order_by("-created", "-id"))
-
-
 @reseller_member
 def dashboard(request: ResellerRequest) -> HttpResponse:
     rights = IssuanceRight.objects.filter(reseller=request.reseller).select_related(
         "template__product")
     return render(request, "reseller_portal/dashboard.html", {
         "rights": _with_state(list(rights)),
-        "recent_keys": _reseller_keys(request.reseller)[:RECENT_KEYS],
+        "recent_keys": reseller_keys(reseller=request.reseller)[:RECENT_KEYS],
     })
 
 
@@ -146,7 +136,7 @@ def key_issue(request: ResellerRequest, right_id: int) -> HttpResponse:
 @reseller_member
 def key_list(request: ResellerRequest) -> HttpResponse:
     query = _query(request)
-    keys = _reseller_keys(request.reseller, query)
+    keys = reseller_keys(reseller=request.reseller, query=query)
     if request.GET.get("format") == "csv":
         return _keys_csv(keys)
     return render(request, "reseller_portal/key_list.html", {
