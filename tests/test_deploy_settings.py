@@ -45,7 +45,7 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
-@pytest.mark.parametrize("path", ["licensing_portal/settings.py"])
+@pytest.mark.parametrize("path", ["licensing_portal/settings.py", "deploy/portal/gunicorn.conf.py"])
 def test_every_environment_variable_is_documented_in_env_example(path):
     source = (ROOT / path).read_text()
     used = set(re.findall(r'os\.environ\.get\(\s*"([A-Z_]+)"', source))

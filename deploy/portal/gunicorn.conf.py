@@ -25,9 +25,15 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30  # systemd's stop / reload lets requests in flight finish
 keepalive = 5
-# Recycle workers now and then, so that a slow leak in a library never grows unbounded.
-max_requests = 5000
-max_requests_jitter = 500
+# No recycling by default. A worker that replaces a recycled one imports the whole portal
+# again (about a second of CPU) and serves its first calls cold, and requests spread evenly
+# over the workers, so they all reach the count within seconds of each other: on
+# bench/load.py's 2 CPUs, with max_requests 5000 all five were replaced within 9 s of the
+# steady phase and Activate's p99 went from 28.8 ms to 889-2,544 ms. GUNICORN_MAX_REQUESTS
+# turns recycling on where a leak must be capped (with a tenth of it as jitter); size it so
+# that replacements are hours apart, and expect a slow second around each.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
 # Heartbeat files on tmpfs: a disk under load must not make the arbiter kill healthy workers.
 SHM = "/dev/shm"  # noqa: S108  (gunicorn only keeps heartbeat files there)
 worker_tmp_dir = SHM if os.path.isdir(SHM) else None
