@@ -6,7 +6,13 @@ the test database is reachable), and an answer saying "no" writes nothing.
 The values are the ones that once crashed pages: a day whose next day does not exist
 (9999-12-31), one so early that the default 30 days before it start before year 1, and ids
 past PostgreSQL's bigint (and SQLite's INTEGER, where Python raises OverflowError). Some fail
-on one database only: run these on both."""
+on one database only: run these on both.
+
+Each URL is first requested without any of them, recording the parameters its view reads
+(tests/fuzz/reads.py); the values of parameters it never reads would take it down the same
+path to the same answer, so only the variants naming a parameter it reads are sent. On the
+vendor portal that leaves out 41% of the owner's requests and over 75% of other personas'
+(refused before the view reads anything), where the crawl took 7 of CI's 19 minutes."""
 
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ from tests.test_url_permissions import MATRIX as VENDOR_MATRIX
 from tests.vendor_matrix import World as VendorWorld
 
 from .common import check_request
+from .reads import parameters_read
 
 HUGE = "9" * 23  # past 2**63 and 2**64
 DATE_NAMES = ("since", "until", "valid_until", "date")
@@ -133,13 +140,21 @@ def _targets(portal_name: str, w: Everyone) -> dict[str, Target]:
 PORTALS = ("vendor_portal", "reseller_portal", "customer_portal", "activation_forms")
 
 
-def _requests(target: Target) -> Iterator[tuple[str, Callable[[Client], object]]]:
-    for variant in VARIANTS:
-        if target.get:
-            yield f"GET {variant}", lambda c, v=variant: c.get(target.url, v)
-        if target.data is not None:
-            yield f"POST {variant}", lambda c, v=variant: c.post(target.url,
-                                                                 {**target.data, **v})
+def _senders(target: Target) -> Iterator[tuple[str, Callable[[Client, dict], object]]]:
+    if target.get:
+        yield "GET", lambda c, v: c.get(target.url, v)
+    if target.data is not None:
+        yield "POST", lambda c, v: c.post(target.url, {**target.data, **v})
+
+
+def _checked(client: Client, send: Callable[[Client, dict], object], variant: dict
+             ) -> list[str]:
+    cache.clear()  # the activation form's rate limit is not under test
+    # In a rolled-back savepoint: every request meets the same data.
+    try:
+        return check_request(lambda: send(client, variant))
+    except DatabaseError as error:  # PostgreSQL: the request's statement failed
+        return [f"{type(error).__name__} after the request"]
 
 
 
@@ -156,15 +171,23 @@ def test_out_of_range_dates_and_ids_never_fail(portal_name, persona, everyone):
     if (user := everyone.user(persona)) is not None:
         client.force_login(user)
     problems = []
+    sent = skipped = 0
     for name, target in _targets(portal_name, everyone).items():
-        for label, send in _requests(target):
-            cache.clear()  # the activation form's rate limit is not under test
-            # In a rolled-back savepoint: every request meets the same data.
-            try:
-                found = check_request(lambda: send(client))
-            except DatabaseError as error:  # PostgreSQL: the request's statement failed
-                found = [f"{type(error).__name__} after the request"]
-            problems += [f"{name} {label}: {p}" for p in found]
+        for method, send in _senders(target):
+            # The request without any variant, recording which parameters the view reads: a
+            # variant of parameters it never reads runs the same code to the same answer
+            # (tests/fuzz/reads.py), so only the others are sent.
+            with parameters_read() as reads:
+                found = _checked(client, send, {})
+            problems += [f"{name} {method} (no parameters): {p}" for p in found]
+            for variant in VARIANTS:
+                if not reads.covers(variant):
+                    skipped += 1
+                    continue
+                sent += 1
+                found = _checked(client, send, variant)
+                problems += [f"{name} {method} {variant}: {p}" for p in found]
+    print(f"{portal_name}/{persona}: {sent} variants sent, {skipped} left out")
     assert not problems, "\n".join(problems)
 
 
