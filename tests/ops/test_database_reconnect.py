@@ -5,6 +5,7 @@ full restart under load, with the answers during the outage, is `bench/faults po
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -37,13 +38,28 @@ def portal(django_db_setup, tmp_path_factory) -> Iterator[str]:
 
 
 def _kill_other_backends() -> int:
-    """Terminate the portal role's other connections to the test database (gunicorn's).
-    OFFSET 0 keeps the filter in a subquery, so the terminate call only sees those rows."""
+    """Terminate the portal role's other connections to the test database (gunicorn's) and
+    wait until they have exited. pg_terminate_backend only signals a backend; until the
+    backend acts on it, its connection still looks alive to the portal, and a call sent in
+    that window meets the outage itself (the retryable answer, `bench/faults postgres`).
+    A backend leaves pg_stat_activity after writing its goodbye to the socket, so from then
+    on every killed connection is one that died while idle. OFFSET 0 keeps the filter in a
+    subquery, so the terminate call only sees those rows."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM (SELECT pid FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND usename = current_user "
-                       "AND pid <> pg_backend_pid() OFFSET 0) AS others")
-        return sum(1 for (killed,) in cursor.fetchall() if killed)
+        cursor.execute("SELECT pid, pg_terminate_backend(pid) FROM (SELECT pid "
+                       "FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND usename = current_user AND pid <> pg_backend_pid() OFFSET 0) "
+                       "AS others")
+        killed = [pid for pid, done in cursor.fetchall() if done]
+        deadline = time.monotonic() + 10
+        while True:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
+                           [killed])
+            (left,) = cursor.fetchone()
+            if not left:
+                return len(killed)
+            assert time.monotonic() < deadline, f"{left} killed backends still running"
+            time.sleep(0.01)
 
 
 def test_api_calls_succeed_after_every_database_connection_was_killed(portal,
