@@ -16,12 +16,15 @@ What it does, all on loopback:
    load weighs on all of them alike; "new", which adds a device per call, takes its turns
    last), and prints requests/s and p50/p99 latency:
      hot      key/Activate of an already activated device (what every client does at start-up)
+     hot-ips  the same, each call from a new client IP (X-Forwarded-For), as start-up calls
+              come: each IP's rate-limit budget is counted once (no lease, apps.core.ratelimit)
      new      key/Activate of a new device each time (key with 1,000,000 seats)
      getkey   key/GetKey
      bare     /bench/sign
-   and the ratios hot/bare and getkey/bare (goal: at least 0.5 each); then the CPU time each
-   request cost the load generator, gunicorn, the bench database's PostgreSQL backends and
-   (when local) Redis, read from /proc: what other work on a shared machine moves least;
+   and the ratios hot/bare, hot-ips/bare and getkey/bare (goal: at least 0.5 each); then the
+   CPU time each request cost the load generator, gunicorn, the bench database's PostgreSQL
+   backends and (when local) Redis, read from /proc: what other work on a shared machine
+   moves least;
 4. stops gunicorn and drops the bench database.
 
 `--profile [SCENARIOS]` adds a cProfile of the named scenarios (default: the hot path and the
@@ -47,6 +50,7 @@ import threading
 import time
 import urllib.parse
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -66,6 +70,9 @@ class Scenario:
     path: str
     params: dict[str, str] = field(default_factory=dict)
     new_machine_each_time: bool = False
+    # A new client address each call (X-Forwarded-For; the bench trusts it): start-up calls
+    # come from many IPs, each counted once against its own rate-limit budget.
+    new_ip_each_time: bool = False
 
 
 @dataclass
@@ -93,11 +100,14 @@ def _client_thread(port: int, scenario: Scenario, until: float, budget: list[int
         params = scenario.params
         if scenario.new_machine_each_time:
             params = {**params, "MachineCode": f"new-{tag}-{n}"}
+        sent = headers
+        if scenario.new_ip_each_time:
+            sent = {**headers, "X-Forwarded-For": _address(tag, n)}
         n += 1
         body = urllib.parse.urlencode(params)
         start = time.perf_counter()
         try:
-            conn.request("POST", scenario.path, body, headers)
+            conn.request("POST", scenario.path, body, sent)
             response = conn.getresponse()
             payload = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -112,6 +122,13 @@ def _client_thread(port: int, scenario: Scenario, until: float, budget: list[int
 
 
 _budget_lock = threading.Lock()
+
+
+def _address(tag: str, n: int) -> str:
+    """A documentation-range IPv6 address (2001:db8::/32) of its own for each call: the
+    thread's tag in the third and fourth groups, the call's number in the last two."""
+    thread = zlib.crc32(tag.encode())
+    return f"2001:db8:{thread >> 16:x}:{thread & 0xffff:x}::{n >> 16:x}:{n & 0xffff:x}"
 
 
 def drive(port: int, scenario: Scenario, threads: int, seconds: float,
@@ -545,6 +562,9 @@ def _scenarios(seed: Seed) -> list[Scenario]:
                  "/bench/sign"),
         Scenario("hot", "key/Activate, device already activated (hot path)",
                  "/api/key/Activate", {**signed, "Key": seed.hot_key, "MachineCode": HOT_MACHINE}),
+        Scenario("hot-ips", "the hot path, each call from a new client IP", "/api/key/Activate",
+                 {**signed, "Key": seed.hot_key, "MachineCode": HOT_MACHINE},
+                 new_ip_each_time=True),
         Scenario("getkey", "key/GetKey", "/api/key/GetKey", {**signed, "Key": seed.hot_key}),
         Scenario("new", "key/Activate, a new device each time", "/api/key/Activate",
                  {**signed, "Key": seed.many_key}, new_machine_each_time=True),
@@ -560,6 +580,7 @@ def main() -> None:
         PYTHONWARNINGS="ignore:No directory at",  # WhiteNoise: collectstatic has not run
         DATABASE_URL=_database_url(db, bench_db), DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS=HOST, SECURE_SSL_REDIRECT="0",
+        API_TRUST_X_FORWARDED_FOR="1",  # the hot-ips scenario's addresses
         DJANGO_SETTINGS_MODULE="benchsite.settings", LOG_LEVEL="WARNING",
         PYTHONPATH=os.pathsep.join(p for p in [str(BENCH_DIR), str(ROOT),
                                                env.get("PYTHONPATH", "")] if p),
@@ -625,7 +646,7 @@ def main() -> None:
         rates = {s.name: _report(s, merged[s.name]) for s in scenarios}
         for s in scenarios:
             _report_cpu(s.name, cpu[s.name], merged[s.name].requests, merged[s.name].seconds)
-        for name in ("hot", "getkey"):
+        for name in ("hot", "hot-ips", "getkey"):
             if name in rates and rates.get("bare"):
                 ratio = rates[name] / rates["bare"]
                 verdict = "meets" if ratio >= 0.5 else "BELOW"

@@ -55,6 +55,17 @@ def build_tenant(name: str) -> Tenant:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limit_leases():
+    """Tests empty the cache between them; a lease this process kept would outlive its
+    counters (apps.core.ratelimit.hit_leased)."""
+    from apps.core.ratelimit import forget_leases
+
+    forget_leases()
+    yield
+    forget_leases()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_token_cache():
     """Rolled-back tests reuse token ids; never let one test's token answer for another's."""
     from apps.licensing.services.credentials import token_cache_clear

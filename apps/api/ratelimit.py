@@ -34,15 +34,15 @@ def is_blocked(ip: str | None) -> bool:
 
 
 def call_retry_after(ip: str | None, token_id: int) -> int:
-    """For an authenticated call, in one cache round trip: count it against its token's and
-    its IP's budgets and check the IP's failed look-ups; the seconds to wait when any is
-    used up, else 0."""
+    """For an authenticated call, in one cache round trip or none (a lease of this process,
+    apps.core.ratelimit.hit_leased): count it against its token's and its IP's budgets and
+    check the IP's failed look-ups; the seconds to wait when any is used up, else 0."""
     token_limit, token_window = settings.API_RATE_LIMIT_PER_TOKEN
     ip_limit, ip_window = settings.API_RATE_LIMIT_PER_IP
     limits = [core_ratelimit.Limit(f"api-token:{token_id}", token_limit, token_window)]
     if ip:
         limits.append(core_ratelimit.Limit(f"api-ip:{ip}", ip_limit, ip_window))
-    return core_ratelimit.hit(limits, peek=[_failures(ip)] if ip else [])
+    return core_ratelimit.hit_leased(limits, peek=[_failures(ip)] if ip else [])
 
 
 # --- userauth: password guessing ----------------------------------------------------------

@@ -160,3 +160,139 @@ def test_on_redis_a_connection_the_server_closed_is_opened_again_without_failing
         assert hit(limits, now=WINDOW_START) == 60
         assert "unavailable" not in caplog.text
         caches["default"].clear()
+
+
+# --- Leases (hit_leased): high limits counted without a round trip per call ------------------
+
+@pytest.fixture
+def redis_counters():
+    """The Redis cache of production, emptied, and a count of the round trips made to it."""
+    if not REDIS_URL:
+        pytest.skip("needs REDIS_URL (use your own Redis database)")
+    redis_cache = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": REDIS_URL,
+                               "KEY_PREFIX": "ratelimit-test-lease"}}
+    with override_settings(CACHES=redis_cache):
+        caches["default"].clear()
+        ratelimit.forget_leases()
+        trips = []
+        real = ratelimit._redis_counters
+
+        def counting(cache, requests, steps):
+            trips.append(steps)
+            return real(cache, requests, steps)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ratelimit, "_redis_counters", counting)
+            yield trips
+        ratelimit.forget_leases()
+        caches["default"].clear()
+
+
+def _counter(name: str, window: int = 60) -> tuple[object, str]:
+    client = caches["default"]._cache.get_client(write=True)
+    return client, caches["default"].make_and_validate_key(
+        f"rl:{name}:{int(WINDOW_START) // window}")
+
+
+def test_a_high_limit_is_counted_by_leases_of_a_thousandth(redis_counters):
+    limits = [Limit("t:lease", 10_000, 60), Limit("t:lease-ip", 50_000, 60)]
+    assert [ratelimit.hit_leased(limits, now=WINDOW_START) for _ in range(25)] == [0] * 25
+    # The first call counts each counter exactly; the second reserves leases of 10 and 50;
+    # the token's is refilled on calls 12 and 22.
+    assert redis_counters == [[1, 1], [10, 50], [10], [10]]
+    client, key = _counter("t:lease")
+    assert int(client.get(key)) == 31  # Redis counts every reserved unit
+    assert 0 < client.ttl(key) <= 61
+    _, ip_key = _counter("t:lease-ip")
+    assert int(client.get(ip_key)) == 51
+
+
+def test_callers_seen_once_reserve_nothing_for_the_shared_budget(redis_counters):
+    """Start-up calls come from many IPs, once each: a lease per IP would spend the token's
+    budget on units nobody uses."""
+    token = Limit("t:lease-token", 10_000, 60)
+    for n in range(30):
+        ip = Limit(f"t:lease-ip-{n}", 50_000, 60)
+        assert ratelimit.hit_leased([token, ip], now=WINDOW_START) == 0
+    client, key = _counter("t:lease-token")
+    assert 30 <= int(client.get(key)) <= 30 + 9  # at most one lease unspent
+    assert all(int(client.get(_counter(f"t:lease-ip-{n}")[1])) == 1 for n in range(30))
+
+
+def test_a_leased_limit_is_never_exceeded_by_what_other_processes_reserved(redis_counters):
+    limits = [Limit("t:lease-edge", 4_000, 60)]
+    client, key = _counter("t:lease-edge")
+    client.set(key, 3_998)  # other processes' calls and leases
+    waits = [ratelimit.hit_leased(limits, now=WINDOW_START + 30) for _ in range(4)]
+    assert waits == [0, 0, 30, 30]  # the two units left, then refused until the window ends
+    assert int(client.get(key)) == 3_998 + 1 + 4 * 3  # refused calls reserve too: harmless
+
+
+def test_threads_spending_leases_at_once_let_exactly_the_limit_through(redis_counters):
+    limits = [Limit("t:lease-threads", 3_000, 60)]
+    client, key = _counter("t:lease-threads")
+    client.set(key, 2_900)
+    start = threading.Barrier(8)
+
+    def hits() -> list[int]:
+        start.wait()
+        return [ratelimit.hit_leased(limits, now=WINDOW_START) for _ in range(50)]
+
+    with ThreadPoolExecutor(8) as pool:
+        waits = [w for batch in pool.map(lambda _: hits(), range(8)) for w in batch]
+    assert waits.count(0) == 100
+    assert waits.count(60) == 300
+    assert len(redis_counters) < 400  # leases were spent
+
+
+def test_no_lease_while_a_peeked_counter_is_not_zero(redis_counters):
+    failures = Limit("t:lease-failures", 60, 60)
+    hit([failures], now=WINDOW_START)  # one failed look-up from this IP
+    calls = [Limit("t:lease-calls", 50_000, 60)]
+    for _ in range(5):
+        assert ratelimit.hit_leased(calls, peek=[failures], now=WINDOW_START) == 0
+    assert len(redis_counters) == 1 + 5  # the failure's, then a round trip per call
+    client, key = _counter("t:lease-calls")
+    assert int(client.get(key)) == 5  # one unit each
+
+
+def test_a_failure_counted_here_is_read_by_the_next_call_that_peeks(redis_counters):
+    failures = Limit("t:lease-void", 2, 60)
+    calls = [Limit("t:lease-void-calls", 50_000, 60)]
+    for _ in range(2):  # the second call reserves a lease of 50
+        assert ratelimit.hit_leased(calls, peek=[failures], now=WINDOW_START) == 0
+    hit([failures], now=WINDOW_START)
+    hit([failures], now=WINDOW_START)  # the IP is now blocked
+    assert ratelimit.hit_leased(calls, peek=[failures], now=WINDOW_START + 10) == 50
+    assert len(redis_counters) == 5
+
+
+def test_a_block_made_by_another_process_stops_this_one_within_its_lease(redis_counters):
+    """The price of leases (see apps.core.ratelimit): at most the rest of one lease."""
+    failures = Limit("t:lease-other", 2, 60)
+    calls = [Limit("t:lease-other-calls", 10_000, 60)]
+    for _ in range(2):  # the second call reserves a lease of 10: 9 units left
+        assert ratelimit.hit_leased(calls, peek=[failures], now=WINDOW_START) == 0
+    client, key = _counter("t:lease-other")
+    client.set(key, 2)  # another process counted the failures that block the IP
+    waits = [ratelimit.hit_leased(calls, peek=[failures], now=WINDOW_START) for _ in range(12)]
+    assert waits == [0] * 9 + [60] * 3
+
+
+@pytest.mark.parametrize("limit", [0, 1_999, 5])
+def test_limits_too_small_for_a_lease_are_counted_exactly(redis_counters, limit):
+    calls = [Limit("t:lease-small", limit, 60)]
+    waits = [ratelimit.hit_leased(calls, now=WINDOW_START) for _ in range(8)]
+    if limit:
+        assert redis_counters == [[1]] * 8
+    assert waits == ([0] * 8 if limit != 5 else [0] * 5 + [60] * 3)
+
+
+def test_on_the_local_cache_leased_limits_are_counted_exactly():
+    local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                         "LOCATION": "ratelimit-test-lease-local"}}
+    with override_settings(CACHES=local):
+        calls = [Limit("t:lease-local", 10_000, 60)]
+        for _ in range(3):
+            assert ratelimit.hit_leased(calls, now=WINDOW_START) == 0
+        assert caches["default"].get(f"rl:t:lease-local:{int(WINDOW_START) // 60}") == 3
