@@ -10,6 +10,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("TEST_SERVER_REDIS_URL"):
+    # A portal process a test starts (tests/servers.py) that must share the cache with its
+    # siblings, as production's do: the rate limits across processes.
+    CACHES = {"default": {"BACKEND": "apps.core.cache.FailOpenRedisCache",
+                          "LOCATION": os.environ["TEST_SERVER_REDIS_URL"],
+                          "KEY_PREFIX": os.environ.get("TEST_SERVER_CACHE_PREFIX", "")}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

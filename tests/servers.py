@@ -33,11 +33,12 @@ def database_url() -> str:
     return f"postgres://{user}:{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start(log: Path, workers: int = 2, threads: int = 8,
-          timeout: int = 30) -> tuple[subprocess.Popen, str]:
+def start(log: Path, workers: int = 2, threads: int = 8, timeout: int = 30,
+          extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """gunicorn on a free loopback port; returns the process and its base URL. Persistent
     connections (DB_CONN_MAX_AGE), and the same secrets as this process, so it can decrypt
-    the signing keys made here."""
+    the signing keys made here. `extra_env` adds to its environment (settings_test reads
+    TEST_SERVER_REDIS_URL: the cache on Redis instead of in each process)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(256)
@@ -46,6 +47,7 @@ def start(log: Path, workers: int = 2, threads: int = 8,
                DATABASE_URL=database_url(), DB_CONN_MAX_AGE="600", ALLOWED_HOSTS="127.0.0.1",
                SECRET_KEY=settings.SECRET_KEY, LOG_LEVEL="WARNING",
                SIGNING_KEY_ENCRYPTION_SECRET=settings.SIGNING_KEY_ENCRYPTION_SECRET)
+    env.update(extra_env or {})
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "licensing_portal.wsgi", "--workers", str(workers),

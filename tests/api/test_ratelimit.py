@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import Client, override_settings
 
 from apps.api import errors
 from apps.audit.log import Actor
+from apps.core import ratelimit
 from apps.licensing.api_methods import API_METHODS
 from apps.licensing.services import token_create
 from tests.factories import ProductFactory, make_key, make_vendor
@@ -47,6 +50,41 @@ def test_an_ip_guessing_keys_is_refused_even_for_a_real_key(db):
 
     assert refused == {"result": 1, "message": errors.TOO_MANY_REQUESTS}
     assert other_ip["result"] == 0
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"),
+                    reason="leases are taken on Redis only: set REDIS_URL (a database of your own)")
+@override_settings(API_MAX_FAILURES_PER_WINDOW=5, API_FAILURE_WINDOW_SECONDS=60)
+def test_a_guesser_whose_good_calls_hold_a_lease_is_refused_all_the_same(db):
+    """Good calls first: on Redis the second one reserves a lease of the IP's and token's
+    budgets (apps.core.ratelimit.hit_leased), which must not carry the IP past its block."""
+    redis_cache = {"default": {"BACKEND": "apps.core.cache.FailOpenRedisCache",
+                               "LOCATION": os.environ["REDIS_URL"],
+                               "KEY_PREFIX": f"api-lease-test-{os.getpid()}"}}
+    with override_settings(CACHES=redis_cache):
+        try:
+            _guess_after_good_calls()
+        finally:
+            caches["default"].clear()
+
+
+def _guess_after_good_calls() -> None:
+    vendor = make_vendor()
+    product = ProductFactory(vendor=vendor)
+    real = make_key(product, max_no_of_machines=5)
+    _, token = token_create(vendor=vendor, actor=Actor.for_system("test"), name="t",
+                            permissions=API_METHODS)
+    client = Client()
+    for _ in range(3):
+        assert _activate(client, token, product.pk, real.key, "198.51.100.9")["result"] == 0
+    assert ratelimit._units  # leases are held
+    for n in range(5):
+        body = _activate(client, token, product.pk, f"BBBBB-BBBBB-BBBBB-BBBB{chr(65 + n)}",
+                         "198.51.100.9")
+        assert body["message"] == errors.KEY_NOT_FOUND
+
+    assert _activate(client, token, product.pk, real.key, "198.51.100.9") == {
+        "result": 1, "message": errors.TOO_MANY_REQUESTS}
 
 
 @override_settings(API_MAX_FAILURES_PER_WINDOW=3, API_FAILURE_WINDOW_SECONDS=60)
