@@ -32,13 +32,18 @@ def _activate(client: Client, token: str, product_id: int, key: str, ip: str) ->
     }, REMOTE_ADDR=ip).json()
 
 
-@override_settings(API_MAX_FAILURES_PER_WINDOW=5, API_FAILURE_WINDOW_SECONDS=60)
-def test_an_ip_guessing_keys_is_refused_even_for_a_real_key(db):
+def _product_key_token():
     vendor = make_vendor()
     product = ProductFactory(vendor=vendor)
     real = make_key(product, max_no_of_machines=5)
     _, token = token_create(vendor=vendor, actor=Actor.for_system("test"), name="t",
                             permissions=API_METHODS)
+    return product, real, token
+
+
+@override_settings(API_MAX_FAILURES_PER_WINDOW=5, API_FAILURE_WINDOW_SECONDS=60)
+def test_an_ip_guessing_keys_is_refused_even_for_a_real_key(db):
+    product, real, token = _product_key_token()
     client = Client()
     for n in range(5):
         body = _activate(client, token, product.pk, f"AAAAA-AAAAA-AAAAA-AAAA{chr(65 + n)}",
@@ -69,11 +74,7 @@ def test_a_guesser_whose_good_calls_hold_a_lease_is_refused_all_the_same(db):
 
 
 def _guess_after_good_calls() -> None:
-    vendor = make_vendor()
-    product = ProductFactory(vendor=vendor)
-    real = make_key(product, max_no_of_machines=5)
-    _, token = token_create(vendor=vendor, actor=Actor.for_system("test"), name="t",
-                            permissions=API_METHODS)
+    product, real, token = _product_key_token()
     client = Client()
     for _ in range(3):
         assert _activate(client, token, product.pk, real.key, "198.51.100.9")["result"] == 0
