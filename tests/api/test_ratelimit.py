@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.test import Client, override_settings
 
 from apps.api import errors
@@ -15,6 +15,7 @@ from apps.licensing.api_methods import API_METHODS
 from apps.licensing.services import token_create
 from tests.factories import ProductFactory, make_key, make_vendor
 from tests.licensing.keypool import pooled_signing_keys  # noqa: F401  (autouse: fast RSA keys)
+from tests.rediscache import needs_redis, on_redis
 
 pytestmark = pytest.mark.usefixtures("one_rate_window")
 
@@ -57,20 +58,13 @@ def test_an_ip_guessing_keys_is_refused_even_for_a_real_key(db):
     assert other_ip["result"] == 0
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"),
-                    reason="leases are taken on Redis only: set REDIS_URL (a database of your own)")
+@needs_redis  # leases are taken on Redis only
 @override_settings(API_MAX_FAILURES_PER_WINDOW=5, API_FAILURE_WINDOW_SECONDS=60)
 def test_a_guesser_whose_good_calls_hold_a_lease_is_refused_all_the_same(db):
     """Good calls first: on Redis the second one reserves a lease of the IP's and token's
     budgets (apps.core.ratelimit.hit_leased), which must not carry the IP past its block."""
-    redis_cache = {"default": {"BACKEND": "apps.core.cache.FailOpenRedisCache",
-                               "LOCATION": os.environ["REDIS_URL"],
-                               "KEY_PREFIX": f"api-lease-test-{os.getpid()}"}}
-    with override_settings(CACHES=redis_cache):
-        try:
-            _guess_after_good_calls()
-        finally:
-            caches["default"].clear()
+    with on_redis(f"api-lease-test-{os.getpid()}"):
+        _guess_after_good_calls()
 
 
 def _guess_after_good_calls() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +11,7 @@ from django.test import override_settings
 
 from apps.core import ratelimit
 from apps.core.ratelimit import Limit, hit
+from tests.rediscache import FAIL_OPEN, PLAIN, REDIS_URL, needs_redis, on_redis
 
 WINDOW_START = 6_000_000.0
 
@@ -50,42 +50,34 @@ def test_a_broken_cache_lets_the_request_through(monkeypatch):
     assert hit([Limit("t:x", 1, 60)], now=WINDOW_START) == 0
 
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+def _counter(name: str, window: int = 60) -> tuple[object, str]:
+    """The Redis client and the key of `name`'s counter in the window of WINDOW_START."""
+    client = caches["default"]._cache.get_client(write=True)
+    return client, caches["default"].make_and_validate_key(
+        f"rl:{name}:{int(WINDOW_START) // window}")
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+@needs_redis
 def test_on_redis_the_counters_are_one_round_trip():
-    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                               "LOCATION": REDIS_URL, "KEY_PREFIX": "ratelimit-test"}}
-    with override_settings(CACHES=redis_cache):
-        caches["default"].clear()
+    with on_redis("ratelimit-test", PLAIN):
         limits = [Limit("t:redis-a", 2, 60), Limit("t:redis-b", 5, 60)]
         assert [hit(limits, now=WINDOW_START) for _ in range(3)] == [0, 0, 60]
         assert hit([], peek=[Limit("t:redis-b", 3, 60)], now=WINDOW_START) == 60
         assert hit([], peek=[Limit("t:redis-b", 4, 60)], now=WINDOW_START) == 0
         assert hit([], peek=[Limit("t:redis-none", 1, 60)], now=WINDOW_START) == 0
-        client = caches["default"]._cache.get_client(write=True)
-        key = caches["default"].make_and_validate_key(f"rl:t:redis-a:{int(WINDOW_START) // 60}")
+        client, key = _counter("t:redis-a")
         assert int(client.get(key)) == 3
         assert 0 < client.ttl(key) <= 61
-        caches["default"].clear()
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+@needs_redis
 def test_a_redis_that_forgot_the_script_is_given_it_again():
-    redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                               "LOCATION": REDIS_URL, "KEY_PREFIX": "ratelimit-test-noscript"}}
-    with override_settings(CACHES=redis_cache):
-        caches["default"].clear()
+    with on_redis("ratelimit-test-noscript", PLAIN):
         limits = [Limit("t:noscript", 1, 60)]
         assert hit(limits, now=WINDOW_START) == 0
         caches["default"]._cache.get_client(write=True).script_flush()  # a restarted Redis
         assert hit(limits, now=WINDOW_START) == 60
         assert hit(limits, now=WINDOW_START) == 60
-        caches["default"].clear()
-
-
-FAIL_OPEN = "apps.core.cache.FailOpenRedisCache"
 
 
 def test_with_redis_down_the_fail_open_cache_lets_requests_through():
@@ -95,14 +87,10 @@ def test_with_redis_down_the_fail_open_cache_lets_requests_through():
         assert [hit([Limit("t:down", 1, 60)], now=WINDOW_START) for _ in range(3)] == [0, 0, 0]
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+@needs_redis
 def test_the_production_fail_open_cache_counts_on_redis():
-    redis_cache = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": REDIS_URL,
-                               "KEY_PREFIX": "ratelimit-test-fo"}}
-    with override_settings(CACHES=redis_cache):
-        caches["default"].clear()
+    with on_redis("ratelimit-test-fo"):
         assert [hit([Limit("t:fo", 2, 60)], now=WINDOW_START) for _ in range(3)] == [0, 0, 60]
-        caches["default"].clear()
 
 
 def test_a_peeked_limit_is_read_not_counted():
@@ -114,14 +102,11 @@ def test_a_peeked_limit_is_read_not_counted():
     assert hit([Limit("t:calls", 100, 60)], peek=[failures], now=WINDOW_START + 10) == 50
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+@needs_redis
 def test_on_redis_threads_counting_at_once_are_each_counted_once():
     """Each thread keeps a connection of its own (apps.core.ratelimit._connection): a shared
     one would mix up their replies."""
-    redis_cache = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": REDIS_URL,
-                               "KEY_PREFIX": "ratelimit-test-threads"}}
-    with override_settings(CACHES=redis_cache):
-        caches["default"].clear()
+    with on_redis("ratelimit-test-threads"):
         limits = [Limit("t:threads", 100, 60), Limit("t:threads-b", 1000, 60)]
         start = threading.Barrier(8)
 
@@ -138,20 +123,15 @@ def test_on_redis_threads_counting_at_once_are_each_counted_once():
         assert len(connections) == 8
         assert sorted(set(waits)) == [0, 60]
         assert waits.count(60) == 100  # the 101st to 200th hits
-        client = caches["default"]._cache.get_client(write=True)
-        key = caches["default"].make_and_validate_key(f"rl:t:threads:{int(WINDOW_START) // 60}")
+        client, key = _counter("t:threads")
         assert int(client.get(key)) == 200
-        caches["default"].clear()
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (use your own Redis database)")
+@needs_redis
 def test_on_redis_a_connection_the_server_closed_is_opened_again_without_failing_open(caplog):
     """Redis closes idle connections (its `timeout`) and forgets them on a restart: the next
     call still counts, rather than failing open for a few seconds."""
-    redis_cache = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": REDIS_URL,
-                               "KEY_PREFIX": "ratelimit-test-closed"}}
-    with override_settings(CACHES=redis_cache):
-        caches["default"].clear()
+    with on_redis("ratelimit-test-closed"):
         limits = [Limit("t:closed", 1, 60)]
         assert hit(limits, now=WINDOW_START) == 0
         host, port = ratelimit._own.held[2]._sock.getsockname()[:2]
@@ -159,7 +139,6 @@ def test_on_redis_a_connection_the_server_closed_is_opened_again_without_failing
         assert client.client_kill(f"{host}:{port}")
         assert hit(limits, now=WINDOW_START) == 60
         assert "unavailable" not in caplog.text
-        caches["default"].clear()
 
 
 # --- Leases (hit_leased): high limits counted without a round trip per call ------------------
@@ -169,10 +148,7 @@ def redis_counters():
     """The Redis cache of production, emptied, and a count of the round trips made to it."""
     if not REDIS_URL:
         pytest.skip("needs REDIS_URL (use your own Redis database)")
-    redis_cache = {"default": {"BACKEND": FAIL_OPEN, "LOCATION": REDIS_URL,
-                               "KEY_PREFIX": "ratelimit-test-lease"}}
-    with override_settings(CACHES=redis_cache):
-        caches["default"].clear()
+    with on_redis("ratelimit-test-lease"):
         ratelimit.forget_leases()
         trips = []
         real = ratelimit._redis_counters
@@ -185,13 +161,6 @@ def redis_counters():
             patch.setattr(ratelimit, "_redis_counters", counting)
             yield trips
         ratelimit.forget_leases()
-        caches["default"].clear()
-
-
-def _counter(name: str, window: int = 60) -> tuple[object, str]:
-    client = caches["default"]._cache.get_client(write=True)
-    return client, caches["default"].make_and_validate_key(
-        f"rl:{name}:{int(WINDOW_START) // window}")
 
 
 def test_a_high_limit_is_counted_by_leases_of_a_thousandth(redis_counters):

@@ -5,7 +5,6 @@ up to the token's budget and no further, each served call with its log row."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from collections import Counter
@@ -13,9 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
-from django.test import override_settings
 
 from apps.api import errors
 from apps.audit.log import Actor
@@ -23,8 +20,8 @@ from apps.licensing.services import token_create
 from apps.usage.models import WebApiLog
 from tests import servers
 from tests.factories import ProductFactory, make_key, make_vendor
+from tests.rediscache import REDIS_URL, on_redis
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(connection.vendor != "postgresql" or not REDIS_URL,
@@ -42,19 +39,16 @@ def two_portals(django_db_setup, tmp_path_factory) -> Iterator[list[str]]:
     # A day's window: no window ends while the test runs (they are aligned to the clock).
     env = {"TEST_SERVER_REDIS_URL": REDIS_URL, "TEST_SERVER_CACHE_PREFIX": PREFIX,
            "API_RATE_LIMIT_PER_TOKEN": f"{BUDGET}/86400", "API_RATE_LIMIT_PER_IP": "0"}
-    started = [servers.start(folder / f"portal-{n}.log", workers=1, threads=THREADS,
-                             extra_env=env) for n in range(PROCESSES)]
-    try:
-        for n, (process, base) in enumerate(started):
-            servers.wait_until_up(process, base, folder / f"portal-{n}.log")
-        yield [base for _, base in started]
-    finally:
-        for process, _ in started:
-            servers.stop(process)
-        redis_cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": REDIS_URL, "KEY_PREFIX": PREFIX}}
-        with override_settings(CACHES=redis_cache):
-            caches["default"].clear()
+    with on_redis(PREFIX):  # the portals' counters, emptied before and after
+        started = [servers.start(folder / f"portal-{n}.log", workers=1, threads=THREADS,
+                                 extra_env=env) for n in range(PROCESSES)]
+        try:
+            for n, (process, base) in enumerate(started):
+                servers.wait_until_up(process, base, folder / f"portal-{n}.log")
+            yield [base for _, base in started]
+        finally:
+            for process, _ in started:
+                servers.stop(process)
 
 
 def test_a_token_budget_counted_by_leases_holds_across_processes(two_portals,
