@@ -21,7 +21,9 @@ What it does, all on loopback:
      new      key/Activate of a new device each time (key with 1,000,000 seats)
      getkey   key/GetKey
      bare     /bench/sign
-   and the ratios hot/bare, hot-ips/bare and getkey/bare (goal: at least 0.5 each); then the
+   and the ratios hot/bare, hot-ips/bare and getkey/bare (goal: at least 0.5 each), with each
+   round's own ratio and how steady the host's CPU speed was meanwhile (host_speed: a fixed
+   piece of work timed before each turn; on a shared host it varies up to twofold); then the
    CPU time each request cost the load generator, gunicorn, the bench database's PostgreSQL
    backends and (when local) Redis, read from /proc: what other work on a shared machine
    moves least;
@@ -43,6 +45,7 @@ import os
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -436,6 +439,28 @@ def _percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[index]
 
 
+def host_speed() -> float:
+    """Milliseconds that a fixed piece of pure-Python work takes now (the median of five), run
+    between turns while the bench's processes are idle. On a shared host the same work takes
+    up to twice as long when other tenants load the CPUs, and a call that crosses processes
+    (the API's, to PostgreSQL) loses more to that than one that does not (the floor's)."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(20_000):
+            total += i * i
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _per_round(results: list[Result], floor: list[Result]) -> str:
+    """The ratio of each round's turns (each scenario's n-th turn against the floor's)."""
+    ratios = [r.requests / r.seconds / (f.requests / f.seconds)
+              for r, f in zip(results, floor, strict=True) if f.requests and r.seconds]
+    return "; per round " + " ".join(f"{x:.2f}" for x in ratios) if len(ratios) > 1 else ""
+
+
 def _merged(results: list[Result]) -> Result:
     """A scenario's rounds as one run."""
     return Result(sum(r.requests for r in results), sum(r.errors for r in results),
@@ -456,7 +481,9 @@ def _report(scenario: Scenario, result: Result) -> float:
 
 
 def _queries_per_request(scenarios: list[Scenario]) -> None:
-    """Run each scenario once in-process and count its SQL statements."""
+    """Run each scenario in-process and count the SQL statements of its second call: the
+    first one in a process also reads what the process then keeps (the access token), as
+    each gunicorn worker did once before its measured turns."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -464,11 +491,12 @@ def _queries_per_request(scenarios: list[Scenario]) -> None:
     client = Client(HTTP_HOST=HOST)
     counts = []
     for scenario in scenarios:
-        params = dict(scenario.params)
-        if scenario.new_machine_each_time:
-            params["MachineCode"] = "new-query-count"
-        with CaptureQueriesContext(connection) as queries:
-            client.post(scenario.path, params)
+        for call in ("warm", "counted"):
+            params = dict(scenario.params)
+            if scenario.new_machine_each_time:
+                params["MachineCode"] = f"new-query-count-{call}"
+            with CaptureQueriesContext(connection) as queries:
+                client.post(scenario.path, params)
         counts.append(f"{scenario.name} {len(queries)}")
     print("  SQL statements per request: " + ", ".join(counts))
 
@@ -633,7 +661,9 @@ def main() -> None:
         # would otherwise make longer from turn to turn.
         turns = [(n, s) for n in range(args.rounds) for s in scenarios if s.name != "new"]
         turns += [(n, s) for n in range(args.rounds) for s in scenarios if s.name == "new"]
+        speeds = []
         for n, scenario in turns:
+            speeds.append(host_speed())
             if meter:
                 meter.start()
             results[scenario.name].append(pool.submit(
@@ -650,7 +680,12 @@ def main() -> None:
             if name in rates and rates.get("bare"):
                 ratio = rates[name] / rates["bare"]
                 verdict = "meets" if ratio >= 0.5 else "BELOW"
-                print(f"  {name}/bare throughput ratio: {ratio:.2f} ({verdict} the 0.5 goal)")
+                print(f"  {name}/bare throughput ratio: {ratio:.2f} ({verdict} the 0.5 goal)"
+                      + _per_round(results[name], results["bare"]))
+        if speeds:
+            print(f"  host speed: a fixed piece of work took {min(speeds):.2f}-{max(speeds):.2f} "
+                  f"ms before the turns (median {statistics.median(speeds):.2f}, spread "
+                  f"{max(speeds) / min(speeds):.2f}x); compare runs whose spread is small")
         backends.close()
         _queries_per_request([s for s in scenarios if s.name != "bare"])
         if args.profile:
